@@ -1,0 +1,71 @@
+"""Diagnostics: errors a person can act on.
+
+A diagnostic is a value with a source position, a short message, what was
+expected and, where it fits, a "did you mean" suggestion. Errors are collected
+in a list and raised together as one ``DealError``; ``render`` prints them
+like a compiler does::
+
+    deals/seq.waterfall:12:20: error: unknown class 'A3'
+        pay principal sequentially to A1, A2, A3
+                                              ^^
+      did you mean 'A-3'?
+"""
+from __future__ import annotations
+
+import difflib
+from typing import Iterable, Optional, Sequence
+
+import attrs
+
+from .ast import Span
+
+
+@attrs.frozen
+class Diagnostic:
+    span: Span
+    message: str
+    expected: str = ""
+    hint: str = ""
+    severity: str = "error"
+
+    def render(self, source: Optional[str] = None) -> str:
+        out = [f"{self.span.file}:{self.span.line}:{self.span.column}: {self.severity}: {self.message}"]
+        if source is not None and self.span.line > 0:
+            lines = source.splitlines()
+            if 0 < self.span.line <= len(lines):
+                text = lines[self.span.line - 1].rstrip("\n")
+                out.append("    " + text)
+                width = 1
+                if self.span.end_line == self.span.line and self.span.end_column > self.span.column:
+                    width = self.span.end_column - self.span.column
+                pad = "".join(ch if ch == "\t" else " " for ch in text[: max(self.span.column - 1, 0)])
+                out.append("    " + pad + "^" * max(width, 1))
+        if self.expected:
+            out.append(f"  expected {self.expected}")
+        if self.hint:
+            out.append(f"  {self.hint}")
+        return "\n".join(out)
+
+
+class DealError(Exception):
+    """One or more input errors, in file order. Carries the source texts so
+    that each diagnostic can be shown with its line and a caret."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic], sources: Optional[dict] = None):
+        self.diagnostics = sorted(diagnostics, key=lambda d: (d.span.file, d.span.line, d.span.column))
+        self.sources = dict(sources or {})
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        return "\n".join(d.render(self.sources.get(d.span.file)) for d in self.diagnostics)
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """'did you mean 'X'?' for the closest candidate, or '' if none is close."""
+    cands = list(candidates)
+    best = difflib.get_close_matches(word, cands, n=1, cutoff=0.6)
+    if not best:
+        lowered = {c.lower(): c for c in cands}
+        best = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+        best = [lowered[b] for b in best]
+    return f"did you mean '{best[0]}'?" if best else ""

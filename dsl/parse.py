@@ -1,0 +1,590 @@
+"""Parse a .waterfall file into the immutable AST of ``dsl.ast``.
+
+Lark parses with the grammar in ``grammar/waterfall.lark`` (LALR, with a
+Python-style indenter); ``ToAst`` turns the tree into AST nodes, each with
+the span of the text it came from. Syntax errors become ``Diagnostic``s with
+the line, a caret and what the parser expected there.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import importlib.resources
+import re
+from typing import Optional
+
+import lark
+from lark import Lark, Token, Transformer, v_args
+from lark.indenter import Indenter
+
+from . import ast as A
+from .diagnostics import DealError, Diagnostic
+
+
+class DealIndenter(Indenter):
+    NL_type = "_NL"
+    OPEN_PAREN_types = ["LPAR"]
+    CLOSE_PAREN_types = ["RPAR"]
+    INDENT_type = "_INDENT"
+    DEDENT_type = "_DEDENT"
+    tab_len = 4
+
+
+@functools.lru_cache(maxsize=1)
+def _parser() -> Lark:
+    text = importlib.resources.files("grammar").joinpath("waterfall.lark").read_text(encoding="utf-8")
+    return Lark(
+        text,
+        parser="lalr",
+        lexer="contextual",
+        postlex=DealIndenter(),
+        propagate_positions=True,
+        maybe_placeholders=False,
+    )
+
+
+# Human names for the grammar's terminals, for "expected ..." lines.
+_TERMINAL_NAMES = {
+    "_NL": "end of line",
+    "_INDENT": "an indented block",
+    "_DEDENT": "end of the block",
+    "NAME": "a name",
+    "STRING": 'a quoted string',
+    "DATE": "a date (YYYY-MM-DD)",
+    "PERCENT": "a percentage (e.g. 5.25%)",
+    "BP": "basis points (e.g. 25bp)",
+    "AMOUNT": "an amount (e.g. 119,257,000)",
+    "NUMBER": "a number",
+    "INT": "a whole number",
+    "DAY_COUNT": "a day count (30/360, actual/360, actual/365, actual/actual)",
+    "SPEED_UNIT": "a speed unit (CPR, SMM, PSA, PPC, ABS)",
+    "PAYABLE": "what to pay (interest, current interest, principal, carryover, ...)",
+    "FUND_KIND": "interest, principal or funds",
+    "COMP_OP": "a comparison",
+    "ADD_OP": "+ or -",
+    "MUL_OP": "* or /",
+    "PERIOD_SPAN": "a period range (e.g. 1-36)",
+    "TABLE_KEY": "period or month",
+    "BUSINESS_RULE": "a business-day rule (next business day, following, ...)",
+    "SEQUENTIALLY": "sequentially",
+    "PRO_RATA": "pro rata",
+    "COLON": "':'",
+    "COMMA": "','",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "EQUAL": "'='",
+    "THEN": "then",
+}
+
+
+def _describe_expected(expected) -> str:
+    names = []
+    for term in sorted(expected):
+        if term in _TERMINAL_NAMES:
+            names.append(_TERMINAL_NAMES[term])
+            continue
+        try:
+            pattern = _parser().get_terminal(term).pattern
+        except KeyError:
+            names.append(term)
+            continue
+        if isinstance(pattern, lark.lexer.PatternStr):
+            names.append(f"'{pattern.value}'")
+        else:
+            names.append(term.lower())
+    names = sorted(set(names))
+    if len(names) > 8:
+        names = names[:8] + ["..."]
+    return "one of " + ", ".join(names) if len(names) > 1 else (names[0] if names else "")
+
+
+def parse(text: str, path: str = "<string>") -> A.Deal:
+    """Parse deal text; raise DealError with positioned diagnostics."""
+    if not text.endswith("\n"):
+        text += "\n"
+    try:
+        tree = _parser().parse(text)
+    except lark.exceptions.UnexpectedInput as e:
+        raise DealError([_syntax_diagnostic(e, text, path)], {path: text}) from None
+    except lark.exceptions.VisitError as e:  # pragma: no cover - transformer bug
+        raise
+    try:
+        deal = ToAst(path).transform(tree)
+    except lark.exceptions.VisitError as e:
+        if isinstance(e.orig_exc, DealError):
+            err = e.orig_exc
+            raise DealError(err.diagnostics, {path: text}) from None
+        raise
+    return A.Deal(**{**_deal_fields(deal), "source": text, "path": path})
+
+
+def _deal_fields(deal: A.Deal) -> dict:
+    return {f.name: getattr(deal, f.name) for f in deal.__attrs_attrs__ if f.name not in ("source", "path")}
+
+
+def _syntax_diagnostic(e: lark.exceptions.UnexpectedInput, text: str, path: str) -> Diagnostic:
+    line = getattr(e, "line", 0) or 0
+    col = getattr(e, "column", 0) or 0
+    if isinstance(e, lark.exceptions.UnexpectedToken):
+        tok = e.token
+        if tok.type == "$END":
+            msg = "unexpected end of file"
+        elif tok.type == "_NL":
+            msg = "unexpected end of line"
+        elif tok.type == "_DEDENT":
+            msg = "unexpected end of block"
+        elif tok.type == "_INDENT":
+            msg = "unexpected indentation"
+        else:
+            msg = f"unexpected {tok.value!r}"
+        expected = _describe_expected(e.accepts or e.expected)
+        width = len(tok.value) if tok.type not in ("_NL", "_DEDENT", "_INDENT", "$END") else 1
+        if tok.type in ("_NL", "_DEDENT", "_INDENT", "$END") or not line:
+            # Point after the last real token of the line.
+            line, col = _end_of_previous_token(text, e)
+            width = 1
+        return Diagnostic(A.Span(path, line, col, line, col + width), msg, expected=expected)
+    if isinstance(e, lark.exceptions.UnexpectedCharacters):
+        ch = text[e.pos_in_stream] if e.pos_in_stream < len(text) else ""
+        expected = _describe_expected(e.allowed or ())
+        return Diagnostic(A.Span(path, line, col, line, col + 1), f"unexpected character {ch!r}", expected=expected)
+    return Diagnostic(A.Span(path, line, col), str(e).splitlines()[0])
+
+
+def _end_of_previous_token(text: str, e) -> tuple:
+    tok = e.token
+    pos = getattr(tok, "start_pos", None)
+    if pos is None or pos > len(text):
+        pos = len(text)
+    # Walk back over whitespace/newlines to the last visible character.
+    i = min(pos, len(text)) - 1
+    while i >= 0 and text[i] in " \t\r\n":
+        i -= 1
+    if i < 0:
+        return 1, 1
+    line = text.count("\n", 0, i) + 1
+    col = i - (text.rfind("\n", 0, i) + 1) + 2
+    return line, col
+
+
+# ------------------------------------------------------------------ tree -> AST
+_AMOUNT_RE = re.compile(r"[$,]")
+
+
+def _span_tok(path: str, tok: Token) -> A.Span:
+    return A.Span(path, tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column)
+
+
+def _unquote(tok: Token) -> str:
+    return tok.value[1:-1].replace('\\"', '"')
+
+
+@v_args(meta=True)
+class ToAst(Transformer):
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+
+    def _span(self, meta) -> A.Span:
+        if getattr(meta, "empty", True):
+            return A.Span(self.path, 0, 0)
+        return A.Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _err(self, span: A.Span, msg: str, expected: str = "") -> DealError:
+        return DealError([Diagnostic(span, msg, expected=expected)])
+
+    # ---- literals
+    def percent(self, meta, ch):
+        tok = ch[0]
+        v = float(tok.value.replace("%", "").replace(",", "").strip())
+        return A.Quantity(v / 100.0, "%", tok.value, _span_tok(self.path, tok))
+
+    def bp(self, meta, ch):
+        tok = ch[0]
+        v = float(tok.value.replace("bp", "").strip())
+        return A.Quantity(v / 10000.0, "bp", tok.value, _span_tok(self.path, tok))
+
+    def amount(self, meta, ch):
+        tok = ch[0]
+        return A.Quantity(float(_AMOUNT_RE.sub("", tok.value)), "$", tok.value, _span_tok(self.path, tok))
+
+    def number(self, meta, ch):
+        tok = ch[0]
+        return A.Quantity(float(tok.value), "", tok.value, _span_tok(self.path, tok))
+
+    def _date(self, tok: Token) -> _dt.date:
+        try:
+            return _dt.date.fromisoformat(tok.value)
+        except ValueError:
+            raise self._err(_span_tok(self.path, tok), f"impossible date {tok.value!r}",
+                            expected="a calendar date YYYY-MM-DD") from None
+
+    def date_lit(self, meta, ch):
+        return A.DateLit(self._date(ch[0]), _span_tok(self.path, ch[0]))
+
+    # ---- expressions
+    def name(self, meta, ch):
+        return A.Name(ch[0].value, _span_tok(self.path, ch[0]))
+
+    def call(self, meta, ch):
+        fn = ch[0]
+        args = tuple(c for c in ch[1:] if c is not None)
+        return A.Call(fn.value, args, self._span(meta))
+
+    def set_arg(self, meta, ch):
+        return A.SetArg(_unquote(ch[0]), _span_tok(self.path, ch[0]))
+
+    def binop(self, meta, ch):
+        left, op, right = ch
+        return A.BinOp(op.value, left, right, self._span(meta))
+
+    def neg(self, meta, ch):
+        return A.Neg(ch[0], self._span(meta))
+
+    def compare(self, meta, ch):
+        left, op, right = ch
+        return A.Compare(op.value, left, right, self._span(meta))
+
+    def _boolop(self, op, meta, ch):
+        operands = []
+        for c in ch:
+            operands.extend(c.operands if isinstance(c, A.BoolOp) and c.op == op else [c])
+        return A.BoolOp(op, tuple(operands), self._span(meta))
+
+    def or_(self, meta, ch):
+        return self._boolop("or", meta, ch)
+
+    def and_(self, meta, ch):
+        return self._boolop("and", meta, ch)
+
+    def not_(self, meta, ch):
+        return A.Not(ch[0], self._span(meta))
+
+    def if_expr(self, meta, ch):
+        ch = [c for c in ch if not (isinstance(c, Token) and c.type == "THEN")]
+        return A.IfExpr(ch[0], ch[1], ch[2], self._span(meta))
+
+    def one_group(self, meta, ch):
+        return A.GroupRef(ch[0], self._span(meta))
+
+    def all_groups(self, meta, ch):
+        return A.GroupRef(None, self._span(meta))
+
+    def group_name(self, meta, ch):
+        return ch[0].value
+
+    # ---- deal header
+    def deal(self, meta, ch):
+        name = _unquote(ch[0])
+        fields = {}
+        for item in ch[1:]:
+            key, value = item
+            if key == "_day_rule":
+                fields["distribution_day"], fields["business_rule"] = value
+            else:
+                fields[key] = value
+        return A.Header(name=name, span=self._span(meta), **fields)
+
+    def h_cutoff(self, meta, ch):
+        return ("cutoff", self._date(ch[0]))
+
+    def h_closing(self, meta, ch):
+        return ("closing", self._date(ch[0]))
+
+    def h_settlement(self, meta, ch):
+        return ("settlement", self._date(ch[0]))
+
+    def h_first_distribution(self, meta, ch):
+        return ("first_distribution", self._date(ch[0]))
+
+    def h_distribution_day(self, meta, ch):
+        day = int(ch[0].value)
+        if not 1 <= day <= 31:
+            raise self._err(_span_tok(self.path, ch[0]), f"distribution day {day} is not a day of the month",
+                            expected="a day from 1 to 31")
+        return ("distribution_day", day) if len(ch) == 1 else ("_day_rule", (day, ch[1]))
+
+    def business_rule(self, meta, ch):
+        rule = ch[-1].value
+        return {"next business day": "following"}.get(rule, rule)
+
+    def h_pricing_speed(self, meta, ch):
+        return ("pricing_speed", ch[0])
+
+    def h_table_speeds(self, meta, ch):
+        return ("table_speeds", tuple(ch))
+
+    def h_table_event(self, meta, ch):
+        return ("table_event", ch[0].value)
+
+    def speed_simple(self, meta, ch):
+        q, unit = ch
+        unit = unit.value
+        if unit in ("PSA", "PPC"):
+            if q.unit not in ("%", ""):
+                raise self._err(q.span, f"a {unit} speed is a percentage", expected="e.g. 100% " + unit)
+            value = q.value if q.unit == "%" else q.value / 100.0
+        else:
+            if q.unit not in ("%", ""):
+                raise self._err(q.span, f"a {unit} speed is a rate", expected="e.g. 25% " + unit)
+            value = q.value if q.unit == "%" else q.value / 100.0
+        return A.Speed(unit, value, span=self._span(meta))
+
+    def speed_ramp(self, meta, ch):
+        start, end, months = ch[0], ch[1], int(ch[2].value)
+        basis = ch[3] if len(ch) > 3 else "age"
+        for q in (start, end):
+            if q.unit not in ("%", ""):
+                raise self._err(q.span, "a CPR is a rate", expected="e.g. 8% CPR")
+        s = start.value if start.unit == "%" else start.value / 100
+        e = end.value if end.unit == "%" else end.value / 100
+        if months < 1:
+            raise self._err(self._span(meta), "a ramp needs at least one month")
+        return A.Speed("RAMP", 1.0, s, e, months, basis, span=self._span(meta))
+
+    def ramp_basis(self, meta, ch):
+        return "age" if ch[0].value == "loan age" else "deal"
+
+    # ---- declarations
+    def index_decl(self, meta, ch):
+        return A.IndexDecl(ch[0].value, _unquote(ch[1]) if len(ch) > 1 else ch[0].value, self._span(meta))
+
+    def group_decl(self, meta, ch):
+        name = ch[0]
+        title = ""
+        speed = None
+        for c in ch[1:]:
+            if isinstance(c, Token) and c.type == "STRING":
+                title = _unquote(c)
+            elif isinstance(c, tuple) and c[0] == "pricing_speed":
+                speed = c[1]
+        return A.GroupDecl(name, title or f"Group {name}", speed, self._span(meta))
+
+    def g_pricing_speed(self, meta, ch):
+        return ("pricing_speed", ch[0])
+
+    def class_decl(self, meta, ch):
+        name = ch[0].value
+        title = ""
+        fields: dict = {}
+        for c in ch[1:]:
+            if isinstance(c, Token) and c.type == "STRING":
+                title = _unquote(c)
+            else:
+                key, value = c
+                if key in fields:
+                    raise self._err(self._span(meta), f"class {name} states its {key.replace('_', ' ')} twice")
+                fields[key] = value
+        return A.ClassDecl(name=name, title=title, span=self._span(meta), **fields)
+
+    def c_balance(self, meta, ch):
+        return ("balance", ch[0])
+
+    def c_coupon(self, meta, ch):
+        return ("coupon", ch[0])
+
+    def c_cap(self, meta, ch):
+        return ("cap", ch[0])
+
+    def c_carryover(self, meta, ch):
+        return ("carryover_max", ch[0]) if ch else ("carryover", True)
+
+    def c_day_count(self, meta, ch):
+        return ("day_count", ch[0].value)
+
+    def c_group(self, meta, ch):
+        return ("group", ch[0])
+
+    def c_notional(self, meta, ch):
+        return ("notional", ch[0])
+
+    def c_residual(self, meta, ch):
+        return ("residual", True)
+
+    def c_no_cashflow(self, meta, ch):
+        return ("no_cashflow", True)
+
+    def c_delay(self, meta, ch):
+        return ("delay_days", int(ch[0].value))
+
+    def classes_decl(self, meta, ch):
+        return A.ClassesDecl(_unquote(ch[0]), ch[1], self._span(meta))
+
+    def class_list(self, meta, ch):
+        return tuple(ch)
+
+    def class_ref(self, meta, ch):
+        return A.ClassRef(ch[0].value, _span_tok(self.path, ch[0]))
+
+    def class_range(self, meta, ch):
+        return A.ClassRange(ch[0].value, ch[1].value, self._span(meta))
+
+    def set_ref(self, meta, ch):
+        return A.SetRef(_unquote(ch[0]), _span_tok(self.path, ch[0]))
+
+    def table_decl(self, meta, ch):
+        name = ch[0].value
+        i = 1
+        title = name
+        if isinstance(ch[i], Token) and ch[i].type == "STRING":
+            title = _unquote(ch[i])
+            i += 1
+        key = ch[i].value
+        rows = tuple(ch[i + 1:])
+        return A.TableDecl(name, title, key, rows, self._span(meta))
+
+    def table_row(self, meta, ch):
+        first, last = ch[0]
+        return A.TableRow(first, last, tuple(ch[1:]), self._span(meta))
+
+    def pr_single(self, meta, ch):
+        n = int(ch[0].value)
+        return (n, n)
+
+    def pr_open(self, meta, ch):
+        return (int(ch[0].value), None)
+
+    def pr_span_token(self, meta, ch):
+        a, b = ch[0].value.split("-")
+        return (int(a), int(b))
+
+    def define_decl(self, meta, ch):
+        name = ch[0].value
+        if len(ch) == 3:
+            return A.DefineDecl(name, _unquote(ch[1]), ch[2], self._span(meta))
+        return A.DefineDecl(name, name, ch[1], self._span(meta))
+
+    def parameter_decl(self, meta, ch):
+        name = ch[0].value
+        title, default = name, None
+        for c in ch[1:]:
+            if isinstance(c, Token):
+                title = _unquote(c)
+            else:
+                default = c
+        return A.ParameterDecl(name, title, default, self._span(meta))
+
+    def account_decl(self, meta, ch):
+        return A.AccountDecl(ch[0].value, _unquote(ch[1]) if len(ch) > 1 else ch[0].value, self._span(meta))
+
+    def event_decl(self, meta, ch):
+        name = ch[0].value
+        if len(ch) == 3:
+            return A.EventDecl(name, _unquote(ch[1]), ch[2], self._span(meta))
+        return A.EventDecl(name, name, ch[1], self._span(meta))
+
+    # ---- losses
+    def losses_decl(self, meta, ch):
+        title = ""
+        if ch and isinstance(ch[0], Token):
+            title, ch = _unquote(ch[0]), ch[1:]
+        return A.LossesDecl(title, tuple(ch), self._span(meta))
+
+    def loss_step(self, meta, ch):
+        mode = "sequentially"
+        if isinstance(ch[0], str) and not isinstance(ch[0], tuple):
+            mode, ch = ch[0], ch[1:]
+        return A.LossStep(mode, ch[0], self._span(meta))
+
+    # ---- waterfall
+    def waterfall_decl(self, meta, ch):
+        title = ""
+        if ch and isinstance(ch[0], Token):
+            title, ch = _unquote(ch[0]), ch[1:]
+        return A.Waterfall(title, tuple(ch), self._span(meta))
+
+    def clause(self, meta, ch):
+        return A.Clause(_unquote(ch[0]), tuple(ch[1:]), self._span(meta))
+
+    def _then(self, ch):
+        if ch and isinstance(ch[0], Token) and ch[0].type == "THEN":
+            return True, ch[1:]
+        return False, ch
+
+    def from_block(self, meta, ch):
+        then, ch = self._then(ch)
+        return A.FromBlock(ch[0], (ch[1],), then, self._span(meta))
+
+    def from_nested(self, meta, ch):
+        then, ch = self._then(ch)
+        return A.FromBlock(ch[0], tuple(ch[1:]), then, self._span(meta))
+
+    def fund_list(self, meta, ch):
+        return tuple(ch)
+
+    def fund_group(self, meta, ch):
+        kind, group = ch
+        return A.Fund(kind.value, group.name, self._span(meta))
+
+    def fund_excess(self, meta, ch):
+        return A.Fund("excess", None, self._span(meta))
+
+    def fund_account(self, meta, ch):
+        return A.Fund("account", ch[0].value, self._span(meta))
+
+    def if_step(self, meta, ch):
+        cond = ch[0]
+        rest = list(ch[1:])
+        else_steps: tuple = ()
+        if rest and isinstance(rest[-1], list):
+            else_steps = tuple(rest.pop())
+        return A.IfStep(cond, tuple(rest), else_steps, self._span(meta))
+
+    def else_part(self, meta, ch):
+        return list(ch)
+
+    def pay_step(self, meta, ch):
+        then, ch = self._then(ch)
+        what = ch[0]
+        mode = "sequentially"
+        i = 1
+        if i < len(ch) and isinstance(ch[i], str):
+            mode = ch[i]
+            i += 1
+        targets = ch[i]
+        limit = ch[i + 1] if i + 1 < len(ch) else None
+        return A.Pay(what, mode, targets, limit, then, self._span(meta))
+
+    def pay_remaining(self, meta, ch):
+        then, ch = self._then(ch)
+        return A.Pay("remaining", "pro rata", ch[0], None, then, self._span(meta))
+
+    def payable(self, meta, ch):
+        return ch[0].value
+
+    def mode(self, meta, ch):
+        return ch[0].value
+
+    def limit(self, meta, ch):
+        return ch[0]
+
+    # ---- file
+    def start(self, meta, ch):
+        header = None
+        buckets: dict = {k: [] for k in ("indices", "groups", "classes", "sets", "tables", "defines",
+                                         "parameters", "accounts", "events")}
+        waterfall = None
+        losses = None
+        kinds = {A.IndexDecl: "indices", A.GroupDecl: "groups", A.ClassDecl: "classes",
+                 A.ClassesDecl: "sets", A.TableDecl: "tables", A.DefineDecl: "defines",
+                 A.ParameterDecl: "parameters", A.AccountDecl: "accounts", A.EventDecl: "events"}
+        for item in ch:
+            if isinstance(item, A.Header):
+                if header is not None:
+                    raise self._err(item.span, "a second 'deal' header", expected="one deal per file")
+                header = item
+            elif isinstance(item, A.Waterfall):
+                if waterfall is not None:
+                    raise self._err(item.span, "a second 'waterfall'", expected="one waterfall per deal")
+                waterfall = item
+            elif isinstance(item, A.LossesDecl):
+                if losses is not None:
+                    raise self._err(item.span, "a second 'losses' section")
+                losses = item
+            else:
+                buckets[kinds[type(item)]].append(item)
+        if header is None:
+            raise self._err(A.Span(self.path, 1, 1), "the file has no 'deal' header",
+                            expected='deal "NAME" followed by its dates')
+        return A.Deal(header=header, waterfall=waterfall, losses=losses,
+                      **{k: tuple(v) for k, v in buckets.items()})
