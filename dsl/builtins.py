@@ -1,0 +1,49 @@
+"""The names the language knows without a declaration.
+
+One catalogue shared by the checker (which validates calls and names) and the
+interpreter (which implements them), so the two cannot drift apart. Argument
+kinds: 'class' (a class name or a quoted set), 'group' (``group 1`` or
+``all groups``; optional where marked), 'expr', 'event'.
+"""
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen
+class Builtin:
+    name: str
+    args: tuple  # kinds of the fixed arguments
+    variadic: str = ""  # kind of any further arguments
+    optional_group: bool = False  # a single group argument may be left out (= all groups)
+    doc: str = ""
+
+
+FUNCTIONS = {b.name: b for b in [
+    Builtin("min", ("expr",), "expr", doc="the least of its arguments, scenario by scenario"),
+    Builtin("max", ("expr",), "expr", doc="the greatest of its arguments"),
+    Builtin("abs", ("expr",), doc="absolute value"),
+    Builtin("balance", ("class",), "class", doc="current balance of the classes (after payments made so far this period)"),
+    Builtin("prior_balance", ("class",), "class", doc="balance of the classes at the start of the period"),
+    Builtin("original_balance", ("class",), "class", doc="balance of the classes at closing"),
+    Builtin("notional", ("class",), doc="this period's notional balance of a notional (IO) class"),
+    Builtin("pool_begin", ("group",), optional_group=True, doc="collateral balance at the start of the period"),
+    Builtin("pool_end", ("group",), optional_group=True, doc="collateral balance at the end of the period"),
+    Builtin("cutoff_balance", ("group",), optional_group=True, doc="collateral balance at the cut-off date"),
+    Builtin("net_wac", ("group",), optional_group=True, doc="weighted average net rate (start-of-period balances)"),
+    Builtin("gross_wac", ("group",), optional_group=True, doc="weighted average gross rate (start-of-period balances)"),
+    Builtin("principal_collected", ("group",), optional_group=True, doc="principal remitted this period"),
+    Builtin("interest_collected", ("group",), optional_group=True, doc="net interest remitted this period"),
+    Builtin("realized_loss", ("group",), optional_group=True, doc="realized losses this period"),
+    Builtin("cumulative_loss", ("group",), optional_group=True, doc="realized losses since cut-off"),
+    Builtin("delinquency", ("group",), optional_group=True, doc="60+ day delinquent fraction of the pool"),
+    Builtin("occurred", ("event",), doc="true from the period after the event first happened"),
+    Builtin("happens", ("event",), doc="true in the period in which the event happens"),
+]}
+
+VARIABLES = {
+    "period": "the distribution period, 1 for the first distribution date",
+    "date": "the distribution date (compare with a date: date >= 2004-11-01)",
+    "accrual_days": "actual days from the previous distribution date (the closing date for the first) to this one",
+    "available": "cash still available in the funds of the enclosing 'from'",
+}
