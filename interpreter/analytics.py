@@ -334,7 +334,10 @@ def price_from_dm(cashflows, index_rates, accrual_days, dm) -> np.ndarray:
     """
     cf, idx, a = _dm_inputs(cashflows, index_rates, accrual_days)
     d = _per_scenario(dm, cf.shape[0], "dm")
-    return _pv_dm(cf, idx, a, d)[0]
+    nz = cf != 0
+    last = np.where(nz.any(axis=1), cf.shape[1] - 1 - nz[:, ::-1].argmax(axis=1), -1)
+    upto = np.arange(cf.shape[1])[None, :] <= last[:, None]
+    return _pv_dm(cf, np.where(upto, idx, 0.0), np.where(upto, a, 0.0), d)[0]
 
 
 def discount_margin(cashflows, index_rates, accrual_days, price) -> np.ndarray:
@@ -351,11 +354,12 @@ def discount_margin(cashflows, index_rates, accrual_days, price) -> np.ndarray:
     s = cf.shape[0]
     p = _per_scenario(price, s, "price")
     nz = cf != 0
-    valid = nz.any(axis=1) & np.isfinite(p) & np.isfinite(cf.sum(axis=1)) & \
-        np.all(np.where(nz, np.isfinite(idx) & np.isfinite(a), True), axis=1)
-    # domain: every period's growth factor 1 + (i + dm) a must stay positive (up to the last flow)
+    # only periods up to the last flow matter (index / days may be NaN-padded after it)
     last = np.where(nz.any(axis=1), cf.shape[1] - 1 - nz[:, ::-1].argmax(axis=1), -1)
     upto = np.arange(cf.shape[1])[None, :] <= last[:, None]
+    valid = nz.any(axis=1) & np.isfinite(p) & np.isfinite(cf.sum(axis=1)) & \
+        np.all(np.where(upto, np.isfinite(idx) & np.isfinite(a), True), axis=1)
+    # domain: every period's growth factor 1 + (i + dm) a must stay positive (up to the last flow)
     with np.errstate(all="ignore"):
         bound = np.where(upto & (a > 0), -1.0 / np.where(a > 0, a, 1.0) - idx, -np.inf)
     lower = bound.max(axis=1)

@@ -1,0 +1,520 @@
+"""The assumptions file: collateral, speeds, index levels, credit, parameters.
+
+A YAML file (read with a safe loader only) kept beside the deal as
+``<deal stem>.assumptions.yaml``. Every key is checked: an unknown key gets
+"did you mean", a value with the wrong unit says which unit is due, and every
+message carries ``file:line:col`` and the line with a caret. Units are written
+out: ``"6.25%"``, ``"25 CPR"``, ``"100% PPC"``, ``"300,000,000"``.
+
+Schema (every key optional unless marked)::
+
+    speeds: [0%, 80%, 100%]        # table columns, percent of the pricing speed
+    horizon: 360                   # months to project (default: the longest loan term)
+    collateral:                    # required: representative lines ...
+      - group: 1                   #   required: a group of the deal
+        balance: 300,000,000       #   required
+        gross rate: 6.25%          #   required
+        fee rate: 0.259%           #   servicing + trustee (+ LPMI)
+        remaining term: 353        #   required, months
+        age: 6                     #   months since origination
+        amortization term: 360     #   balloon: amortise over this, pay off at remaining term
+        io months: 60              #   interest-only months from origination
+        arm: {index: LIBOR_6M, margin: 2.75%, first reset: 24, reset every: 6,
+              initial cap: 3%, periodic cap: 1%, lifetime cap: 6%, floor: 2.75%, rounding: 0.125%}
+        penalty: {rate: 2%, months: 36}
+    loan tape: loans.csv           # ... or a loan tape (one row a loan), path relative to this file
+    prepayment: {1: 100% PPC}      # per group, replaces the deal's pricing speed definition
+    defaults: {all: 2% CDR}        # per group or 'all': CDR, MDR or SDA, or {vector: [...]}
+    severity: 35%
+    recovery lag: 12
+    delinquency: {all: 2%}         # 60+ day delinquent fraction, flat or a vector by period
+    indices: {LIBOR_1M: 1.10%}     # flat level or a vector by period
+    parameters: {name: value}      # values for the deal's 'parameter' terms
+    events: {auction: succeeds}    # per event: succeeds | fails
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Optional
+
+import attrs
+import numpy as np
+import yaml
+
+from dsl import ast as A
+from dsl.diagnostics import DealError, Diagnostic, did_you_mean
+
+from . import collateral as C
+
+
+# ------------------------------------------------------------------ YAML with positions
+class _Map(dict):
+    """A mapping that remembers where each key was written."""
+    marks: dict
+    mark: Any
+
+
+class _Seq(list):
+    marks: list
+    mark: Any
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_map(loader, node):
+    loader.flatten_mapping(node)
+    out = _Map()
+    out.marks = {}
+    out.mark = node.start_mark
+    for k_node, v_node in node.value:
+        key = loader.construct_object(k_node, deep=True)
+        key = str(key).strip() if key is not None else ""
+        out[key] = loader.construct_object(v_node, deep=True)
+        out.marks[key] = (k_node.start_mark, v_node.start_mark, v_node.end_mark)
+    return out
+
+
+def _construct_seq(loader, node):
+    out = _Seq(loader.construct_object(v, deep=True) for v in node.value)
+    out.marks = [(v.start_mark, v.end_mark) for v in node.value]
+    out.mark = node.start_mark
+    return out
+
+
+def _construct_scalar_str(loader, node):
+    # Keep numbers with units or separators as text; plain YAML numbers still
+    # become int/float through the resolver, the rest are strings.
+    return loader.construct_scalar(node)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
+
+
+@attrs.frozen
+class Assumptions:
+    path: str
+    lines: tuple  # of collateral.Line
+    speeds: tuple  # of float multiples (1.0 = 100%)
+    horizon: Optional[int]
+    prepayment: dict  # group -> collateral.Curve (overrides)
+    defaults: dict  # group -> collateral.Curve
+    severity: float
+    recovery_lag: int
+    delinquency: dict  # group -> np.ndarray or float
+    indices: dict  # name -> float or tuple of floats
+    parameters: dict  # name -> float
+    events: dict  # name -> 'succeeds' | 'fails'
+
+
+_UNIT_RE = re.compile(r"^\s*(-?[\d,]*\.?\d+)\s*(%|bp)?\s*$")
+
+
+class _Reader:
+    def __init__(self, path: str, text: str, deal: A.Deal):
+        self.path = path
+        self.text = text
+        self.deal = deal
+        self.diags: list = []
+
+    def span(self, mark) -> A.Span:
+        if mark is None:
+            return A.Span(self.path, 1, 1)
+        return A.Span(self.path, mark.line + 1, mark.column + 1)
+
+    def error(self, mark, msg, expected="", hint="", end=None):
+        sp = self.span(mark)
+        if end is not None and end.line == mark.line:
+            sp = A.Span(self.path, sp.line, sp.column, sp.line, end.column + 1)
+        self.diags.append(Diagnostic(sp, msg, expected=expected, hint=hint))
+
+    # ---- scalars
+    def number(self, value, mark, what, unit="", end=None, allow=("", "%", "bp")) -> Optional[float]:
+        """A number with an optional unit. unit='%' means a rate is due: '6.25%' or '25bp'
+        (a bare number is refused); unit='$' an amount; unit='' a plain count."""
+        if isinstance(value, bool) or value is None:
+            self.error(mark, f"{what}: expected a value", end=end)
+            return None
+        if isinstance(value, (int, float)):
+            if unit == "%":
+                self.error(mark, f"{what}: {value} has no unit", expected=f"a percentage such as {value}%",
+                           end=end)
+                return None
+            return float(value)
+        m = _UNIT_RE.match(str(value).replace("$", ""))
+        if not m:
+            self.error(mark, f"{what}: cannot read {value!r} as a number", expected=self._unit_text(unit), end=end)
+            return None
+        num = float(m.group(1).replace(",", ""))
+        u = m.group(2) or ""
+        if unit == "%":
+            if u == "%":
+                return num / 100
+            if u == "bp":
+                return num / 10000
+            self.error(mark, f"{what}: {value!r} has no unit", expected="a percentage such as 6.25%", end=end)
+            return None
+        if u:
+            self.error(mark, f"{what}: {value!r} is a rate where {self._unit_text(unit)} is due",
+                       expected=self._unit_text(unit), end=end)
+            return None
+        return num
+
+    @staticmethod
+    def _unit_text(unit):
+        return {"%": "a percentage such as 6.25%", "$": "an amount such as 300,000,000",
+                "": "a number"}.get(unit, "a number")
+
+    def integer(self, value, mark, what, end=None) -> Optional[int]:
+        v = self.number(value, mark, what, unit="", end=end)
+        if v is None:
+            return None
+        if v != int(v) or v < 0:
+            self.error(mark, f"{what}: expected a whole number of months, got {value!r}", end=end)
+            return None
+        return int(v)
+
+    def keys(self, m: _Map, allowed, where: str, required=()):
+        for k in m:
+            if k not in allowed:
+                self.error(m.marks[k][0], f"unknown key '{k}' in {where}", hint=did_you_mean(k, allowed),
+                           expected="one of " + ", ".join(sorted(allowed)))
+        for k in required:
+            if k not in m:
+                self.error(m.mark, f"{where} has no '{k}'", expected=f"'{k}:'")
+
+    def group_name(self, value, mark, end=None) -> Optional[str]:
+        g = str(value).strip()
+        names = [x.name for x in self.deal.groups]
+        if g.lower().startswith("group "):
+            g = g[6:].strip()
+        if g not in names:
+            self.error(mark, f"unknown group '{g}'", hint=did_you_mean(g, names), end=end)
+            return None
+        return g
+
+    # ---- speed / curve text: "100% PPC", "25 CPR", "25% CPR", "1.5 ABS", "100% SDA", "2% CDR"
+    def curve(self, value, mark, what, kinds, end=None) -> Optional[C.Curve]:
+        if isinstance(value, _Map):
+            self.keys(value, {"vector", "kind", "basis"}, what)
+            kind = str(value.get("kind", "CPR" if "CPR" in kinds else "CDR")).upper()
+            vec = value.get("vector")
+            if not isinstance(vec, list):
+                self.error(value.mark, f"{what}: a vector is a list of rates", expected="vector: [6%, 8%, ...]")
+                return None
+            rates = []
+            for i, v in enumerate(vec):
+                r = self.number(v, vec.marks[i][0], f"{what} vector", unit="%")
+                if r is not None:
+                    rates.append(r)
+            try:
+                return C.Curve(kind, vector=tuple(rates), basis=str(value.get("basis", "deal")))
+            except ValueError as e:
+                self.error(value.mark, f"{what}: {e}")
+                return None
+        m = re.match(r"^\s*([\d.,]+)\s*(%?)\s*([A-Za-z]+)\s*$", str(value))
+        if not m or m.group(3).upper() not in kinds:
+            self.error(mark, f"{what}: cannot read {value!r}",
+                       expected="a speed such as " + " or ".join(f"'{k_example(k)}'" for k in kinds), end=end)
+            return None
+        num = float(m.group(1).replace(",", "")) / 100.0
+        kind = m.group(3).upper()
+        if kind in ("ABS", "SMM", "MDR"):
+            return C.Curve(kind, rate=num)
+        if kind == "PPC":
+            return None  # resolved against the deal's ramp by the caller
+        return C.Curve(kind, rate=num)
+
+
+def k_example(kind):
+    return {"CPR": "25% CPR", "PSA": "100% PSA", "PPC": "100% PPC", "SMM": "1% SMM", "ABS": "1.5% ABS",
+            "CDR": "2% CDR", "MDR": "0.2% MDR", "SDA": "100% SDA"}[kind]
+
+
+_LINE_KEYS = {"group", "balance", "gross rate", "fee rate", "remaining term", "age", "amortization term",
+              "io months", "arm", "penalty", "count"}
+_ARM_KEYS = {"index", "margin", "first reset", "reset every", "initial cap", "periodic cap", "lifetime cap",
+             "floor", "rounding"}
+_TOP_KEYS = {"speeds", "horizon", "collateral", "loan tape", "prepayment", "defaults", "severity",
+             "recovery lag", "delinquency", "indices", "parameters", "events"}
+
+
+def speed_curve(speed: A.Speed) -> C.Curve:
+    """The collateral curve a deal's pricing speed stands for (at 100%)."""
+    if speed.kind == "RAMP":
+        return C.Curve("PPC", ramp_start=speed.ramp_start, ramp_end=speed.ramp_end,
+                       ramp_months=speed.ramp_months, basis=speed.basis)
+    if speed.kind == "PPC":
+        # A bare "PPC" without a ramp: the 100% PPC of the deal is then unknown.
+        raise ValueError("a PPC speed needs its ramp: 'ramp 8% CPR to 24% CPR over 12 months'")
+    return C.Curve(speed.kind, rate=speed.value)
+
+
+def load_assumptions(path: str | Path, deal: A.Deal) -> Assumptions:
+    path = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise DealError([Diagnostic(A.Span(path, 0, 0), f"cannot read the assumptions file: {e.strerror}")]) from None
+    try:
+        doc = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: no arbitrary objects
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        span = A.Span(path, mark.line + 1, mark.column + 1) if mark else A.Span(path, 1, 1)
+        problem = getattr(e, "problem", None) or str(e)
+        raise DealError([Diagnostic(span, f"bad YAML: {problem}")], {path: text}) from None
+    r = _Reader(path, text, deal)
+    if doc is None:
+        doc = _Map()
+        doc.marks, doc.mark = {}, None
+    if not isinstance(doc, _Map):
+        raise DealError([Diagnostic(A.Span(path, 1, 1), "the assumptions file must be a mapping of keys",
+                                    expected="collateral:, speeds:, ...")], {path: text})
+    r.keys(doc, _TOP_KEYS, "the assumptions file")
+    out = _read(r, doc, deal, Path(path).parent)
+    if r.diags:
+        raise DealError(r.diags, {path: text})
+    return out
+
+
+def _val(doc: _Map, key):
+    return doc[key], doc.marks[key][1], doc.marks[key][2]
+
+
+def _read(r: _Reader, doc: _Map, deal: A.Deal, base: Path) -> Assumptions:
+    # speeds
+    speeds = tuple(q.value if q.unit == "%" else q.value / 100 for q in deal.header.table_speeds)
+    if "speeds" in doc:
+        v, mark, end = _val(doc, "speeds")
+        if not isinstance(v, list):
+            r.error(mark, "speeds: expected a list", expected="[0%, 100%, 200%]", end=end)
+        else:
+            out = []
+            for i, s in enumerate(v):
+                x = r.number(s, v.marks[i][0], "speeds", unit="%", end=v.marks[i][1])
+                if x is not None:
+                    out.append(x)
+            speeds = tuple(out)
+    if not speeds:
+        speeds = (1.0,)
+    horizon = None
+    if "horizon" in doc:
+        horizon = r.integer(*_val(doc, "horizon")[:2], "horizon")
+    # collateral
+    lines = []
+    if "collateral" in doc:
+        v, mark, end = _val(doc, "collateral")
+        if not isinstance(v, list):
+            r.error(mark, "collateral: expected a list of lines", expected="- group: 1 ...", end=end)
+        else:
+            for i, item in enumerate(v):
+                line = _read_line(r, item, v.marks[i][0])
+                if line is not None:
+                    lines.append(line)
+    if "loan tape" in doc:
+        v, mark, end = _val(doc, "loan tape")
+        tape = (base / str(v))
+        try:
+            lines.extend(C.load_tape(str(tape)))
+        except (OSError, ValueError) as e:
+            r.error(mark, f"loan tape: {e}", end=end)
+    if not lines and "collateral" not in doc and "loan tape" not in doc:
+        r.error(doc.mark, "the assumptions file describes no collateral",
+                expected="'collateral:' lines or a 'loan tape:'")
+    groups_with_lines = {l.group for l in lines}
+    for g in deal.groups:
+        if lines and g.name not in groups_with_lines:
+            r.error(doc.marks.get("collateral", (doc.mark,))[0], f"no collateral line belongs to group {g.name}")
+    # prepayment overrides
+    prepay = {}
+    if "prepayment" in doc:
+        v, mark, end = _val(doc, "prepayment")
+        prepay = _per_group(r, v, mark, "prepayment", ("CPR", "PSA", "SMM", "ABS", "PPC"), deal)
+    defaults = {}
+    if "defaults" in doc:
+        v, mark, end = _val(doc, "defaults")
+        defaults = _per_group(r, v, mark, "defaults", ("CDR", "MDR", "SDA"), deal)
+    severity = 0.0
+    if "severity" in doc:
+        severity = r.number(*_val(doc, "severity")[:2], "severity", unit="%") or 0.0
+        if not 0 <= severity <= 1:
+            r.error(doc.marks["severity"][1], "severity must be between 0% and 100%")
+    lag = 0
+    if "recovery lag" in doc:
+        lag = r.integer(*_val(doc, "recovery lag")[:2], "recovery lag") or 0
+    delinquency = {}
+    if "delinquency" in doc:
+        v, mark, end = _val(doc, "delinquency")
+        if isinstance(v, _Map):
+            for k in v:
+                g = "all" if str(k) == "all" else r.group_name(k, v.marks[k][0])
+                if g is not None:
+                    delinquency[g] = _level_or_vector(r, v[k], v.marks[k][1], f"delinquency {k}")
+        else:
+            delinquency["all"] = _level_or_vector(r, v, mark, "delinquency")
+    indices = {}
+    if "indices" in doc:
+        v, mark, end = _val(doc, "indices")
+        declared = [i.name for i in deal.indices]
+        if not isinstance(v, _Map):
+            r.error(mark, "indices: expected a mapping of index names to levels", expected="LIBOR_1M: 1.10%")
+        else:
+            for k in v:
+                if k not in declared:
+                    r.error(v.marks[k][0], f"unknown index '{k}'", hint=did_you_mean(k, declared),
+                            expected="an index the deal declares")
+                    continue
+                indices[k] = _level_or_vector(r, v[k], v.marks[k][1], f"index {k}")
+    parameters = {}
+    declared_params = {p.name: p for p in deal.parameters}
+    if "parameters" in doc:
+        v, mark, end = _val(doc, "parameters")
+        if isinstance(v, _Map):
+            for k in v:
+                if k not in declared_params:
+                    r.error(v.marks[k][0], f"unknown parameter '{k}'", hint=did_you_mean(k, declared_params),
+                            expected="a parameter the deal declares")
+                    continue
+                p = declared_params[k]
+                unit = "%" if p.default is not None and p.default.unit in ("%", "bp") else ""
+                if isinstance(v[k], str) and ("%" in v[k] or "bp" in v[k]):
+                    unit = "%"
+                x = r.number(v[k], v.marks[k][1], f"parameter {k}", unit=unit)
+                if x is not None:
+                    parameters[k] = x
+        else:
+            r.error(mark, "parameters: expected a mapping", expected="name: value")
+    events = {}
+    if "events" in doc:
+        v, mark, end = _val(doc, "events")
+        declared_events = [e.name for e in deal.events]
+        if isinstance(v, _Map):
+            for k in v:
+                if k not in declared_events:
+                    r.error(v.marks[k][0], f"unknown event '{k}'", hint=did_you_mean(k, declared_events))
+                elif str(v[k]) not in ("succeeds", "fails"):
+                    r.error(v.marks[k][1], f"event {k}: expected 'succeeds' or 'fails', got {v[k]!r}")
+                else:
+                    events[k] = str(v[k])
+    return Assumptions(path=r.path, lines=tuple(lines), speeds=speeds, horizon=horizon, prepayment=prepay,
+                       defaults=defaults, severity=float(severity), recovery_lag=int(lag),
+                       delinquency=delinquency, indices=indices, parameters=parameters, events=events)
+
+
+def _level_or_vector(r: _Reader, v, mark, what):
+    if isinstance(v, list):
+        vals = [r.number(x, v.marks[i][0], what, unit="%") for i, x in enumerate(v)]
+        return tuple(x if x is not None else 0.0 for x in vals)
+    x = r.number(v, mark, what, unit="%")
+    return 0.0 if x is None else x
+
+
+def _per_group(r: _Reader, v, mark, what, kinds, deal) -> dict:
+    out = {}
+    if not isinstance(v, _Map):
+        v2 = _Map({"all": v})
+        v2.marks, v2.mark = {"all": (mark, mark, None)}, mark
+        v = v2
+    for k in v:
+        g = "all" if str(k) == "all" else r.group_name(k, v.marks[k][0])
+        if g is None:
+            continue
+        text = v[k]
+        curve = r.curve(text, v.marks[k][1], f"{what} of group {k}", kinds)
+        if curve is None and not isinstance(text, _Map) and "PPC" in str(text).upper():
+            # "N% PPC": N% of the deal's own ramp for that group.
+            speed = _deal_speed(deal, g)
+            if speed is None or speed.kind != "RAMP":
+                r.error(v.marks[k][1], f"{what}: the deal defines no PPC ramp for group {k}")
+                continue
+            pct = float(re.match(r"\s*([\d.,]+)", str(text)).group(1).replace(",", "")) / 100
+            curve = C.Curve("PPC", ramp_start=speed.ramp_start * pct, ramp_end=speed.ramp_end * pct,
+                            ramp_months=speed.ramp_months, basis=speed.basis)
+        if curve is not None:
+            out[g] = curve
+    return out
+
+
+def _deal_speed(deal: A.Deal, group: str) -> Optional[A.Speed]:
+    for g in deal.groups:
+        if g.name == group and g.pricing_speed is not None:
+            return g.pricing_speed
+    return deal.header.pricing_speed
+
+
+def _read_line(r: _Reader, item, mark) -> Optional[C.Line]:
+    if not isinstance(item, _Map):
+        r.error(mark, "a collateral line is a mapping", expected="group:, balance:, gross rate:, ...")
+        return None
+    r.keys(item, _LINE_KEYS, "a collateral line", required=("group", "balance", "gross rate", "remaining term"))
+    n0 = len(r.diags)
+
+    def get(key, kind, what=None, default=None):
+        if key not in item:
+            return default
+        val, m, e = item[key], item.marks[key][1], item.marks[key][2]
+        what = what or key
+        if kind == "%":
+            return r.number(val, m, what, unit="%", end=e)
+        if kind == "$":
+            return r.number(val, m, what, unit="$", end=e)
+        return r.integer(val, m, what, end=e)
+
+    group = r.group_name(item["group"], item.marks["group"][1]) if "group" in item else None
+    balance = get("balance", "$")
+    gross = get("gross rate", "%")
+    fee = get("fee rate", "%", default=0.0)
+    rem = get("remaining term", "n")
+    age = get("age", "n", default=0)
+    amort = get("amortization term", "n")
+    io = get("io months", "n", default=0)
+    count = get("count", "n", default=1)
+    arm = None
+    if "arm" in item:
+        a, m = item["arm"], item.marks["arm"][1]
+        if not isinstance(a, _Map):
+            r.error(m, "arm: expected a mapping of ARM terms", expected=", ".join(sorted(_ARM_KEYS)))
+        else:
+            r.keys(a, _ARM_KEYS, "arm terms", required=("index", "margin", "first reset", "reset every",
+                                                        "initial cap", "periodic cap", "lifetime cap"))
+            declared = [i.name for i in r.deal.indices]
+
+            def ag(key, kind, default=None):
+                if key not in a:
+                    return default
+                val, mm, e = a[key], a.marks[key][1], a.marks[key][2]
+                return r.number(val, mm, f"arm {key}", unit="%", end=e) if kind == "%" else \
+                    r.integer(val, mm, f"arm {key}", end=e)
+            idx = str(a.get("index", ""))
+            if "index" in a and idx not in declared:
+                r.error(a.marks["index"][1], f"arm index '{idx}' is not an index the deal declares",
+                        hint=did_you_mean(idx, declared))
+            vals = dict(margin=ag("margin", "%"), first_reset=ag("first reset", "n"),
+                        reset_every=ag("reset every", "n"), initial_cap=ag("initial cap", "%"),
+                        periodic_cap=ag("periodic cap", "%"), lifetime_cap=ag("lifetime cap", "%"),
+                        floor=ag("floor", "%"), rounding=ag("rounding", "%"))
+            if len(r.diags) == n0:
+                arm = C.ArmTerms(index=idx, **vals)
+    pen_rate, pen_months = 0.0, 0
+    if "penalty" in item:
+        p, m = item["penalty"], item.marks["penalty"][1]
+        if isinstance(p, _Map):
+            r.keys(p, {"rate", "months"}, "penalty", required=("rate", "months"))
+            if "rate" in p:
+                pen_rate = r.number(p["rate"], p.marks["rate"][1], "penalty rate", unit="%") or 0.0
+            if "months" in p:
+                pen_months = r.integer(p["months"], p.marks["months"][1], "penalty months") or 0
+        else:
+            r.error(m, "penalty: expected {rate: 2%, months: 36}")
+    if len(r.diags) > n0 or group is None or balance is None or gross is None or rem is None:
+        return None
+    try:
+        return C.Line(group=group, balance=balance, gross_rate=gross, fee_rate=fee, remaining_term=rem, age=age,
+                      amort_term=amort, io_months=io, arm=arm, penalty_rate=pen_rate,
+                      penalty_months=pen_months, count=count)
+    except ValueError as e:
+        r.error(mark, f"collateral line: {e}")
+        return None

@@ -1,0 +1,546 @@
+"""The period engine: runs a checked deal over projected collateral.
+
+Every amount is a numpy array over the scenario axis (length S). The loop
+runs once per period; within a period each waterfall step runs once, for all
+scenarios at once. A condition (``if``) is a mask over scenarios: both
+branches run, each on the cash its scenarios make available.
+
+Each period:
+  1. the collateral's interest and principal for the period fill the funds
+     (one interest and one principal fund per group);
+  2. each class accrues: current interest at its pass-through rate (the
+     coupon, limited by its cap), carryover where the coupon exceeds the cap;
+  3. the waterfall's clauses run in order, each step paying from its funds;
+  4. losses: where the classes' principal exceeds the pool, the excess writes
+     down the classes the 'losses' section names, in its order;
+  5. money is checked: cash collected = cash paid to classes + cash held in
+     accounts, to 1e-6. Anything else is a ConservationError naming the
+     period, scenario and amounts.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Optional, Sequence
+
+import attrs
+import numpy as np
+
+from dsl import ast as A
+from dsl.check import expand_classes
+
+from . import collateral as C
+from . import dates as D
+from .assumptions import Assumptions, speed_curve
+from .expr import Compiler
+
+
+class RunError(Exception):
+    """A run that cannot go on (a missing input, a broken invariant)."""
+
+
+class ConservationError(RunError):
+    pass
+
+
+_INTEREST_WHATS = ("current and unpaid interest", "current interest", "unpaid interest", "interest")
+
+
+@attrs.frozen(eq=False)
+class RunResult:
+    deal: A.Deal
+    speeds: np.ndarray  # (S,) multiples of the pricing speed
+    dates: tuple  # distribution dates, len T
+    class_names: tuple
+    interest: np.ndarray  # (T, C, S) interest paid (residual classes: cash released)
+    principal: np.ndarray  # (T, C, S)
+    carryover_paid: np.ndarray  # (T, C, S)
+    loss_reimbursed: np.ndarray  # (T, C, S)
+    writedown: np.ndarray  # (T, C, S)
+    balance: np.ndarray  # (T, C, S) end of period
+    begin_balance: np.ndarray  # (T, C, S)
+    notional: np.ndarray  # (T, C, S) notional of IO classes (0 for others)
+    rate: np.ndarray  # (T, C, S) pass-through rate applied
+    index_path: dict  # name -> (S, T)
+    collateral: dict  # group -> GroupFlows
+    clause_paid: np.ndarray  # (T, K, S) cash paid by each clause
+    clause_labels: tuple
+
+    @property
+    def n_periods(self) -> int:
+        return len(self.dates)
+
+    def cls(self, name: str) -> int:
+        return self.class_names.index(name)
+
+    def cash(self) -> np.ndarray:
+        """(T, C, S) everything a class receives."""
+        return self.interest + self.principal + self.carryover_paid + self.loss_reimbursed
+
+
+class Model:
+    """A deal compiled for the engine: names resolved to array indices,
+    expressions to closures, tables to arrays by period."""
+
+    def __init__(self, deal: A.Deal, assumptions: Assumptions, n_periods: int):
+        self.deal = deal
+        self.assumptions = assumptions
+        self.n_periods = n_periods
+        self.classes = list(deal.classes)
+        self.class_index = {c.name: i for i, c in enumerate(self.classes)}
+        self.groups = [g.name for g in deal.groups]
+        self.group_index = {g: i for i, g in enumerate(self.groups)}
+        self.index_names = {ix.name: i for i, ix in enumerate(deal.indices)}
+        self.event_index = {e.name: i for i, e in enumerate(deal.events)}
+        self.parameters = {}
+        for p in deal.parameters:
+            if p.name in assumptions.parameters:
+                self.parameters[p.name] = assumptions.parameters[p.name]
+            elif p.default is not None:
+                self.parameters[p.name] = p.default.value
+            else:
+                raise RunError(f"{p.span}: parameter '{p.name}' has no value: set it under 'parameters:' "
+                               f"in {assumptions.path}")
+        self.tables = {}
+        for t in deal.tables:
+            arr = np.full(n_periods + 1, np.nan)
+            for row in t.rows:
+                last = n_periods if row.last is None else min(row.last, n_periods)
+                arr[row.first:last + 1] = row.values[0].value
+            self.tables[t.name] = arr
+        self.original = np.array([c.balance.value if (c.balance is not None and c.notional is None) else 0.0
+                                  for c in self.classes])
+        self.is_residual = np.array([c.residual for c in self.classes])
+        self.is_notional = np.array([c.notional is not None for c in self.classes])
+        self._cutoff = None
+        self.compiler = Compiler(self)
+        comp = self.compiler.compile
+        self.coupon = [comp(c.coupon) if c.coupon is not None else None for c in self.classes]
+        self.cap = [comp(c.cap) if c.cap is not None else None for c in self.classes]
+        self.carry_max = [comp(c.carryover_max) if c.carryover_max is not None else None for c in self.classes]
+        self.has_carry = [c.carryover or c.carryover_max is not None for c in self.classes]
+        self.notional_f = [comp(c.notional) if c.notional is not None else None for c in self.classes]
+        self.events = [comp(e.when) for e in deal.events]
+        # Funds: an interest and a principal bucket per group, then accounts.
+        self.fund_keys = []
+        for g in self.groups:
+            self.fund_keys += [("interest", g), ("principal", g)]
+        for a in deal.accounts:
+            self.fund_keys.append(("account", a.name))
+        self.fund_index = {k: i for i, k in enumerate(self.fund_keys)}
+        self.n_group_buckets = 2 * len(self.groups)
+        self.clause_labels = tuple(c.label for c in deal.waterfall.clauses)
+        self.program = [[self._compile_step(s, None) for s in clause.steps] for clause in deal.waterfall.clauses]
+        self.loss_order = []
+        if deal.losses is not None:
+            for step in deal.losses.steps:
+                self.loss_order.append((step.mode, [self.class_index[n] for n in expand_classes(deal, step.targets)]))
+
+    def set_cutoff(self, flows: dict):
+        self._cutoff = {g: flows[g].cutoff_balance for g in self.groups}
+
+    def cutoff_balance(self, g: Optional[int]) -> float:
+        if self._cutoff is None:
+            raise RunError("cut-off balances are not known before the collateral is projected")
+        if g is None:
+            return float(sum(self._cutoff.values()))
+        return float(self._cutoff[self.groups[g]])
+
+    # ---- steps
+    def _buckets(self, funds: Sequence[A.Fund]) -> np.ndarray:
+        out = []
+        for f in funds:
+            if f.kind == "account":
+                out.append(self.fund_index[("account", f.group)])
+                continue
+            groups = self.groups if f.group is None else [f.group]
+            kinds = {"interest": ("interest",), "principal": ("principal",), "funds": ("interest", "principal"),
+                     "excess": ("interest", "principal")}[f.kind]
+            if f.kind == "excess":
+                groups = self.groups
+            for g in groups:
+                for k in kinds:
+                    out.append(self.fund_index[(k, g)])
+        return np.array(sorted(set(out)), dtype=int)
+
+    def _compile_step(self, step, buckets):
+        if isinstance(step, A.FromBlock):
+            b = self._buckets(step.funds)
+            inner = [self._compile_step(s, b) for s in step.steps]
+
+            def run_from(st, mask):
+                for f in inner:
+                    f(st, mask)
+            return run_from
+        if isinstance(step, A.IfStep):
+            cond = self.compiler.compile(step.cond)
+            then = [self._compile_step(s, buckets) for s in step.then_steps]
+            other = [self._compile_step(s, buckets) for s in step.else_steps]
+
+            def run_if(st, mask):
+                m = np.broadcast_to(np.asarray(cond(st), dtype=bool), (st.S,))
+                m_then = m if mask is None else (m & mask)
+                m_else = ~m if mask is None else (~m & mask)
+                for f in then:
+                    f(st, m_then)
+                for f in other:
+                    f(st, m_else)
+            return run_if
+        assert isinstance(step, A.Pay)
+        if buckets is None:
+            buckets = np.arange(self.n_group_buckets)
+        targets = np.array([self.class_index[n] for n in expand_classes(self.deal, step.targets)], dtype=int)
+        limit = self.compiler.compile(step.limit) if step.limit is not None else None
+        return _PayStep(step, buckets, targets, limit, self.clause_of_step)
+
+    clause_of_step = 0
+
+
+class _PayStep:
+    """One 'pay' statement. Carries its AST node so a payment can be traced to
+    the line (and clause) of the deal file that made it."""
+
+    def __init__(self, node: A.Pay, buckets, targets, limit, clause):
+        self.node = node
+        self.buckets = buckets
+        self.targets = targets
+        self.limit = limit
+        self.what = node.what
+        self.sequential = node.mode == "sequentially"
+
+    def __call__(self, st: "PeriodState", mask):
+        avail = st.funds[self.buckets].sum(axis=0)
+        if mask is not None:
+            avail = np.where(mask, avail, 0.0)
+        if self.what == "remaining":
+            # Release everything left in these funds to the (first) residual class.
+            st.draw(self.buckets, avail)
+            st.pay_cash(self.targets[0], avail, "residual")
+            return
+        st.current_funds = self.buckets
+        if self.limit is not None:
+            lim = np.maximum(np.asarray(self.limit(st), dtype=float), 0.0)
+            avail = np.minimum(avail, lim)
+        due = st.due(self.what, self.targets)  # (n, S)
+        if self.sequential:
+            remaining = avail.copy()
+            paid = np.empty_like(due)
+            for j in range(len(self.targets)):
+                p = np.minimum(remaining, due[j])
+                paid[j] = p
+                remaining -= p
+        else:
+            total = due.sum(axis=0)
+            x = np.minimum(avail, total)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share = np.where(total > 0, due / np.where(total > 0, total, 1.0), 0.0)
+            paid = np.minimum(share * x, due)
+        st.draw(self.buckets, paid.sum(axis=0))
+        st.settle(self.what, self.targets, paid)
+
+
+class PeriodState:
+    """What the expressions and steps of one period see and change."""
+
+    def __init__(self, model: Model, S: int, flows: dict, index_paths: np.ndarray, dates, closing):
+        self.model = model
+        self.S = S
+        self.flows = flows
+        self.gflows = [flows[g] for g in model.groups]
+        self.index_paths = index_paths  # (n_index, S, T)
+        C_ = len(model.classes)
+        self.balance = np.repeat(model.original[:, None], S, axis=1).astype(float)
+        self.prior_balance = self.balance.copy()
+        self.original_balance = self.balance.copy()
+        self.shortfall = np.zeros((C_, S))  # unpaid interest from earlier periods
+        self.current_due = np.zeros((C_, S))  # current interest not yet paid this period
+        self.carryover = np.zeros((C_, S))  # net rate carryover owed
+        self.unpaid_loss = np.zeros((C_, S))  # realized losses written down, not yet reimbursed
+        self.notional_now = np.zeros((C_, S))
+        self.funds = np.zeros((len(model.fund_keys), S))
+        self.paid_interest = np.zeros((C_, S))
+        self.paid_principal = np.zeros((C_, S))
+        self.paid_carry = np.zeros((C_, S))
+        self.paid_loss = np.zeros((C_, S))
+        self.event_before = np.zeros((len(model.events), S), dtype=bool)
+        self.event_now = np.zeros((len(model.events), S), dtype=bool)
+        self.cum_loss = np.zeros((len(model.groups), S))
+        self.dates = dates
+        self.closing = closing
+        self.period = 0
+        self.t = -1
+        self.current_funds = None
+
+    # ---- values for expressions
+    @property
+    def date_ordinal(self):
+        return self.dates[self.t].toordinal()
+
+    @property
+    def accrual_days(self):
+        prev = self.closing if self.t == 0 else self.dates[self.t - 1]
+        return float((self.dates[self.t] - prev).days)
+
+    def available(self):
+        b = self.current_funds if self.current_funds is not None else np.arange(self.model.n_group_buckets)
+        return self.funds[b].sum(axis=0)
+
+    def index_level(self, i):
+        return self.index_paths[i, :, self.t]
+
+    def notional(self, c):
+        return self.notional_now[c]
+
+    def group_value(self, field, g):
+        t = self.t
+        if field == "cum_loss":
+            return self.cum_loss.sum(axis=0) if g is None else self.cum_loss[g]
+        if field == "delinquent":
+            if g is None:
+                w = sum(f.begin_balance[:, t] for f in self.gflows)
+                num = sum(f.delinquent[:, t] * f.begin_balance[:, t] for f in self.gflows)
+                return np.where(w > 0, num / np.where(w > 0, w, 1), 0.0)
+            return self.gflows[g].delinquent[:, t]
+        if g is None:
+            return sum(getattr(f, field)[:, t] for f in self.gflows)
+        return getattr(self.gflows[g], field)[:, t]
+
+    def group_wac(self, fn, g):
+        t = self.t
+        fl = self.gflows if g is None else [self.gflows[g]]
+        attr = "net_wac" if fn == "net_wac" else "gross_wac"
+        w = sum(f.begin_balance[:, t] for f in fl)
+        num = sum(getattr(f, attr)[:, t] * f.begin_balance[:, t] for f in fl)
+        return np.where(w > 0, num / np.where(w > 0, w, 1.0), 0.0)
+
+    # ---- cash movements
+    def draw(self, buckets, amount):
+        if len(buckets) == 1:
+            self.funds[buckets[0]] -= amount
+            return
+        f = self.funds[buckets]
+        total = f.sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(total > 0, amount / np.where(total > 0, total, 1.0), 0.0)
+        self.funds[buckets] = f - f * ratio
+
+    def due(self, what, targets):
+        if what == "principal":
+            return self.balance[targets]
+        if what == "current and unpaid interest" or what == "interest":
+            return self.current_due[targets] + self.shortfall[targets]
+        if what == "current interest":
+            return self.current_due[targets]
+        if what == "unpaid interest":
+            return self.shortfall[targets]
+        if what == "carryover":
+            return self.carryover[targets]
+        if what == "unpaid realized losses":
+            return self.unpaid_loss[targets]
+        raise RunError(f"cannot pay {what!r}")
+
+    def settle(self, what, targets, paid):
+        if what == "principal":
+            self.balance[targets] -= paid
+            self.paid_principal[targets] += paid
+        elif what in ("current and unpaid interest", "interest"):
+            # Older shortfalls are paid first, then the current interest.
+            old = np.minimum(paid, self.shortfall[targets])
+            self.shortfall[targets] -= old
+            self.current_due[targets] -= paid - old
+            self.paid_interest[targets] += paid
+        elif what == "current interest":
+            self.current_due[targets] -= paid
+            self.paid_interest[targets] += paid
+        elif what == "unpaid interest":
+            self.shortfall[targets] -= paid
+            self.paid_interest[targets] += paid
+        elif what == "carryover":
+            self.carryover[targets] -= paid
+            self.paid_carry[targets] += paid
+        elif what == "unpaid realized losses":
+            self.unpaid_loss[targets] -= paid
+            self.paid_loss[targets] += paid
+
+    def pay_cash(self, c, amount, kind):
+        self.paid_interest[c] += amount
+
+
+def _index_paths(model: Model, assumptions: Assumptions, S: int, T: int) -> np.ndarray:
+    out = np.zeros((len(model.index_names), S, T))
+    for name, i in model.index_names.items():
+        if name not in assumptions.indices:
+            raise RunError(f"index {name} has no level: set it under 'indices:' in {assumptions.path}")
+        v = assumptions.indices[name]
+        if isinstance(v, tuple):
+            arr = np.array(v + (v[-1],) * max(0, T - len(v)))[:T]
+        else:
+            arr = np.full(T, float(v))
+        out[i] = arr[None, :]
+    return out
+
+
+def horizon(deal: A.Deal, assumptions: Assumptions) -> int:
+    if assumptions.horizon:
+        return assumptions.horizon
+    return max(l.remaining_term for l in assumptions.lines) + assumptions.recovery_lag
+
+
+def project_collateral(deal: A.Deal, assumptions: Assumptions, speeds: np.ndarray, T: int,
+                       index_paths: Optional[dict] = None) -> dict:
+    prepay = {}
+    for g in deal.groups:
+        if g.name in assumptions.prepayment:
+            prepay[g.name] = assumptions.prepayment[g.name]
+        elif "all" in assumptions.prepayment:
+            prepay[g.name] = assumptions.prepayment["all"]
+        else:
+            speed = g.pricing_speed or deal.header.pricing_speed
+            try:
+                prepay[g.name] = speed_curve(speed)
+            except ValueError as e:
+                raise RunError(f"{speed.span}: {e}") from None
+    default = {}
+    for g in deal.groups:
+        cur = assumptions.defaults.get(g.name, assumptions.defaults.get("all"))
+        if cur is not None:
+            default[g.name] = cur
+    delinquency = {}
+    for g in deal.groups:
+        v = assumptions.delinquency.get(g.name, assumptions.delinquency.get("all"))
+        if v is not None:
+            arr = np.array(v + (v[-1],) * max(0, T - len(v)))[:T] if isinstance(v, tuple) else np.full(T, float(v))
+            delinquency[g.name] = arr
+    scen = C.Scenarios(prepay_scale=speeds, default_scale=np.ones_like(speeds),
+                       severity=np.full_like(speeds, assumptions.severity), recovery_lag=assumptions.recovery_lag)
+    return C.project(list(assumptions.lines), T, scen, prepay, default or None, index_paths, delinquency or None)
+
+
+def distribution_schedule(deal: A.Deal, T: int) -> list:
+    h = deal.header
+    return D.distribution_dates(h.first_distribution, T, h.distribution_day, h.business_rule)
+
+
+def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]] = None,
+        check: bool = True) -> RunResult:
+    """Run the deal at each speed (multiples of the pricing speed) in one pass."""
+    speeds = np.asarray(assumptions.speeds if speeds is None else speeds, dtype=float)
+    S = len(speeds)
+    T = horizon(deal, assumptions)
+    model = Model(deal, assumptions, T)
+    ipaths = _index_paths(model, assumptions, S, T)
+    named_paths = {n: ipaths[i] for n, i in model.index_names.items()}
+    flows = project_collateral(deal, assumptions, speeds, T, named_paths)
+    model.set_cutoff(flows)
+    dates = distribution_schedule(deal, T)
+    closing = deal.header.closing
+    st = PeriodState(model, S, flows, ipaths, dates, closing)
+    Cn = len(model.classes)
+    rec = {k: np.zeros((T, Cn, S)) for k in ("interest", "principal", "carry", "lossr", "writedown", "balance",
+                                               "begin", "notional", "rate")}
+    clause_paid = np.zeros((T, len(model.program), S))
+    day_frac_fixed = 30.0 / 360.0
+    for t in range(T):
+        st.t = t
+        st.period = t + 1
+        st.prior_balance = st.balance.copy()
+        rec["begin"][t] = st.balance
+        # 1. funds
+        for gi, g in enumerate(model.groups):
+            f = flows[g]
+            st.funds[2 * gi] = f.net_interest[:, t]
+            st.funds[2 * gi + 1] = f.principal[:, t]
+            st.cum_loss[gi] += f.loss[:, t]
+        collected = st.funds[: model.n_group_buckets].sum(axis=0)
+        accounts_before = st.funds[model.n_group_buckets:].sum(axis=0)
+        # events (in the order declared; 'happens' is true in the period an event first occurs)
+        for k, ev in enumerate(model.events):
+            hit = np.broadcast_to(np.asarray(ev(st), dtype=bool), (S,))
+            st.event_now[k] = hit & ~st.event_before[k]
+        # 2. accruals
+        act_frac = st.accrual_days / 360.0
+        for c, cls in enumerate(model.classes):
+            if model.coupon[c] is None:
+                continue
+            frac = {"30/360": day_frac_fixed, "actual/360": act_frac,
+                    "actual/365": st.accrual_days / 365.0, "actual/actual": st.accrual_days / 365.0}[cls.day_count]
+            coupon = np.broadcast_to(np.asarray(model.coupon[c](st), dtype=float), (S,))
+            rate = coupon
+            if model.cap[c] is not None:
+                rate = np.minimum(coupon, model.cap[c](st))
+            rate = np.maximum(rate, 0.0)
+            if model.notional_f[c] is not None:
+                base = np.maximum(np.broadcast_to(np.asarray(model.notional_f[c](st), dtype=float), (S,)), 0.0)
+                st.notional_now[c] = base
+            else:
+                base = st.balance[c]
+            st.current_due[c] = base * rate * frac
+            rec["rate"][t, c] = rate
+            if model.has_carry[c]:
+                uncapped = coupon if model.carry_max[c] is None else np.minimum(coupon, model.carry_max[c](st))
+                st.carryover[c] = st.carryover[c] * (1.0 + uncapped * frac) + \
+                    base * np.maximum(uncapped - rate, 0.0) * frac
+        # 3. the waterfall
+        st.paid_interest[:] = 0.0
+        st.paid_principal[:] = 0.0
+        st.paid_carry[:] = 0.0
+        st.paid_loss[:] = 0.0
+        for k, steps in enumerate(model.program):
+            before = st.paid_interest.sum(0) + st.paid_principal.sum(0) + st.paid_carry.sum(0) + st.paid_loss.sum(0)
+            for step in steps:
+                st.current_funds = None
+                step(st, None)
+            after = st.paid_interest.sum(0) + st.paid_principal.sum(0) + st.paid_carry.sum(0) + st.paid_loss.sum(0)
+            clause_paid[t, k] = after - before
+        # 4. losses: classes' principal above the pool is written down in the stated order
+        if model.loss_order:
+            pool_end = sum(flows[g].end_balance[:, t] for g in model.groups)
+            excess = np.maximum(st.balance[~model.is_notional & ~model.is_residual].sum(axis=0) - pool_end, 0.0)
+            for mode, order in model.loss_order:
+                for c in order:
+                    w = np.minimum(excess, st.balance[c])
+                    st.balance[c] -= w
+                    st.unpaid_loss[c] += w
+                    rec["writedown"][t, c] = w
+                    excess = excess - w
+        # 5. end of period
+        st.shortfall += st.current_due
+        st.current_due[:] = 0.0
+        st.event_before |= st.event_now
+        rec["interest"][t] = st.paid_interest
+        rec["principal"][t] = st.paid_principal
+        rec["carry"][t] = st.paid_carry
+        rec["lossr"][t] = st.paid_loss
+        rec["balance"][t] = st.balance
+        rec["notional"][t] = st.notional_now
+        if check:
+            _check_period(model, st, t, collected, accounts_before)
+    return RunResult(deal=deal, speeds=speeds, dates=tuple(dates), class_names=tuple(c.name for c in model.classes),
+                     interest=rec["interest"], principal=rec["principal"], carryover_paid=rec["carry"],
+                     loss_reimbursed=rec["lossr"], writedown=rec["writedown"], balance=rec["balance"],
+                     begin_balance=rec["begin"], notional=rec["notional"], rate=rec["rate"],
+                     index_path=named_paths, collateral=flows, clause_paid=clause_paid,
+                     clause_labels=model.clause_labels)
+
+
+def _check_period(model: Model, st: PeriodState, t: int, collected, accounts_before):
+    """Money is conserved: collected = paid to classes + change in accounts.
+    The paid side is summed from what the classes received, not from what the
+    funds gave, so a step that debits a fund without crediting a class (or the
+    reverse) is caught here."""
+    paid = st.paid_interest.sum(0) + st.paid_principal.sum(0) + st.paid_carry.sum(0) + st.paid_loss.sum(0)
+    held = st.funds[model.n_group_buckets:].sum(axis=0) - accounts_before
+    gap = collected - paid - held
+    tol = 1e-6 + 1e-12 * np.abs(collected)
+    bad = np.abs(gap) > tol
+    if bad.any():
+        s = int(np.argmax(bad))
+        left = st.funds[: model.n_group_buckets, s].sum()
+        raise ConservationError(
+            f"money not conserved in period {t + 1} ({st.dates[t]}), scenario {s}: collected "
+            f"{collected[s]:,.6f}, paid {paid[s]:,.6f}, held in accounts {held[s]:,.6f}, "
+            f"difference {gap[s]:,.6f} (cash left unallocated in the funds: {left:,.6f})")
+    neg = st.balance < -1e-6
+    if neg.any():
+        c, s = np.argwhere(neg)[0]
+        raise ConservationError(f"class {model.classes[c].name} has a negative balance {st.balance[c, s]:,.6f} "
+                                f"in period {t + 1}, scenario {s}")

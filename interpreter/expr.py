@@ -1,0 +1,182 @@
+"""Compile AST expressions into closures over the period state.
+
+A compiled expression is a function ``f(state) -> value`` where value is a
+float or a numpy array over scenarios (booleans are boolean arrays). The
+engine calls it once per period, never once per scenario: a condition is a
+mask, not a Python branch.
+"""
+from __future__ import annotations
+
+import operator
+from typing import Callable
+
+import numpy as np
+
+from dsl import ast as A
+from dsl.check import expand_classes
+
+_BIN = {"+": operator.add, "-": operator.sub, "*": operator.mul}
+_CMP = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
+        "==": np.equal, "!=": np.not_equal}
+
+
+def _div(a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.divide(a, b)
+    # x / 0 is taken as 0: a ratio of an empty pool or a retired class.
+    return np.where(np.asarray(b) == 0, 0.0, out)
+
+
+class Compiler:
+    """Turns expressions of one deal into closures. ``model`` is the engine's
+    compiled deal (it resolves class, group, table and event names to indices)."""
+
+    def __init__(self, model):
+        self.model = model
+        self.deal: A.Deal = model.deal
+        self._defines = {d.name: d for d in self.deal.defines}
+        self._compiled_defines: dict = {}
+
+    def compile(self, e) -> Callable:
+        m = getattr(self, "_c_" + type(e).__name__)
+        return m(e)
+
+    # ---- leaves
+    def _c_Quantity(self, e: A.Quantity):
+        v = float(e.value)
+        return lambda st: v
+
+    def _c_DateLit(self, e: A.DateLit):
+        v = e.value.toordinal()
+        return lambda st: v
+
+    def _c_Name(self, e: A.Name):
+        n = e.id
+        model = self.model
+        if n == "period":
+            return lambda st: st.period
+        if n == "date":
+            return lambda st: st.date_ordinal
+        if n == "accrual_days":
+            return lambda st: st.accrual_days
+        if n == "available":
+            return lambda st: st.available()
+        if n in self._defines:
+            if n not in self._compiled_defines:
+                # A formula is evaluated afresh at each use: balances move during the
+                # waterfall, and a formula reads them where it is used.
+                self._compiled_defines[n] = None  # placeholder against recursion (checked earlier)
+                self._compiled_defines[n] = self.compile(self._defines[n].expr)
+            return lambda st, n=n: self._compiled_defines[n](st)
+        if n in model.parameters:
+            v = model.parameters[n]
+            return lambda st: v
+        if n in model.tables:
+            tab = model.tables[n]
+            return lambda st: tab[min(st.period, len(tab) - 1)]
+        if n in model.index_names:
+            i = model.index_names[n]
+            return lambda st: st.index_level(i)
+        raise KeyError(n)  # the checker has rejected unknown names
+
+    # ---- operators
+    def _c_BinOp(self, e: A.BinOp):
+        left, right = self.compile(e.left), self.compile(e.right)
+        if e.op == "/":
+            return lambda st: _div(left(st), right(st))
+        op = _BIN[e.op]
+        return lambda st: op(left(st), right(st))
+
+    def _c_Neg(self, e: A.Neg):
+        f = self.compile(e.operand)
+        return lambda st: -f(st)
+
+    def _c_Compare(self, e: A.Compare):
+        left, right = self.compile(e.left), self.compile(e.right)
+        op = _CMP[e.op]
+        return lambda st: op(left(st), right(st))
+
+    def _c_BoolOp(self, e: A.BoolOp):
+        fs = [self.compile(o) for o in e.operands]
+        if e.op == "and":
+            def f(st):
+                out = fs[0](st)
+                for g in fs[1:]:
+                    out = np.logical_and(out, g(st))
+                return out
+        else:
+            def f(st):
+                out = fs[0](st)
+                for g in fs[1:]:
+                    out = np.logical_or(out, g(st))
+                return out
+        return f
+
+    def _c_Not(self, e: A.Not):
+        f = self.compile(e.operand)
+        return lambda st: np.logical_not(f(st))
+
+    def _c_IfExpr(self, e: A.IfExpr):
+        c, a, b = self.compile(e.cond), self.compile(e.then), self.compile(e.other)
+        return lambda st: np.where(c(st), a(st), b(st))
+
+    # ---- calls
+    def _classes(self, args) -> np.ndarray:
+        names = []
+        for a in args:
+            if isinstance(a, A.Name):
+                names.extend(expand_classes(self.deal, [A.ClassRef(a.id)]))
+            else:
+                names.extend(expand_classes(self.deal, [A.SetRef(a.name)]))
+        return np.array([self.model.class_index[n] for n in names], dtype=int)
+
+    def _group(self, args):
+        """Group index, or None for all groups."""
+        if not args or args[0].name is None:
+            return None
+        return self.model.group_index[args[0].name]
+
+    def _c_Call(self, e: A.Call):
+        fn = e.fn
+        model = self.model
+        if fn in ("min", "max"):
+            fs = [self.compile(a) for a in e.args]
+            red = np.minimum if fn == "min" else np.maximum
+
+            def f(st):
+                out = fs[0](st)
+                for g in fs[1:]:
+                    out = red(out, g(st))
+                return out
+            return f
+        if fn == "abs":
+            g = self.compile(e.args[0])
+            return lambda st: np.abs(g(st))
+        if fn in ("balance", "prior_balance", "original_balance"):
+            idx = self._classes(e.args)
+            attr = {"balance": "balance", "prior_balance": "prior_balance",
+                    "original_balance": "original_balance"}[fn]
+            if len(idx) == 1:
+                i = int(idx[0])
+                return lambda st: getattr(st, attr)[i]
+            return lambda st: getattr(st, attr)[idx].sum(axis=0)
+        if fn == "notional":
+            i = int(self._classes(e.args)[0])
+            return lambda st: st.notional(i)
+        if fn == "occurred" or fn == "happens":
+            k = model.event_index[e.args[0].id]
+            if fn == "occurred":
+                return lambda st: st.event_before[k]
+            return lambda st: st.event_now[k]
+        g = self._group(e.args)
+        field = {"pool_begin": "begin_balance", "pool_end": "end_balance", "principal_collected": "principal",
+                 "interest_collected": "net_interest", "realized_loss": "loss", "delinquency": "delinquent",
+                 "cumulative_loss": "cum_loss"}.get(fn)
+        if field is not None:
+            return lambda st: st.group_value(field, g)
+        if fn == "cutoff_balance":
+            v = model.cutoff_balance(g)
+            return lambda st: v
+        if fn in ("net_wac", "gross_wac"):
+            return lambda st: st.group_wac(fn, g)
+        raise KeyError(fn)  # pragma: no cover - the checker knows every builtin
