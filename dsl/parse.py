@@ -11,6 +11,7 @@ import datetime as _dt
 import functools
 import importlib.resources
 import re
+from decimal import Decimal
 from typing import Optional
 
 import lark
@@ -196,13 +197,13 @@ class ToAst(Transformer):
     # ---- literals
     def percent(self, meta, ch):
         tok = ch[0]
-        v = float(tok.value.replace("%", "").replace(",", "").strip())
-        return A.Quantity(v / 100.0, "%", tok.value, _span_tok(self.path, tok))
+        v = Decimal(tok.value.replace("%", "").replace(",", "").strip()) / 100
+        return A.Quantity(float(v), "%", tok.value, _span_tok(self.path, tok))
 
     def bp(self, meta, ch):
         tok = ch[0]
-        v = float(tok.value.replace("bp", "").strip())
-        return A.Quantity(v / 10000.0, "bp", tok.value, _span_tok(self.path, tok))
+        v = Decimal(tok.value.replace("bp", "").strip()) / 10000
+        return A.Quantity(float(v), "bp", tok.value, _span_tok(self.path, tok))
 
     def amount(self, meta, ch):
         tok = ch[0]

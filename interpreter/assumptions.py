@@ -35,6 +35,7 @@ Schema (every key optional unless marked)::
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Optional
 
@@ -151,10 +152,11 @@ class _Reader:
         num = float(m.group(1).replace(",", ""))
         u = m.group(2) or ""
         if unit == "%":
+            # Decimal division so that "0.35%" is the double nearest 0.0035.
             if u == "%":
-                return num / 100
+                return float(Decimal(m.group(1).replace(",", "")) / 100)
             if u == "bp":
-                return num / 10000
+                return float(Decimal(m.group(1).replace(",", "")) / 10000)
             self.error(mark, f"{what}: {value!r} has no unit", expected="a percentage such as 6.25%", end=end)
             return None
         if u:

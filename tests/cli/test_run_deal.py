@@ -1,0 +1,94 @@
+"""run-deal on the bundled sequential CMO: table, JSON schema, cashflow files, errors."""
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from interpreter.cli import main
+
+DEAL = str(Path(__file__).resolve().parents[2] / "deals" / "sequential-cmo.waterfall")
+
+
+def test_table_lists_every_class_at_every_speed(capsys):
+    assert main([DEAL]) == 0
+    out = capsys.readouterr().out
+    assert "Sequential CMO 2024-1" in out
+    for c in ("A", "B", "C", "D"):
+        assert f"\n{c} " in out
+    for s in ("0%", "50%", "100%", "200%", "300%"):
+        assert s in out
+
+
+def test_json_matches_the_schema(capsys):
+    assert main([DEAL, "--format", "json", "--speeds", "0,100"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["deal"] == "Sequential CMO 2024-1"
+    assert doc["settlement"] == "2024-01-30"
+    keys = {"class", "to", "speed_pct", "price", "yield_pct", "dm_bp", "wal_years", "mdur_years",
+            "first_principal", "last_principal"}
+    assert len(doc["tables"]) == 4 * 2
+    for row in doc["tables"]:
+        assert set(row) == keys
+        assert row["to"] == "maturity"
+        assert row["speed_pct"] in (0.0, 100.0)
+        assert isinstance(row["wal_years"], float)
+        assert row["dm_bp"] is None  # fixed-rate classes have a yield, not a DM
+        assert row["first_principal"] <= row["last_principal"]
+
+
+def test_class_a_pays_first_at_every_speed(capsys):
+    main([DEAL, "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    for row in doc["tables"]:
+        if row["class"] == "A":
+            assert row["first_principal"] == "2024-02-26"  # Feb 25, 2024 is a Sunday
+
+
+def test_cashflow_files_sum_to_the_collateral(tmp_path, capsys):
+    out = tmp_path / "cf"
+    assert main([DEAL, "--speeds", "100,200", "--cashflows", str(out), "--format", "csv"]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["A.csv", "B.csv", "C.csv", "D.csv", "R.csv", "collateral.csv"]
+
+    def load(name):
+        with open(out / name) as fh:
+            return list(csv.DictReader(fh))
+    coll = load("collateral.csv")
+    for col in ("scenario", "speed", "mode", "period", "date", "beginning balance", "interest", "principal",
+                "ending balance"):
+        assert col in coll[0]
+    total = {}
+    for name in ("A", "B", "C", "D", "R"):
+        for row in load(f"{name}.csv"):
+            key = (row["scenario"], row["period"])
+            total[key] = total.get(key, 0.0) + float(row["interest"]) + float(row["principal"])
+    for row in coll:
+        key = (row["scenario"], row["period"])
+        assert total[key] == pytest.approx(float(row["interest"]) + float(row["principal"]), abs=1e-6)
+
+
+def test_parse_error_shows_position_line_and_caret(tmp_path, capsys):
+    bad = tmp_path / "bad.waterfall"
+    bad.write_text(Path(DEAL).read_text().replace("balance   80,000,000", "balance   eighty"))
+    rc = main([str(bad), "--assumptions", str(Path(DEAL).with_suffix("")) + ".assumptions.yaml"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    first = err.splitlines()[0]
+    assert first.startswith(f"{bad}:22:15: error:")
+    assert "    balance   eighty" in err
+    assert "\n" + " " * (4 + 14) + "^^^^^^\n" in err  # under 'eighty', column 15
+    assert "Traceback" not in err
+
+
+def test_unknown_class_in_a_rule_gets_did_you_mean(tmp_path, capsys):
+    bad = tmp_path / "bad.waterfall"
+    bad.write_text(Path(DEAL).read_text().replace("sequentially to A, B, C, D\n    clause \"3",
+                                                  "sequentially to A, B, CC, D\n    clause \"3"))
+    (tmp_path / "bad.assumptions.yaml").write_text(Path(str(Path(DEAL).with_suffix("")) + ".assumptions.yaml").read_text())
+    rc = main([str(bad)])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "unknown class 'CC'" in err
+    assert "did you mean 'C'?" in err
