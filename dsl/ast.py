@@ -255,17 +255,40 @@ class AccountDecl:
 
 @attrs.frozen
 class EventDecl:
+    """A condition that happens once. With ``retires``, a run 'to' this event
+    sells the collateral at its balance in the period the event happens and
+    retires the named classes from the proceeds."""
     name: str
     title: str
     when: Expr
+    retires: tuple = ()
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@attrs.frozen
+class ContractDecl:
+    """Cash a counterparty pays into the deal each period (corridor, cap, swap receipt)."""
+    name: str
+    title: str
+    pays: Expr
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@attrs.frozen
+class DistributionDecl:
+    """A named sub-waterfall ("Class 1-A Principal Distribution")."""
+    name: str
+    title: str
+    steps: tuple
     span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
 # ------------------------------------------------------------------ waterfall
 @attrs.frozen
 class Fund:
-    """A source of cash: kind 'interest' | 'principal' | 'funds' of a group
-    (group None = all groups), 'excess', or 'account' (group = account name)."""
+    """A source of cash: kind 'interest' | 'principal' | 'funds' | 'penalties'
+    of a group (group None = all groups), 'excess', or 'account' / 'contract'
+    (group = the account's or contract's name)."""
     kind: str
     group: Optional[str]
     span: Span = attrs.field(default=NOWHERE, eq=False)
@@ -341,6 +364,8 @@ class Deal:
     parameters: tuple = ()
     accounts: tuple = ()
     events: tuple = ()
+    contracts: tuple = ()
+    distributions: tuple = ()
     waterfall: Optional[Waterfall] = None
     losses: Optional[LossesDecl] = None
     source: str = attrs.field(default="", eq=False, repr=False)

@@ -37,8 +37,11 @@ FUNCTIONS = {b.name: b for b in [
     Builtin("realized_loss", ("group",), optional_group=True, doc="realized losses this period"),
     Builtin("cumulative_loss", ("group",), optional_group=True, doc="realized losses since cut-off"),
     Builtin("delinquency", ("group",), optional_group=True, doc="60+ day delinquent fraction of the pool"),
-    Builtin("occurred", ("event",), doc="true from the period after the event first happened"),
-    Builtin("happens", ("event",), doc="true in the period in which the event happens"),
+    Builtin("average_delinquency", ("expr", "group"), optional_group=True,
+            doc="average of the 60+ day delinquent fraction over the last N periods (this one included)"),
+    Builtin("happens", ("event",), doc="true in the period in which the event first happens"),
+    Builtin("since", ("event",), doc="true from the period in which the event happens, and after"),
+    Builtin("after", ("event",), doc="true from the period after the one in which the event happened"),
 ]}
 
 VARIABLES = {
@@ -46,4 +49,5 @@ VARIABLES = {
     "date": "the distribution date (compare with a date: date >= 2004-11-01)",
     "accrual_days": "actual days from the previous distribution date (the closing date for the first) to this one",
     "available": "cash still available in the funds of the enclosing 'from'",
+    "amount": "inside a distribution: the amount routed to it",
 }

@@ -81,6 +81,8 @@ class _Checker:
         self.indices = {i.name: i for i in deal.indices}
         self.events = {e.name: e for e in deal.events}
         self.accounts = {a.name: a for a in deal.accounts}
+        self.contracts = {c.name: c for c in deal.contracts}
+        self.distributions = {d.name: d for d in deal.distributions}
 
     def error(self, span, message, expected="", hint=""):
         self.diags.append(Diagnostic(span, message, expected=expected, hint=hint))
@@ -99,6 +101,9 @@ class _Checker:
             self.check_expr(d.expr)
         for e in self.deal.events:
             self.check_expr(e.when)
+            self.check_targets(e.retires)
+        for c in self.deal.contracts:
+            self.check_expr(c.pays)
         self.check_cycles()
         if self.deal.header.table_event and self.deal.header.table_event not in self.events:
             self.error(self.deal.header.span, f"unknown event '{self.deal.header.table_event}'",
@@ -118,7 +123,8 @@ class _Checker:
         kinds = [("index", self.deal.indices), ("group", self.deal.groups), ("class", self.deal.classes),
                  ("class set", self.deal.sets), ("table", self.deal.tables), ("formula", self.deal.defines),
                  ("parameter", self.deal.parameters), ("account", self.deal.accounts),
-                 ("event", self.deal.events)]
+                 ("event", self.deal.events), ("contract", self.deal.contracts),
+                 ("distribution", self.deal.distributions)]
         for kind, items in kinds:
             for item in items:
                 key = (kind == "group", item.name)
@@ -228,13 +234,14 @@ class _Checker:
                     self.error(r.span, f"unknown class set \"{r.name}\"", hint=did_you_mean(r.name, self.set_names))
 
     def known_value_names(self):
-        return list(self.defines) + list(self.params) + list(self.tables) + list(self.indices) + list(VARIABLES)
+        return list(self.defines) + list(self.params) + list(self.tables) + list(self.indices) + list(VARIABLES) \
+            + list(self.contracts)
 
     def check_expr(self, e):
         for node in iter_exprs(e):
             if isinstance(node, A.Name):
                 if node.id not in self.defines and node.id not in self.params and node.id not in self.tables \
-                        and node.id not in self.indices and node.id not in VARIABLES:
+                        and node.id not in self.indices and node.id not in VARIABLES and node.id not in self.contracts:
                     hint = did_you_mean(node.id, self.known_value_names())
                     if node.id in self.class_names:
                         hint = f"for a class's balance write balance({node.id})"
@@ -251,7 +258,11 @@ class _Checker:
             return
         args = call.args
         n_fixed = len(fn.args)
-        if fn.optional_group and not args:
+        if fn.optional_group and len(args) == n_fixed - 1:
+            kinds_given = fn.args[:-1]
+            for arg, kind in zip(args, kinds_given):
+                if isinstance(arg, (A.GroupRef, A.SetArg)):
+                    self.error(call.span, f"{call.fn}() takes a number here")
             return
         if len(args) < n_fixed or (len(args) > n_fixed and not fn.variadic):
             self.error(call.span, f"{call.fn}() takes {n_fixed}{' or more' if fn.variadic else ''} "
@@ -317,14 +328,26 @@ class _Checker:
                                 and f.group not in self.group_names:
                             self.error(f.span, f"unknown group '{f.group}'",
                                        hint=did_you_mean(f.group, self.group_names))
+                        if f.kind == "penalties" and f.group is not None and f.group not in self.group_names:
+                            self.error(f.span, f"unknown group '{f.group}'",
+                                       hint=did_you_mean(f.group, self.group_names))
                         if f.kind == "account" and f.group not in self.accounts:
                             self.error(f.span, f"unknown account '{f.group}'",
                                        hint=did_you_mean(f.group, self.accounts))
+                        if f.kind == "contract" and f.group not in self.contracts:
+                            self.error(f.span, f"unknown contract '{f.group}'",
+                                       hint=did_you_mean(f.group, self.contracts))
                     walk(s.steps, True)
                 elif isinstance(s, A.IfStep):
                     self.check_expr(s.cond)
                     walk(s.then_steps, in_from)
                     walk(s.else_steps, in_from)
+                elif isinstance(s, A.Pay) and self.routes(s):
+                    if s.what != "principal" or len(s.targets) != 1:
+                        self.error(s.span, f"a distribution takes principal, and alone: "
+                                           f"'pay principal to {s.targets[0].name}'")
+                    if s.limit is not None:
+                        self.check_expr(s.limit)
                 elif isinstance(s, A.Pay):
                     self.check_targets(s.targets)
                     if s.limit is not None:
@@ -346,6 +369,8 @@ class _Checker:
 
         for clause in w.clauses:
             walk(clause.steps, False)
+        for d in self.deal.distributions:
+            walk(d.steps, True)
         for c in self.deal.classes:
             if c.residual or c.no_cashflow or c.notional is not None:
                 continue
@@ -356,6 +381,10 @@ class _Checker:
             self.error(w.span, "no clause releases the remaining cash",
                        expected="a last clause 'pay remaining to <residual class>'",
                        hint="every dollar collected must be paid or released to the residual")
+
+    def routes(self, step) -> bool:
+        """True if a pay step routes cash through a named distribution."""
+        return any(isinstance(r, A.ClassRef) and r.name in self.distributions for r in step.targets)
 
     def ref_ok(self, r) -> bool:
         """True if a target reference resolves (so it can be expanded)."""

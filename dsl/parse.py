@@ -470,9 +470,31 @@ class ToAst(Transformer):
 
     def event_decl(self, meta, ch):
         name = ch[0].value
+        title = name
+        rest = list(ch[1:])
+        if isinstance(rest[0], Token):
+            title = _unquote(rest.pop(0))
+        when = rest.pop(0)
+        retires: tuple = ()
+        for item in rest:
+            retires += item
+        return A.EventDecl(name, title, when, retires, self._span(meta))
+
+    def event_item(self, meta, ch):
+        return ch[0]
+
+    def contract_decl(self, meta, ch):
+        name = ch[0].value
         if len(ch) == 3:
-            return A.EventDecl(name, _unquote(ch[1]), ch[2], self._span(meta))
-        return A.EventDecl(name, name, ch[1], self._span(meta))
+            return A.ContractDecl(name, _unquote(ch[1]), ch[2], self._span(meta))
+        return A.ContractDecl(name, name, ch[1], self._span(meta))
+
+    def distribution_decl(self, meta, ch):
+        name = ch[0].value
+        title, steps = name, list(ch[1:])
+        if steps and isinstance(steps[0], Token):
+            title = _unquote(steps.pop(0))
+        return A.DistributionDecl(name, title, tuple(steps), self._span(meta))
 
     # ---- losses
     def losses_decl(self, meta, ch):
@@ -523,6 +545,9 @@ class ToAst(Transformer):
     def fund_account(self, meta, ch):
         return A.Fund("account", ch[0].value, self._span(meta))
 
+    def fund_contract(self, meta, ch):
+        return A.Fund("contract", ch[0].value, self._span(meta))
+
     def if_step(self, meta, ch):
         cond = ch[0]
         rest = list(ch[1:])
@@ -563,12 +588,13 @@ class ToAst(Transformer):
     def start(self, meta, ch):
         header = None
         buckets: dict = {k: [] for k in ("indices", "groups", "classes", "sets", "tables", "defines",
-                                         "parameters", "accounts", "events")}
+                                         "parameters", "accounts", "events", "contracts", "distributions")}
         waterfall = None
         losses = None
         kinds = {A.IndexDecl: "indices", A.GroupDecl: "groups", A.ClassDecl: "classes",
                  A.ClassesDecl: "sets", A.TableDecl: "tables", A.DefineDecl: "defines",
-                 A.ParameterDecl: "parameters", A.AccountDecl: "accounts", A.EventDecl: "events"}
+                 A.ParameterDecl: "parameters", A.AccountDecl: "accounts", A.EventDecl: "events",
+                 A.ContractDecl: "contracts", A.DistributionDecl: "distributions"}
         for item in ch:
             if isinstance(item, A.Header):
                 if header is not None:

@@ -49,6 +49,7 @@ _INTEREST_WHATS = ("current and unpaid interest", "current interest", "unpaid in
 class RunResult:
     deal: A.Deal
     speeds: np.ndarray  # (S,) multiples of the pricing speed
+    modes: tuple  # (S,) 'maturity' or the name of the event the scenario runs to
     dates: tuple  # distribution dates, len T
     class_names: tuple
     interest: np.ndarray  # (T, C, S) interest paid (residual classes: cash released)
@@ -120,20 +121,43 @@ class Model:
         self.has_carry = [c.carryover or c.carryover_max is not None for c in self.classes]
         self.notional_f = [comp(c.notional) if c.notional is not None else None for c in self.classes]
         self.events = [comp(e.when) for e in deal.events]
-        # Funds: an interest and a principal bucket per group, then accounts.
+        self.event_retires = [np.array([self.class_index[n] for n in expand_classes(deal, e.retires)], dtype=int)
+                              for e in deal.events]
+        self.contract_index = {c.name: i for i, c in enumerate(deal.contracts)}
+        self.contracts = [comp(c.pays) for c in deal.contracts]
+        residuals = [i for i, c in enumerate(self.classes) if c.residual]
+        self.first_residual = residuals[0] if residuals else None
+        # Funds. Flow buckets (emptied every period): interest, principal and
+        # prepayment charges per group, each contract's receipts, each
+        # distribution's scratch bucket. Then accounts, which carry over.
         self.fund_keys = []
         for g in self.groups:
-            self.fund_keys += [("interest", g), ("principal", g)]
+            self.fund_keys += [("interest", g), ("principal", g), ("penalties", g)]
+        for c in deal.contracts:
+            self.fund_keys.append(("contract", c.name))
+        for d in deal.distributions:
+            self.fund_keys.append(("distribution", d.name))
+        self.n_flow_buckets = len(self.fund_keys)
         for a in deal.accounts:
             self.fund_keys.append(("account", a.name))
         self.fund_index = {k: i for i, k in enumerate(self.fund_keys)}
-        self.n_group_buckets = 2 * len(self.groups)
+        self.available_funds = np.array([self.fund_index[(k, g)] for g in self.groups
+                                         for k in ("interest", "principal")], dtype=int)
+        self.all_flow_buckets = np.arange(self.n_flow_buckets)
+        self.distributions = {}
+        for d in deal.distributions:
+            scratch = np.array([self.fund_index[("distribution", d.name)]], dtype=int)
+            self.distributions[d.name] = (scratch, None)
+        for d in deal.distributions:
+            scratch = self.distributions[d.name][0]
+            self.distributions[d.name] = (scratch, [self._compile_step(x, scratch) for x in d.steps])
         self.clause_labels = tuple(c.label for c in deal.waterfall.clauses)
         self.program = [[self._compile_step(s, None) for s in clause.steps] for clause in deal.waterfall.clauses]
         self.loss_order = []
         if deal.losses is not None:
             for step in deal.losses.steps:
-                self.loss_order.append((step.mode, [self.class_index[n] for n in expand_classes(deal, step.targets)]))
+                self.loss_order.append((step.mode, np.array([self.class_index[n] for n in
+                                                             expand_classes(deal, step.targets)], dtype=int)))
 
     def set_cutoff(self, flows: dict):
         self._cutoff = {g: flows[g].cutoff_balance for g in self.groups}
@@ -152,9 +176,12 @@ class Model:
             if f.kind == "account":
                 out.append(self.fund_index[("account", f.group)])
                 continue
+            if f.kind == "contract":
+                out.append(self.fund_index[("contract", f.group)])
+                continue
             groups = self.groups if f.group is None else [f.group]
             kinds = {"interest": ("interest",), "principal": ("principal",), "funds": ("interest", "principal"),
-                     "excess": ("interest", "principal")}[f.kind]
+                     "excess": ("interest", "principal"), "penalties": ("penalties",)}[f.kind]
             if f.kind == "excess":
                 groups = self.groups
             for g in groups:
@@ -186,26 +213,68 @@ class Model:
                     f(st, m_else)
             return run_if
         assert isinstance(step, A.Pay)
-        if buckets is None:
-            buckets = np.arange(self.n_group_buckets)
-        targets = np.array([self.class_index[n] for n in expand_classes(self.deal, step.targets)], dtype=int)
         limit = self.compiler.compile(step.limit) if step.limit is not None else None
-        return _PayStep(step, buckets, targets, limit, self.clause_of_step)
+        route = [r.name for r in step.targets if isinstance(r, A.ClassRef) and r.name in self.distributions]
+        if route:
+            src = self.available_funds if buckets is None else buckets
+            return _RouteStep(step, src, route[0], limit, self)
+        if buckets is None:
+            # Outside a 'from': interest and principal of all groups; 'pay remaining'
+            # releases everything still in the period's funds.
+            buckets = self.all_flow_buckets if step.what == "remaining" else self.available_funds
+        targets = np.array([self.class_index[n] for n in expand_classes(self.deal, step.targets)], dtype=int)
+        return _PayStep(step, buckets, targets, limit)
 
-    clause_of_step = 0
+
+class _RouteStep:
+    """'pay principal to DISTRIBUTION [up to X]': moves the cash into the
+    distribution's own bucket, runs its steps with 'amount' = the cash moved,
+    and returns what they did not pay to the funds it came from."""
+
+    def __init__(self, node: A.Pay, buckets, name: str, limit, model: Model):
+        self.node = node
+        self.buckets = buckets
+        self.name = name
+        self.limit = limit
+        self.model = model
+
+    def __call__(self, st: "PeriodState", mask):
+        scratch, steps = self.model.distributions[self.name]
+        avail = st.funds[self.buckets].sum(axis=0)
+        if mask is not None:
+            avail = np.where(mask, avail, 0.0)
+        if self.limit is not None:
+            st.current_funds = self.buckets
+            avail = np.minimum(avail, np.maximum(np.asarray(self.limit(st), dtype=float), 0.0))
+        before = st.funds[self.buckets].copy()
+        st.draw(self.buckets, avail)
+        drawn = before - st.funds[self.buckets]
+        st.funds[scratch[0]] += avail
+        st.amounts.append(avail)
+        try:
+            for f in steps:
+                st.current_funds = None
+                f(st, mask)
+        finally:
+            st.amounts.pop()
+        left = st.funds[scratch[0]].copy()
+        st.funds[scratch[0]] = 0.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            back = np.where(avail > 0, left / np.where(avail > 0, avail, 1.0), 0.0)
+        st.funds[self.buckets] += drawn * back
 
 
 class _PayStep:
     """One 'pay' statement. Carries its AST node so a payment can be traced to
     the line (and clause) of the deal file that made it."""
 
-    def __init__(self, node: A.Pay, buckets, targets, limit, clause):
+    def __init__(self, node: A.Pay, buckets, targets, limit):
         self.node = node
         self.buckets = buckets
         self.targets = targets
         self.limit = limit
         self.what = node.what
-        self.sequential = node.mode == "sequentially"
+        self.mode = node.mode
 
     def __call__(self, st: "PeriodState", mask):
         avail = st.funds[self.buckets].sum(axis=0)
@@ -221,21 +290,33 @@ class _PayStep:
             lim = np.maximum(np.asarray(self.limit(st), dtype=float), 0.0)
             avail = np.minimum(avail, lim)
         due = st.due(self.what, self.targets)  # (n, S)
-        if self.sequential:
+        if self.mode == "sequentially":
             remaining = avail.copy()
             paid = np.empty_like(due)
             for j in range(len(self.targets)):
                 p = np.minimum(remaining, due[j])
                 paid[j] = p
                 remaining -= p
+        elif self.mode == "pro rata":
+            # By amount owed (for principal the amount owed is the balance).
+            paid = _pro_rata(avail, due, due)
         else:
-            total = due.sum(axis=0)
-            x = np.minimum(avail, total)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                share = np.where(total > 0, due / np.where(total > 0, total, 1.0), 0.0)
-            paid = np.minimum(share * x, due)
+            # "pro rata by balance then by amount owed": first shared by the
+            # classes' balances at the start of the period, then what is left
+            # by what each is still owed.
+            first = _pro_rata(avail, st.prior_balance[self.targets], due)
+            paid = first + _pro_rata(avail - first.sum(axis=0), due - first, due - first)
         st.draw(self.buckets, paid.sum(axis=0))
         st.settle(self.what, self.targets, paid)
+
+
+def _pro_rata(avail, weights, due):
+    """Share avail by weights, no one more than it is owed (n, S)."""
+    total = weights.sum(axis=0)
+    x = np.minimum(avail, due.sum(axis=0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(total > 0, weights / np.where(total > 0, total, 1.0), 0.0)
+    return np.minimum(share * x, due)
 
 
 class PeriodState:
@@ -261,9 +342,13 @@ class PeriodState:
         self.paid_principal = np.zeros((C_, S))
         self.paid_carry = np.zeros((C_, S))
         self.paid_loss = np.zeros((C_, S))
+        self.paid_residual = np.zeros((C_, S))
         self.event_before = np.zeros((len(model.events), S), dtype=bool)
         self.event_now = np.zeros((len(model.events), S), dtype=bool)
         self.cum_loss = np.zeros((len(model.groups), S))
+        self.contract_paid = np.zeros((len(model.contracts), S))
+        self.alive = np.ones(S)  # 0 once a scenario's collateral has been sold (early retirement)
+        self.amounts: list = []  # stack of amounts routed to distributions
         self.dates = dates
         self.closing = closing
         self.period = 0
@@ -281,8 +366,17 @@ class PeriodState:
         return float((self.dates[self.t] - prev).days)
 
     def available(self):
-        b = self.current_funds if self.current_funds is not None else np.arange(self.model.n_group_buckets)
+        b = self.current_funds if self.current_funds is not None else self.model.available_funds
         return self.funds[b].sum(axis=0)
+
+    def amount(self):
+        return self.amounts[-1] if self.amounts else 0.0
+
+    def average_delinquency(self, n, g):
+        n = int(np.max(n)) if np.ndim(n) else int(n)
+        t0 = max(0, self.t - n + 1)
+        vals = [self.group_value_at("delinquent", g, t) for t in range(t0, self.t + 1)]
+        return sum(vals) / len(vals)
 
     def index_level(self, i):
         return self.index_paths[i, :, self.t]
@@ -291,9 +385,14 @@ class PeriodState:
         return self.notional_now[c]
 
     def group_value(self, field, g):
-        t = self.t
+        return self.group_value_at(field, g, self.t)
+
+    def group_value_at(self, field, g, t):
         if field == "cum_loss":
             return self.cum_loss.sum(axis=0) if g is None else self.cum_loss[g]
+        if field == "principal":
+            return self.group_value_at("scheduled_principal", g, t) + self.group_value_at("prepayment", g, t) \
+                + self.group_value_at("recovery", g, t)
         if field == "delinquent":
             if g is None:
                 w = sum(f.begin_balance[:, t] for f in self.gflows)
@@ -301,8 +400,8 @@ class PeriodState:
                 return np.where(w > 0, num / np.where(w > 0, w, 1), 0.0)
             return self.gflows[g].delinquent[:, t]
         if g is None:
-            return sum(getattr(f, field)[:, t] for f in self.gflows)
-        return getattr(self.gflows[g], field)[:, t]
+            return sum(getattr(f, field)[:, t] for f in self.gflows) * self.alive
+        return getattr(self.gflows[g], field)[:, t] * self.alive
 
     def group_wac(self, fn, g):
         t = self.t
@@ -363,6 +462,7 @@ class PeriodState:
 
     def pay_cash(self, c, amount, kind):
         self.paid_interest[c] += amount
+        self.paid_residual[c] += amount
 
 
 def _index_paths(model: Model, assumptions: Assumptions, S: int, T: int) -> np.ndarray:
@@ -421,12 +521,25 @@ def distribution_schedule(deal: A.Deal, T: int) -> list:
 
 
 def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]] = None,
-        check: bool = True) -> RunResult:
-    """Run the deal at each speed (multiples of the pricing speed) in one pass."""
-    speeds = np.asarray(assumptions.speeds if speeds is None else speeds, dtype=float)
+        to: Sequence[str] = ("maturity",), check: bool = True) -> RunResult:
+    """Run the deal at each speed (multiples of the pricing speed) and each
+    mode ('maturity' or the name of an event that retires classes) in one
+    vectorised pass: the scenario axis is modes x speeds."""
+    speeds1 = np.asarray(assumptions.speeds if speeds is None else speeds, dtype=float)
+    model_events = {e.name: i for i, e in enumerate(deal.events)}
+    for m in to:
+        if m != "maturity" and m not in model_events:
+            raise RunError(f"unknown event '{m}' to run to; the deal's events: {', '.join(model_events) or 'none'}")
+    modes = tuple(m for m in to for _ in speeds1)
+    speeds = np.tile(speeds1, len(to))
     S = len(speeds)
     T = horizon(deal, assumptions)
     model = Model(deal, assumptions, T)
+    retire_event = np.array([model_events.get(m, -1) for m in modes])
+    for name, outcome in assumptions.events.items():
+        if outcome == "fails":
+            # A failed auction retires nothing; the event still happens (step-ups apply).
+            retire_event[retire_event == model_events[name]] = -1
     ipaths = _index_paths(model, assumptions, S, T)
     named_paths = {n: ipaths[i] for n, i in model.index_names.items()}
     flows = project_collateral(deal, assumptions, speeds, T, named_paths)
@@ -439,40 +552,48 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                                                "begin", "notional", "rate")}
     clause_paid = np.zeros((T, len(model.program), S))
     day_frac_fixed = 30.0 / 360.0
+    G = len(model.groups)
     for t in range(T):
         st.t = t
         st.period = t + 1
         st.prior_balance = st.balance.copy()
         rec["begin"][t] = st.balance
-        # 1. funds
+        alive = st.alive
+        # 1. funds: the period's collections (none once the collateral is sold)
+        st.funds[: model.n_flow_buckets] = 0.0
         for gi, g in enumerate(model.groups):
             f = flows[g]
-            st.funds[2 * gi] = f.net_interest[:, t]
-            st.funds[2 * gi + 1] = f.principal[:, t]
-            st.cum_loss[gi] += f.loss[:, t]
-        collected = st.funds[: model.n_group_buckets].sum(axis=0)
-        accounts_before = st.funds[model.n_group_buckets:].sum(axis=0)
-        # events (in the order declared; 'happens' is true in the period an event first occurs)
+            st.funds[3 * gi] = f.net_interest[:, t] * alive
+            st.funds[3 * gi + 1] = f.principal[:, t] * alive
+            st.funds[3 * gi + 2] = f.penalty[:, t] * alive
+            st.cum_loss[gi] += f.loss[:, t] * alive
+        for k, pays in enumerate(model.contracts):
+            amt = np.maximum(np.broadcast_to(np.asarray(pays(st), dtype=float), (S,)), 0.0) * alive
+            st.contract_paid[k] = amt
+            st.funds[model.fund_index[("contract", deal.contracts[k].name)]] = amt
+        collected = st.funds[: model.n_flow_buckets].sum(axis=0)
+        accounts_before = st.funds[model.n_flow_buckets:].sum(axis=0)
+        # events: 'happens' in the first period the condition holds
         for k, ev in enumerate(model.events):
-            hit = np.broadcast_to(np.asarray(ev(st), dtype=bool), (S,))
+            hit = np.broadcast_to(np.asarray(ev(st), dtype=bool), (S,)) & (alive > 0)
             st.event_now[k] = hit & ~st.event_before[k]
-        # 2. accruals
-        act_frac = st.accrual_days / 360.0
+        # 2. accruals: notionals first (a cap may read them), then rates
+        for c in range(Cn):
+            if model.notional_f[c] is not None:
+                base = np.broadcast_to(np.asarray(model.notional_f[c](st), dtype=float), (S,))
+                st.notional_now[c] = np.maximum(base, 0.0) * alive
+        act_days = st.accrual_days
         for c, cls in enumerate(model.classes):
             if model.coupon[c] is None:
                 continue
-            frac = {"30/360": day_frac_fixed, "actual/360": act_frac,
-                    "actual/365": st.accrual_days / 365.0, "actual/actual": st.accrual_days / 365.0}[cls.day_count]
+            frac = day_frac_fixed if cls.day_count == "30/360" else \
+                act_days / (360.0 if cls.day_count == "actual/360" else 365.0)
             coupon = np.broadcast_to(np.asarray(model.coupon[c](st), dtype=float), (S,))
             rate = coupon
             if model.cap[c] is not None:
                 rate = np.minimum(coupon, model.cap[c](st))
             rate = np.maximum(rate, 0.0)
-            if model.notional_f[c] is not None:
-                base = np.maximum(np.broadcast_to(np.asarray(model.notional_f[c](st), dtype=float), (S,)), 0.0)
-                st.notional_now[c] = base
-            else:
-                base = st.balance[c]
+            base = st.notional_now[c] if model.notional_f[c] is not None else st.balance[c]
             st.current_due[c] = base * rate * frac
             rec["rate"][t, c] = rate
             if model.has_carry[c]:
@@ -480,32 +601,57 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                 st.carryover[c] = st.carryover[c] * (1.0 + uncapped * frac) + \
                     base * np.maximum(uncapped - rate, 0.0) * frac
         # 3. the waterfall
-        st.paid_interest[:] = 0.0
-        st.paid_principal[:] = 0.0
-        st.paid_carry[:] = 0.0
-        st.paid_loss[:] = 0.0
+        for arr in (st.paid_interest, st.paid_principal, st.paid_carry, st.paid_loss, st.paid_residual):
+            arr[:] = 0.0
+        before = np.zeros(S)
         for k, steps in enumerate(model.program):
-            before = st.paid_interest.sum(0) + st.paid_principal.sum(0) + st.paid_carry.sum(0) + st.paid_loss.sum(0)
             for step in steps:
                 st.current_funds = None
                 step(st, None)
             after = st.paid_interest.sum(0) + st.paid_principal.sum(0) + st.paid_carry.sum(0) + st.paid_loss.sum(0)
             clause_paid[t, k] = after - before
-        # 4. losses: classes' principal above the pool is written down in the stated order
+            before = after
+        # 4. early retirement: in a run 'to' an event, the period it happens the
+        # collateral is sold at its balance and the proceeds retire the classes
+        sold = np.zeros(S, dtype=bool)
+        for k in range(len(model.events)):
+            m = st.event_now[k] & (retire_event == k) & (alive > 0)
+            if not m.any():
+                continue
+            proceeds = np.where(m, sum(flows[g].end_balance[:, t] for g in model.groups), 0.0)
+            collected = collected + proceeds
+            targets = model.event_retires[k]
+            due = st.balance[targets]
+            paid = _pro_rata(proceeds, due, due)
+            st.balance[targets] -= paid
+            st.paid_principal[targets] += paid
+            rest = proceeds - paid.sum(axis=0)
+            if model.first_residual is not None:
+                st.pay_cash(model.first_residual, rest, "residual")
+            sold |= m
+        # 5. losses: classes' principal above the pool is written down in the stated order
         if model.loss_order:
-            pool_end = sum(flows[g].end_balance[:, t] for g in model.groups)
+            pool_end = sum(flows[g].end_balance[:, t] for g in model.groups) * alive * ~sold
             excess = np.maximum(st.balance[~model.is_notional & ~model.is_residual].sum(axis=0) - pool_end, 0.0)
             for mode, order in model.loss_order:
-                for c in order:
-                    w = np.minimum(excess, st.balance[c])
-                    st.balance[c] -= w
-                    st.unpaid_loss[c] += w
-                    rec["writedown"][t, c] = w
-                    excess = excess - w
-        # 5. end of period
+                if mode == "sequentially":
+                    for c in order:
+                        w = np.minimum(excess, st.balance[c])
+                        st.balance[c] -= w
+                        st.unpaid_loss[c] += w
+                        rec["writedown"][t, c] += w
+                        excess = excess - w
+                else:
+                    w = _pro_rata(excess, st.balance[order], st.balance[order])
+                    st.balance[order] -= w
+                    st.unpaid_loss[order] += w
+                    rec["writedown"][t, order] += w
+                    excess = excess - w.sum(axis=0)
+        # 6. end of period
         st.shortfall += st.current_due
         st.current_due[:] = 0.0
         st.event_before |= st.event_now
+        st.alive = np.where(sold, 0.0, st.alive)
         rec["interest"][t] = st.paid_interest
         rec["principal"][t] = st.paid_principal
         rec["carry"][t] = st.paid_carry
@@ -514,7 +660,8 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         rec["notional"][t] = st.notional_now
         if check:
             _check_period(model, st, t, collected, accounts_before)
-    return RunResult(deal=deal, speeds=speeds, dates=tuple(dates), class_names=tuple(c.name for c in model.classes),
+    return RunResult(deal=deal, speeds=speeds, modes=modes, dates=tuple(dates),
+                     class_names=tuple(c.name for c in model.classes),
                      interest=rec["interest"], principal=rec["principal"], carryover_paid=rec["carry"],
                      loss_reimbursed=rec["lossr"], writedown=rec["writedown"], balance=rec["balance"],
                      begin_balance=rec["begin"], notional=rec["notional"], rate=rec["rate"],
@@ -528,13 +675,13 @@ def _check_period(model: Model, st: PeriodState, t: int, collected, accounts_bef
     funds gave, so a step that debits a fund without crediting a class (or the
     reverse) is caught here."""
     paid = st.paid_interest.sum(0) + st.paid_principal.sum(0) + st.paid_carry.sum(0) + st.paid_loss.sum(0)
-    held = st.funds[model.n_group_buckets:].sum(axis=0) - accounts_before
+    held = st.funds[model.n_flow_buckets:].sum(axis=0) - accounts_before
     gap = collected - paid - held
     tol = 1e-6 + 1e-12 * np.abs(collected)
     bad = np.abs(gap) > tol
     if bad.any():
         s = int(np.argmax(bad))
-        left = st.funds[: model.n_group_buckets, s].sum()
+        left = st.funds[: model.n_flow_buckets, s].sum()
         raise ConservationError(
             f"money not conserved in period {t + 1} ({st.dates[t]}), scenario {s}: collected "
             f"{collected[s]:,.6f}, paid {paid[s]:,.6f}, held in accounts {held[s]:,.6f}, "

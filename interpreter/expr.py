@@ -61,6 +61,11 @@ class Compiler:
             return lambda st: st.accrual_days
         if n == "available":
             return lambda st: st.available()
+        if n == "amount":
+            return lambda st: st.amount()
+        if n in model.contract_index:
+            k = model.contract_index[n]
+            return lambda st: st.contract_paid[k]
         if n in self._defines:
             if n not in self._compiled_defines:
                 # A formula is evaluated afresh at each use: balances move during the
@@ -163,11 +168,17 @@ class Compiler:
         if fn == "notional":
             i = int(self._classes(e.args)[0])
             return lambda st: st.notional(i)
-        if fn == "occurred" or fn == "happens":
+        if fn in ("happens", "since", "after"):
             k = model.event_index[e.args[0].id]
-            if fn == "occurred":
+            if fn == "after":
                 return lambda st: st.event_before[k]
+            if fn == "since":
+                return lambda st: st.event_before[k] | st.event_now[k]
             return lambda st: st.event_now[k]
+        if fn == "average_delinquency":
+            n = self.compile(e.args[0])
+            g = self._group(e.args[1:])
+            return lambda st: st.average_delinquency(n(st), g)
         g = self._group(e.args)
         field = {"pool_begin": "begin_balance", "pool_end": "end_balance", "principal_collected": "principal",
                  "interest_collected": "net_interest", "realized_loss": "loss", "delinquency": "delinquent",
