@@ -238,7 +238,18 @@ class _Checker:
             + list(self.contracts)
 
     def check_expr(self, e):
+        # Names that stand for a class or an event as a call's argument are checked by check_call.
+        skip = set()
         for node in iter_exprs(e):
+            if isinstance(node, A.Call) and node.fn in FUNCTIONS:
+                fn = FUNCTIONS[node.fn]
+                kinds = list(fn.args) + [fn.variadic] * max(0, len(node.args) - len(fn.args))
+                for arg, kind in zip(node.args, kinds):
+                    if kind in ("class", "event") and isinstance(arg, A.Name):
+                        skip.add(id(arg))
+        for node in iter_exprs(e):
+            if isinstance(node, A.Name) and id(node) in skip:
+                continue
             if isinstance(node, A.Name):
                 if node.id not in self.defines and node.id not in self.params and node.id not in self.tables \
                         and node.id not in self.indices and node.id not in VARIABLES and node.id not in self.contracts:

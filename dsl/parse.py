@@ -332,8 +332,12 @@ class ToAst(Transformer):
         return A.Speed(unit, value, span=self._span(meta))
 
     def speed_ramp(self, meta, ch):
-        start, end, months = ch[0], ch[1], int(ch[2].value)
-        basis = ch[3] if len(ch) > 3 else "age"
+        start, u1, end, u2, months = ch[0], ch[1], ch[2], ch[3], int(ch[4].value)
+        basis = ch[5] if len(ch) > 5 else "age"
+        for u in (u1, u2):
+            if u.value != "CPR":
+                raise self._err(_span_tok(self.path, u), f"a ramp runs between two CPRs, not {u.value}",
+                                expected="ramp 8% CPR to 24% CPR over 12 months")
         for q in (start, end):
             if q.unit not in ("%", ""):
                 raise self._err(q.span, "a CPR is a rate", expected="e.g. 8% CPR")

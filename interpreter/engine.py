@@ -92,6 +92,7 @@ class Model:
         self.group_index = {g: i for i, g in enumerate(self.groups)}
         self.index_names = {ix.name: i for i, ix in enumerate(deal.indices)}
         self.event_index = {e.name: i for i, e in enumerate(deal.events)}
+        self.contract_index = {c.name: i for i, c in enumerate(deal.contracts)}
         self.parameters = {}
         for p in deal.parameters:
             if p.name in assumptions.parameters:
@@ -112,7 +113,7 @@ class Model:
                                   for c in self.classes])
         self.is_residual = np.array([c.residual for c in self.classes])
         self.is_notional = np.array([c.notional is not None for c in self.classes])
-        self._cutoff = None
+        self._cutoff = {g: float(sum(l.balance for l in assumptions.lines if l.group == g)) for g in self.groups}
         self.compiler = Compiler(self)
         comp = self.compiler.compile
         self.coupon = [comp(c.coupon) if c.coupon is not None else None for c in self.classes]
@@ -159,12 +160,7 @@ class Model:
                 self.loss_order.append((step.mode, np.array([self.class_index[n] for n in
                                                              expand_classes(deal, step.targets)], dtype=int)))
 
-    def set_cutoff(self, flows: dict):
-        self._cutoff = {g: flows[g].cutoff_balance for g in self.groups}
-
     def cutoff_balance(self, g: Optional[int]) -> float:
-        if self._cutoff is None:
-            raise RunError("cut-off balances are not known before the collateral is projected")
         if g is None:
             return float(sum(self._cutoff.values()))
         return float(self._cutoff[self.groups[g]])
@@ -543,7 +539,6 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     ipaths = _index_paths(model, assumptions, S, T)
     named_paths = {n: ipaths[i] for n, i in model.index_names.items()}
     flows = project_collateral(deal, assumptions, speeds, T, named_paths)
-    model.set_cutoff(flows)
     dates = distribution_schedule(deal, T)
     closing = deal.header.closing
     st = PeriodState(model, S, flows, ipaths, dates, closing)
