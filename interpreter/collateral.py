@@ -137,8 +137,8 @@ class ArmTerms:
 class Line:
     group: str
     balance: float = attrs.field(validator=[_finite, _nonneg])  # current balance at cut-off
-    gross_rate: float = attrs.field(validator=_finite)  # current note rate, decimal
-    fee_rate: float = attrs.field(validator=_finite)  # servicing + trustee + LPMI; net = gross - fee
+    gross_rate: float = attrs.field(validator=[_finite, _nonneg])  # current note rate, decimal
+    fee_rate: float = attrs.field(validator=[_finite, _nonneg])  # servicing + trustee + LPMI; net = gross - fee
     remaining_term: int = attrs.field(validator=_positive)  # months to maturity
     age: int = attrs.field(default=0, validator=_nonneg)  # months since origination
     amort_term: int | None = None  # remaining amortisation term if longer (balloon)
@@ -375,31 +375,28 @@ def sda_cdr(month, multiple: float = 1.0):
     return multiple * np.where(m <= 60, up, down)
 
 
-def monthly_rate(curve: Curve, age, period: int, scale=1.0) -> np.ndarray:
-    """Monthly rate (SMM or MDR) of ``curve`` in deal period ``period``.
-
-    ``age``: loan ages at cut-off, shape (L,); ``scale``: scenario multipliers,
-    shape (S,).  Returns an array broadcastable to (S, L).
-    """
-    age = np.asarray(age, dtype=float)
-    sc = np.asarray(scale, dtype=float).reshape(-1, 1)
-    month = age + period if curve.basis == "age" else np.full(age.shape, float(period))
+def _monthly(curve: Curve, month: np.ndarray, period: np.ndarray, sc: np.ndarray) -> np.ndarray:
+    """Monthly rate for curve months ``month`` / deal periods ``period`` (same shape (N,)),
+    scenario multipliers ``sc`` (S, 1); returns (S, N)."""
     kind = curve.kind
+    ones = np.ones(month.shape)
     if curve.vector:
-        v = curve.vector[min(period, len(curve.vector)) - 1]  # by deal period, last value held
+        vec = np.asarray(curve.vector)
+        v = vec[np.clip(period.astype(np.int64), 1, vec.size) - 1]  # by deal period, last value held
         if kind in ("SMM", "MDR"):
-            return np.minimum(sc * v, 1.0) * np.ones_like(month)
-        return cpr_to_smm(np.minimum(sc * v, 1.0)) * np.ones_like(month)
+            return np.minimum(sc * v, 1.0)
+        return cpr_to_smm(np.minimum(sc * v, 1.0))
     if kind in ("SMM", "MDR"):
-        return np.minimum(sc * curve.rate, 1.0) * np.ones_like(month)
+        return np.minimum(sc * curve.rate, 1.0) * ones
     if kind == "ABS":
+        # SMM = ABS / (1 - ABS x (month - 1)); 100% once the denominator reaches ABS
         a = sc * curve.rate
         den = 1.0 - a * (month - 1.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             smm = np.where(den > a, a / np.where(den > 0, den, 1.0), 1.0)
         return np.clip(smm, 0.0, 1.0)
     if kind in ("CPR", "CDR"):
-        annual = np.full(month.shape, curve.rate)
+        annual = curve.rate * ones
     elif kind == "PSA":
         annual = psa_cpr(month, curve.rate)
     elif kind == "SDA":
@@ -409,6 +406,33 @@ def monthly_rate(curve: Curve, age, period: int, scale=1.0) -> np.ndarray:
     else:  # pragma: no cover - guarded by Curve validation
         raise ValueError(kind)
     return cpr_to_smm(np.minimum(sc * annual, 1.0))
+
+
+def _by_period(curve: Curve) -> bool:
+    """True if the curve is read by deal period (basis 'deal' or a vector), not by loan age."""
+    return bool(curve.vector) or curve.basis == "deal"
+
+
+def monthly_rate(curve: Curve, age, period: int, scale=1.0) -> np.ndarray:
+    """Monthly rate (SMM or MDR) of ``curve`` in deal period ``period``.
+
+    ``age``: loan ages at cut-off, shape (L,); ``scale``: scenario multipliers,
+    shape (S,).  Returns an (S, L) array.  Curve month = age + period for
+    ``basis="age"``, period for ``basis="deal"``; vectors are read by period.
+    """
+    age = np.atleast_1d(np.asarray(age, dtype=float))
+    sc = np.asarray(scale, dtype=float).reshape(-1, 1)
+    month = age + period if curve.basis == "age" else np.full(age.shape, float(period))
+    return _monthly(curve, month, np.full(age.shape, float(period)), sc)
+
+
+def _curve_table(curve: Curve | None, sc: np.ndarray, n_cols: int) -> np.ndarray:
+    """(S, n_cols) monthly rates; column j = curve month j (age basis) or deal period j."""
+    j = np.arange(n_cols, dtype=float)
+    if curve is None:
+        return np.zeros((sc.shape[0], n_cols))
+    out = _monthly(curve, np.maximum(j, 1.0), np.maximum(j, 1.0), sc.reshape(-1, 1))
+    return np.ascontiguousarray(np.broadcast_to(out, (sc.shape[0], n_cols)))
 
 
 # --------------------------------------------------------------------------
@@ -466,6 +490,7 @@ class _Pool:
         lines = sorted(lines, key=lambda ln: order[ln.group])  # stable
         self.groups = groups
         gid = np.array([order[ln.group] for ln in lines], dtype=np.int64)
+        self.gid = gid
         self.starts = np.searchsorted(gid, np.arange(len(groups)))
         self.stops = np.append(self.starts[1:], len(lines))
         f = np.array
@@ -537,40 +562,68 @@ def _group_curves(pool: _Pool, curves: Mapping[str, Curve] | None, what: str, ki
     return out
 
 
-def _fill_rates(out: np.ndarray, pool: _Pool, curves, t: int, scale: np.ndarray) -> None:
+def _rate_tables(pool: _Pool, curves, scale: np.ndarray, T: int) -> tuple[np.ndarray, np.ndarray]:
+    """Monthly-rate lookup tables of all groups side by side, (S, C), and per line its base
+    column (L,): the line's rate in period t is ``table[:, base + t]``.  A transcendental
+    per (scenario, curve month) instead of per (scenario, line, period)."""
+    tables, base = [], np.empty(len(pool), dtype=np.int64)
+    off = 0
     for gi, c in enumerate(curves):
         a, b = pool.starts[gi], pool.stops[gi]
-        if c is None:
-            out[:, a:b] = 0.0
-        else:
-            out[:, a:b] = monthly_rate(c, pool.age[a:b], t, scale)
+        if c is None or _by_period(c):
+            width = T + 1
+            base[a:b] = off
+        else:  # curve month = age + t
+            width = int(pool.age[a:b].max()) + T + 1
+            base[a:b] = off + pool.age[a:b]
+        tables.append(_curve_table(c, scale, width))
+        off += width
+    return np.concatenate(tables, axis=1), base
 
 
 def _project_block(pool: _Pool, T: int, scen: Scenarios, prepay_c, default_c, idx: np.ndarray):
-    """Project one block of scenarios; returns dict name -> (S, G, T) group sums."""
+    """Project one block of scenarios; returns dict name -> (S, G, T) group sums.
+
+    State per (scenario, line): B performing balance, r monthly note rate,
+    growth = (1 + r)^n with n the remaining amortisation term in the current
+    period (divided by 1 + r each period, recomputed at ARM resets), so the
+    scheduled-principal factor r / ((1 + r)^n - 1) needs no power per period.
+    Group sums are np.add.reduceat over the contiguous column range of each group.
+    """
     p_scale, d_scale, _ = scen.arrays()
     S, L, G = p_scale.shape[0], len(pool), len(pool.groups)
     starts = pool.starts
-    red = lambda x: np.add.reduceat(x, starts, axis=1)  # noqa: E731  (S, L) -> (S, G)
+    fee = pool.fee
+
+    def gsum(x):  # (S, L) -> (S, G) group sums (groups are contiguous column ranges)
+        return np.add.reduceat(x, starts, axis=1)
+
+    have_defaults = any(c is not None for c in default_c) and bool(np.any(d_scale > 0))
+    have_prepay = any(c is not None for c in prepay_c) and bool(np.any(p_scale > 0))
+    have_pen = have_prepay and bool(np.any(pool.pen_rate > 0))
+    have_arm = pool.arm_cols.size > 0
+    if have_prepay:
+        ptab, pbase = _rate_tables(pool, prepay_c, p_scale, T)
+    if have_defaults:
+        dtab, dbase = _rate_tables(pool, default_c, d_scale, T)
 
     names = ("begin", "sched", "prepay", "default", "interest", "fee", "end", "wac", "nwac", "penalty")
     acc = {n: np.zeros((T, S, G)) for n in names}
 
+    r0 = pool.rate / 12.0
     B = np.repeat(pool.balance[None, :], S, axis=0)  # performing balance (S, L)
-    rate = np.repeat(pool.rate[None, :], S, axis=0)  # current gross note rate (S, L)
-    fee_m = pool.fee / 12.0
-    net_spread = pool.fee  # net rate = rate - fee
-    smm = np.zeros((S, L))
-    mdr = np.zeros((S, L))
-    have_defaults = any(c is not None for c in default_c) and np.any(d_scale > 0)
-    have_prepay = np.any(p_scale > 0)
-    have_pen = bool(np.any(pool.pen_rate > 0))
-    have_arm = pool.arm_cols.size > 0
+    r = np.repeat(r0[None, :], S, axis=0)  # monthly note rate (S, L)
+    disc = 1.0 / (1.0 + r)
+    growth = np.repeat(np.exp(pool.amort * np.log1p(r0))[None, :], S, axis=0)  # (1 + r)^n, period 1
+    any_zero = bool(np.any(r0 == 0.0))
+    arm_rate = np.repeat(pool.rate[pool.arm_cols][None, :], S, axis=0)  # ARM note rates, annual (S, La)
+    end_sum = gsum(B)
 
     for t in range(1, T + 1):
         k = pool.age + t  # payment number in period t (age at period end)
+        n = pool.amort - (t - 1)  # remaining amortisation months, this one included
 
-        # 1. ARM resets taking effect this period: age at period start == reset age.
+        # 1. ARM resets taking effect this period: age at period start (k - 1) == reset age.
         if have_arm:
             a0 = pool.arm_age + t - 1
             first = a0 == pool.arm_first
@@ -580,56 +633,69 @@ def _project_block(pool: _Pool, T: int, scen: Scenarios, prepay_c, default_c, id
                 cols = pool.arm_cols[reset]
                 target = idx[pool.arm_index[reset], :, t - 1].T + pool.arm_margin[reset]  # (S, n)
                 inc = pool.arm_round[reset]
-                if np.any(inc > 0):
+                if np.any(inc > 0):  # round the fully indexed rate to the nearest increment
                     safe = np.where(inc > 0, inc, 1.0)
                     target = np.where(inc > 0, np.floor(target / safe + 0.5) * safe, target)
                 cap = np.where(first[reset], pool.arm_icap[reset], pool.arm_pcap[reset])
-                cur = rate[:, cols]
-                new = np.clip(target, cur - cap, cur + cap)
+                cur = arm_rate[:, reset]
+                new = np.clip(target, cur - cap, cur + cap)  # initial / periodic cap, both ways
                 new = np.minimum(np.maximum(new, pool.arm_floor[reset]), pool.arm_max[reset])
-                rate[:, cols] = new
+                arm_rate[:, reset] = new
+                rm = new / 12.0
+                r[:, cols] = rm
+                disc[:, cols] = 1.0 / (1.0 + rm)
+                # re-amortise: level payment on the remaining term at the new rate
+                growth[:, cols] = np.exp(np.maximum(n[cols], 0) * np.log1p(rm))
+                any_zero = any_zero or bool(np.any(rm == 0.0))
 
-        acc["begin"][t - 1] = red(B)
-        acc["wac"][t - 1] = red(B * rate)
-        acc["nwac"][t - 1] = red(B * (rate - net_spread))
+        acc["begin"][t - 1] = end_sum
+        fee_begin = gsum(B * fee)
+        Br = B * r
+        wac_num = gsum(Br) * 12.0
+        acc["wac"][t - 1] = wac_num
+        acc["nwac"][t - 1] = wac_num - fee_begin
 
         # 2. defaults on the beginning balance
         if have_defaults:
-            _fill_rates(mdr, pool, default_c, t, d_scale)
-            D = B * mdr
+            D = B * np.take(dtab, dbase + t, axis=1)
+            acc["default"][t - 1] = gsum(D)
             Bs = B - D
-            acc["default"][t - 1] = red(D)
+            Bsr = Bs * r
+            acc["fee"][t - 1] = gsum(Bs * fee) / 12.0
         else:
-            Bs = B
+            Bs, Bsr = B, Br
+            acc["fee"][t - 1] = fee_begin / 12.0
 
-        # 3. interest and fee on the surviving balance
-        r = rate / 12.0
-        acc["interest"][t - 1] = red(Bs * r)
-        acc["fee"][t - 1] = red(Bs * fee_m)
+        # 3. interest on the surviving (performing) balance
+        acc["interest"][t - 1] = gsum(Bsr)
 
-        # 4. scheduled principal: B r / ((1+r)^n - 1) on the remaining amortisation term n
-        n = pool.amort - (t - 1)
-        payoff = (t >= pool.rem) | (n <= 1)  # last amortisation month / balloon at maturity
-        n_safe = np.maximum(n, 1).astype(float)
+        # 4. scheduled principal = Bs x r / ((1 + r)^n - 1); all at the last month / balloon;
+        #    nothing while interest-only (k <= io_months)
         with np.errstate(divide="ignore", invalid="ignore"):
-            growth = np.expm1(n_safe * np.log1p(r))
-            factor = np.where(r != 0.0, r / np.where(growth != 0.0, growth, 1.0), 1.0 / n_safe)
-        factor = np.where(payoff, 1.0, np.where(k <= pool.io, 0.0, factor))
-        sched = Bs * factor
-        acc["sched"][t - 1] = red(sched)
+            f = r / (growth - 1.0)
+        if any_zero:
+            f = np.where(r == 0.0, 1.0 / np.maximum(n, 1), f)
+        payoff = (t >= pool.rem) | (n <= 1)
+        amortising = ~payoff & (k > pool.io)
+        if not amortising.all():
+            f = np.where(amortising, f, payoff.astype(float))
+        sched = Bs * f
+        acc["sched"][t - 1] = gsum(sched)
+        growth *= disc
 
-        # 5. prepayment on the surviving balance after scheduled principal
+        # 5. prepayment = SMM x (surviving - scheduled)
         Bp = Bs - sched
         if have_prepay:
-            _fill_rates(smm, pool, prepay_c, t, p_scale)
-            prep = Bp * smm
-            acc["prepay"][t - 1] = red(prep)
+            prep = Bp * np.take(ptab, pbase + t, axis=1)
+            acc["prepay"][t - 1] = gsum(prep)
             if have_pen:
-                acc["penalty"][t - 1] = red(prep * np.where(k <= pool.pen_months, pool.pen_rate, 0.0))
-            B = Bp - prep
-        else:
-            B = Bp
-        acc["end"][t - 1] = red(B)
+                pen = np.where(k <= pool.pen_months, pool.pen_rate, 0.0)
+                if np.any(pen > 0):
+                    acc["penalty"][t - 1] = gsum(prep * pen)
+            np.subtract(Bp, prep, out=Bp)
+        B = Bp
+        end_sum = gsum(B)
+        acc["end"][t - 1] = end_sum
 
     return {n: np.moveaxis(a, 0, -1) for n, a in acc.items()}  # (S, G, T)
 
@@ -644,7 +710,7 @@ def project(
     delinquency: Mapping[str, np.ndarray] | None = None,
     *,
     merge: bool = True,
-    max_block_elements: int = 2_000_000,
+    max_block_elements: int = 500_000,
 ) -> dict[str, GroupFlows]:
     """Project the collateral of ``lines`` over ``n_periods`` months for every scenario.
 
