@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--price", action="append", default=[],
                    help="price for all classes (100, 99-16+) or CLASS=PRICE; repeatable")
     p.add_argument("--class", dest="classes", action="append", default=[], help="only this class; repeatable")
+    p.add_argument("--to", dest="to", default=None,
+                   help="EVENT, maturity, or both (the deal's table event and maturity; the default when the deal "
+                        "names a table event)")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.add_argument("--cashflows", metavar="DIR", help="write per-period cashflows, one CSV per class and one for the collateral")
     p.add_argument("--check", action="store_true", help="validate the deal and its assumptions without running")
@@ -114,15 +117,24 @@ def _main(args) -> int:
             from dsl.diagnostics import did_you_mean
             raise UsageError(f"--class: unknown class '{name}'. {did_you_mean(name, class_names)}".strip())
     speeds = _speeds(args.speeds)
+    if speeds is None:
+        speeds = list(assumptions.speeds)
     default_price, prices = _prices(args.price, class_names)
+    modes = _modes(args.to, deal)
     if args.check:
         print(f"{args.deal}: ok ({len(deal.classes)} classes, {len(deal.waterfall.clauses)} clauses); "
               f"{apath}: ok ({len(assumptions.lines)} collateral lines)")
         return 0
-    result = run(deal, assumptions, speeds)
-    rows = analyze(result, "maturity", prices, default_price, args.classes or None)
+    # One pass: the requested speeds, plus the pricing speed (for the summary)
+    # and 0% (the Last Scheduled Distribution Date), in every mode.
+    run_speeds = list(speeds) + [x for x in (1.0, 0.0) if x not in speeds]
+    run_modes = list(modes) + (["maturity"] if "maturity" not in modes else [])
+    result = run(deal, assumptions, run_speeds, to=run_modes)
+    all_rows = analyze(result, prices, default_price, args.classes or None)
+    wanted = {round(x * 100, 9) for x in speeds}
+    rows = [r for r in all_rows if round(r["speed_pct"], 9) in wanted and r["to"] in [m.lower() for m in modes]]
     if args.cashflows:
-        write_cashflows(result, Path(args.cashflows), "maturity")
+        write_cashflows(result, Path(args.cashflows))
     if args.format == "json":
         doc = {"deal": deal.name, "settlement": (deal.header.settlement or deal.header.closing).isoformat(),
                "tables": [{k: r[k] for k in ("class", "to", "speed_pct", "price", "yield_pct", "dm_bp",
@@ -139,8 +151,25 @@ def _main(args) -> int:
             w.writerow(r)
         sys.stdout.write(buf.getvalue())
     else:
-        sys.stdout.write(format_tables(deal, result, rows))
+        sys.stdout.write(format_summary(deal, result, all_rows, modes))
+        sys.stdout.write(format_tables(deal, result, rows, modes))
     return 0
+
+
+def _modes(text: Optional[str], deal) -> List[str]:
+    events = [e.name for e in deal.events if e.retires]
+    table_event = deal.header.table_event
+    if text is None or text == "both":
+        if table_event:
+            return [table_event, "maturity"]
+        if text == "both":
+            raise UsageError("--to both: the deal names no 'table event' in its header")
+        return ["maturity"]
+    if text == "maturity" or text in events:
+        return [text]
+    from dsl.diagnostics import did_you_mean
+    raise UsageError(f"--to: unknown event '{text}' (the deal's early-retirement events: "
+                     f"{', '.join(events) or 'none'}). {did_you_mean(text, events + ['maturity', 'both'])}".strip())
 
 
 # ------------------------------------------------------------------ tables
@@ -154,59 +183,78 @@ def _window(r):
     return f"{r['first_period']}-{r['last_period']}"
 
 
-def format_tables(deal, result, rows) -> str:
+def format_summary(deal, result, rows, modes) -> str:
+    """Page-3 style: balance, WAL and window at the pricing speed to each mode,
+    and the Last Scheduled Distribution Date (last principal at 0%, to maturity)."""
     out = io.StringIO()
     settle = deal.header.settlement or deal.header.closing
-    speeds = [float(s * 100) for s in result.speeds]
-    by_class: dict = {}
-    for r in rows:
-        by_class.setdefault(r["class"], {})[r["speed_pct"]] = r
+    mode_names = "/".join(m.capitalize() if m != "maturity" else "Mat" for m in modes)
     out.write(f"{deal.name}\n")
     out.write(f"Settlement {settle.isoformat()}; first distribution {deal.header.first_distribution.isoformat()}; "
-              f"to maturity\n\n")
-    # Summary: WAL and window per speed (page-3 style).
-    head = f"{'Class':<8} {'Balance':>15}"
-    for s in speeds:
-        head += f" | {s:>5.0f}% WAL  Window"
+              f"at 100% of the pricing speed\n\n")
+    head = f"{'Class':<8} {'Principal Amount':>18}  {'WAL (yrs) ' + mode_names:>22}  " \
+           f"{'Window (mos) ' + mode_names:>26}  {'Last Scheduled Distribution':>28}"
     out.write(head + "\n" + "-" * len(head) + "\n")
-    for name, per in by_class.items():
-        first = next(iter(per.values()))
+    at = {}
+    for r in rows:
+        at[(r["class"], r["to"], round(r["speed_pct"], 9))] = r
+    seen = []
+    for r in rows:
+        if r["class"] not in seen:
+            seen.append(r["class"])
+    for name in seen:
+        per = [at.get((name, m.lower(), 100.0)) for m in modes]
+        first = per[0]
         bal = first["balance"]
-        line = f"{name:<8} {_fmt(bal, ',.0f'):>15}"
-        for s in speeds:
-            r = per.get(s)
-            line += f" | {_fmt(r['wal_years'], '.2f'):>10} {_window(r):>7}"
-        out.write(line + "\n")
+        if first["kind"] == "io":
+            ci = result.cls(name)
+            bal_text = f"{result.notional[0, ci, 0]:,.0f} (N)"
+        else:
+            bal_text = _fmt(bal, ",.0f")
+        wal = " / ".join(_fmt(p["wal_years"], ".2f") for p in per)
+        win = " / ".join(_window(p) for p in per)
+        zero = at.get((name, "maturity", 0.0))
+        if first["kind"] == "io":
+            ci = result.cls(name)
+            s0 = list(result.speeds).index(0.0) if 0.0 in list(result.speeds) else 0
+            nz = [t for t in range(result.n_periods) if result.notional[t, ci, s0] > 0]
+            last = D.month_label(result.dates[nz[-1]]) if nz else "NA"
+        else:
+            last = D.month_label(D.parse_date(zero["last_principal"])) if zero and zero["last_principal"] else "NA"
+        out.write(f"{name:<8} {bal_text:>18}  {wal:>22}  {win:>26}  {last:>28}\n")
     out.write("\n")
-    # Page-11 style: one table per class.
-    for name, per in by_class.items():
+    return out.getvalue()
+
+
+def format_tables(deal, result, rows, modes) -> str:
+    """Page-11 style: one table per class and mode, the speeds as columns."""
+    out = io.StringIO()
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault((r["class"], r["to"]), {})[r["speed_pct"]] = r
+    for (name, to), per in groups.items():
         first = next(iter(per.values()))
         if first["kind"] == "io":
             continue
-        measure = "DM (bp)" if first["kind"] == "floater" else "Yield (%)"
-        out.write(f"Class {name} (to maturity)\n")
+        speeds = list(per)
+        floater = first["kind"] == "floater"
+        measure = "DM" if floater else "Yield"
+        out.write(f"Class {name} (To {to.capitalize()})\n")
         out.write(f"  {'Percent of Pricing Speed':<26}" + "".join(f"{s:>10.0f}%" for s in speeds) + "\n")
-        price = first["price"]
-        label = f"{measure} @ {AN.format_32nds(price)}"
-        vals = []
-        for s in speeds:
-            r = per[s]
-            vals.append(_fmt(r["dm_bp"], ".0f") if first["kind"] == "floater" else _fmt(r["yield_pct"], ".2f"))
+        label = f"{measure} @ {AN.format_32nds(first['price'])}"
+        vals = [_fmt(per[s]["dm_bp"], ".0f") if floater else _fmt(per[s]["yield_pct"], ".2f") for s in speeds]
         out.write(f"  {label:<26}" + "".join(f"{v:>11}" for v in vals) + "\n")
-        for lab, key, spec in (("WAL (yr)", "wal_years", ".2f"), ("MDUR (yr)", "mdur_years", ".2f")):
-            out.write(f"  {lab:<26}" + "".join(f"{_fmt(per[s][key], spec):>11}" for s in speeds) + "\n")
+        for lab, key in (("WAL (yr)", "wal_years"), ("MDUR (yr)", "mdur_years")):
+            out.write(f"  {lab:<26}" + "".join(f"{_fmt(per[s][key], '.2f'):>11}" for s in speeds) + "\n")
         for lab, key in (("First Prin Pay", "first_principal"), ("Last Prin Pay", "last_principal")):
-            cells = []
-            for s in speeds:
-                v = per[s][key]
-                cells.append("NA" if v is None else D.month_label(D.parse_date(v)))
+            cells = ["NA" if per[s][key] is None else D.month_label(D.parse_date(per[s][key])) for s in speeds]
             out.write(f"  {lab:<26}" + "".join(f"{c:>11}" for c in cells) + "\n")
         out.write("\n")
     return out.getvalue()
 
 
 # ------------------------------------------------------------------ cashflows
-def write_cashflows(result, directory: Path, mode: str) -> None:
+def write_cashflows(result, directory: Path) -> None:
     """One CSV per class and one for the collateral, written to a temporary
     folder and moved into place only when all are complete."""
     directory = Path(directory)
@@ -224,7 +272,7 @@ def write_cashflows(result, directory: Path, mode: str) -> None:
                 w.writerow(cols + ["carryover paid", "loss reimbursed", "writedown", "rate"])
                 for s, sp in enumerate(result.speeds):
                     for t in range(T):
-                        w.writerow([s, f"{sp * 100:g}%", mode, t + 1, dates[t],
+                        w.writerow([s, f"{sp * 100:g}%", result.modes[s], t + 1, dates[t],
                                     repr(float(result.begin_balance[t, ci, s])), repr(float(result.interest[t, ci, s])),
                                     repr(float(result.principal[t, ci, s])), repr(float(result.balance[t, ci, s])),
                                     repr(float(result.carryover_paid[t, ci, s])),
@@ -237,7 +285,8 @@ def write_cashflows(result, directory: Path, mode: str) -> None:
             for g, f in result.collateral.items():
                 for s, sp in enumerate(result.speeds):
                     for t in range(T):
-                        w.writerow([s, f"{sp * 100:g}%", mode, t + 1, dates[t], repr(float(f.begin_balance[s, t])),
+                        w.writerow([s, f"{sp * 100:g}%", result.modes[s], t + 1, dates[t],
+                                    repr(float(f.begin_balance[s, t])),
                                     repr(float(f.net_interest[s, t])), repr(float(f.principal[s, t])),
                                     repr(float(f.end_balance[s, t])), g, repr(float(f.scheduled_principal[s, t])),
                                     repr(float(f.prepayment[s, t])), repr(float(f.default[s, t])),

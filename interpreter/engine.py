@@ -203,10 +203,16 @@ class Model:
                 m = np.broadcast_to(np.asarray(cond(st), dtype=bool), (st.S,))
                 m_then = m if mask is None else (m & mask)
                 m_else = ~m if mask is None else (~m & mask)
-                for f in then:
-                    f(st, m_then)
-                for f in other:
-                    f(st, m_else)
+                # A branch whose mask is empty pays nothing: skip it. A full mask
+                # is passed as None (no masking), which pays the same.
+                if m_then.any():
+                    m_then = None if m_then.all() else m_then
+                    for f in then:
+                        f(st, m_then)
+                if m_else.any():
+                    m_else = None if m_else.all() else m_else
+                    for f in other:
+                        f(st, m_else)
             return run_if
         assert isinstance(step, A.Pay)
         limit = self.compiler.compile(step.limit) if step.limit is not None else None

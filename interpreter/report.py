@@ -69,7 +69,7 @@ def first_accrual_start(deal: A.Deal) -> _dt.date:
     return D.add_months(_dt.date(fd.year, fd.month, 1), -1)
 
 
-def analyze(result: RunResult, to: str = "maturity", prices: Optional[Dict[str, float]] = None,
+def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
             default_price: float = 100.0, classes: Optional[List[str]] = None) -> List[dict]:
     """One row per class and scenario, in the JSON schema of ``run-deal --format json``."""
     deal = result.deal
@@ -122,7 +122,7 @@ def analyze(result: RunResult, to: str = "maturity", prices: Optional[Dict[str, 
             fi, li = int(first_i[s]), int(last_i[s])
             rows.append({
                 "class": name,
-                "to": to,
+                "to": result.modes[s].lower(),
                 "speed_pct": float(result.speeds[s] * 100.0),
                 "price": float(price) if kind in ("fixed", "floater") else None,
                 "yield_pct": _num(yld[s] * 100.0),
