@@ -145,7 +145,11 @@ class Header:
     pricing_speed: Optional[Speed] = None
     table_speeds: tuple = ()  # of Quantity
     table_event: Optional[str] = None
+    spans: tuple = attrs.field(default=(), eq=False)  # (item, Span) for each line of the header
     span: Span = attrs.field(default=NOWHERE, eq=False)
+
+    def span_of(self, item: str) -> Span:
+        return dict(self.spans).get(item, self.span)
 
 
 @attrs.frozen
@@ -178,7 +182,11 @@ class ClassDecl:
     residual: bool = False
     no_cashflow: bool = False
     delay_days: Optional[int] = None
+    spans: tuple = attrs.field(default=(), eq=False)  # (item, Span) for each line of the class
     span: Span = attrs.field(default=NOWHERE, eq=False)
+
+    def span_of(self, item: str) -> Span:
+        return dict(self.spans).get(item, self.span)
 
     @property
     def is_notional(self) -> bool:

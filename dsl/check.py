@@ -147,11 +147,16 @@ class _Checker:
             if getattr(h, field) is None:
                 self.error(h.span, f"the deal header has no {field.replace('_', ' ')} date", expected=what)
         if h.cutoff and h.closing and h.closing < h.cutoff:
-            self.error(h.span, f"closing {h.closing} is before the cut-off date {h.cutoff}")
+            self.error(h.span_of("closing"), f"closing {h.closing} is before the cut-off date {h.cutoff}")
         if h.closing and h.first_distribution and h.first_distribution <= h.closing:
-            self.error(h.span, f"first distribution {h.first_distribution} is not after closing {h.closing}")
+            self.error(h.span_of("first_distribution"),
+                       f"first distribution {h.first_distribution} is not after closing {h.closing}")
         if h.settlement and h.cutoff and h.settlement < h.cutoff:
-            self.error(h.span, f"settlement {h.settlement} is before the cut-off date {h.cutoff}")
+            self.error(h.span_of("settlement"), f"settlement {h.settlement} is before the cut-off date {h.cutoff}")
+        for speed in [h.pricing_speed] + [g.pricing_speed for g in self.deal.groups]:
+            if speed is not None and speed.kind == "PPC":
+                self.error(speed.span, "a PPC speed needs its ramp",
+                           expected="ramp 8% CPR to 24% CPR over 12 months [by loan age]")
         for q in h.table_speeds:
             if q.unit not in ("%", ""):
                 self.error(q.span, f"a table speed is a percent of the pricing speed, not {q.text!r}",
@@ -169,7 +174,7 @@ class _Checker:
             self.error(c.balance.span, f"class {c.name}: a balance is a dollar amount, not {c.balance.text!r}",
                        expected="an amount such as 119,257,000")
         if c.group is not None and c.group not in self.group_names:
-            self.error(c.span, f"class {c.name}: unknown group '{c.group}'",
+            self.error(c.span_of("group"), f"class {c.name}: unknown group '{c.group}'",
                        hint=did_you_mean(c.group, self.group_names))
         if c.residual or c.no_cashflow:
             if c.balance is not None or c.coupon is not None:

@@ -29,7 +29,8 @@ class Diagnostic:
     severity: str = "error"
 
     def render(self, source: Optional[str] = None) -> str:
-        out = [f"{self.span.file}:{self.span.line}:{self.span.column}: {self.severity}: {self.message}"]
+        where = f"{self.span.file}:{self.span.line}:{self.span.column}" if self.span.line > 0 else self.span.file
+        out = [f"{where}: {self.severity}: {self.message}"]
         if source is not None and self.span.line > 0:
             lines = source.splitlines()
             if 0 < self.span.line <= len(lines):

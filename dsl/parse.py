@@ -22,6 +22,11 @@ from . import ast as A
 from .diagnostics import DealError, Diagnostic
 
 
+class _BadDedent(Exception):
+    def __init__(self, line: int, column: int, levels):
+        self.line, self.column, self.levels = line, column, levels
+
+
 class DealIndenter(Indenter):
     NL_type = "_NL"
     OPEN_PAREN_types = ["LPAR"]
@@ -29,6 +34,24 @@ class DealIndenter(Indenter):
     INDENT_type = "_INDENT"
     DEDENT_type = "_DEDENT"
     tab_len = 4
+
+    def handle_NL(self, token):
+        # Lark's own, but a dedent to a column no enclosing block uses is
+        # reported with its position instead of a bare DedentError.
+        if self.paren_level > 0:
+            return
+        yield token
+        indent_str = token.rsplit("\n", 1)[1]
+        indent = indent_str.count(" ") + indent_str.count("\t") * self.tab_len
+        if indent > self.indent_level[-1]:
+            self.indent_level.append(indent)
+            yield Token.new_borrow_pos(self.INDENT_type, indent_str, token)
+        else:
+            while indent < self.indent_level[-1]:
+                self.indent_level.pop()
+                yield Token.new_borrow_pos(self.DEDENT_type, indent_str, token)
+            if indent != self.indent_level[-1]:
+                raise _BadDedent(token.end_line, indent + 1, sorted(set(self.indent_level + [indent])))
 
 
 @functools.lru_cache(maxsize=1)
@@ -41,6 +64,7 @@ def _parser() -> Lark:
         postlex=DealIndenter(),
         propagate_positions=True,
         maybe_placeholders=False,
+        cache=True,  # the LALR tables, cached in the temp folder by grammar hash
     )
 
 
@@ -107,6 +131,10 @@ def parse(text: str, path: str = "<string>") -> A.Deal:
         tree = _parser().parse(text)
     except lark.exceptions.UnexpectedInput as e:
         raise DealError([_syntax_diagnostic(e, text, path)], {path: text}) from None
+    except _BadDedent as e:
+        raise DealError([Diagnostic(A.Span(path, e.line, e.column, e.line, e.column + 1),
+                                    "this line's indentation matches no enclosing block",
+                                    expected="the indentation of the block it belongs to")], {path: text}) from None
     except lark.exceptions.VisitError as e:  # pragma: no cover - transformer bug
         raise
     try:
@@ -140,6 +168,10 @@ def _syntax_diagnostic(e: lark.exceptions.UnexpectedInput, text: str, path: str)
             msg = f"unexpected {tok.value!r}"
         expected = _describe_expected(e.accepts or e.expected)
         width = len(tok.value) if tok.type not in ("_NL", "_DEDENT", "_INDENT", "$END") else 1
+        if tok.type == "_INDENT" and tok.end_line:
+            # Point at the over-indented line itself.
+            line, col = tok.end_line, tok.end_column
+            return Diagnostic(A.Span(path, line, col, line, col + 1), msg, expected=expected)
         if tok.type in ("_NL", "_DEDENT", "_INDENT", "$END") or not line:
             # Point after the last real token of the line.
             line, col = _end_of_previous_token(text, e)
@@ -148,6 +180,9 @@ def _syntax_diagnostic(e: lark.exceptions.UnexpectedInput, text: str, path: str)
     if isinstance(e, lark.exceptions.UnexpectedCharacters):
         ch = text[e.pos_in_stream] if e.pos_in_stream < len(text) else ""
         expected = _describe_expected(e.allowed or ())
+        if ch == '"':
+            return Diagnostic(A.Span(path, line, col, line, col + 1), "unterminated string",
+                              expected='a closing " on the same line')
         return Diagnostic(A.Span(path, line, col, line, col + 1), f"unexpected character {ch!r}", expected=expected)
     return Diagnostic(A.Span(path, line, col), str(e).splitlines()[0])
 
@@ -278,27 +313,33 @@ class ToAst(Transformer):
     def deal(self, meta, ch):
         name = _unquote(ch[0])
         fields = {}
+        spans = []
         for item in ch[1:]:
-            key, value = item
+            key, value, span = item
+            spans.append(("distribution_day" if key == "_day_rule" else key, span))
             if key == "_day_rule":
                 fields["distribution_day"], fields["business_rule"] = value
             else:
+                if key in fields:
+                    raise self._err(span, f"the deal header states its {key.replace('_', ' ')} twice")
                 fields[key] = value
-        return A.Header(name=name, span=self._span(meta), **fields)
+        return A.Header(name=name, span=self._span(meta), spans=tuple(spans), **fields)
 
-    def h_cutoff(self, meta, ch):
+
+
+    def _h_cutoff(self, meta, ch):
         return ("cutoff", self._date(ch[0]))
 
-    def h_closing(self, meta, ch):
+    def _h_closing(self, meta, ch):
         return ("closing", self._date(ch[0]))
 
-    def h_settlement(self, meta, ch):
+    def _h_settlement(self, meta, ch):
         return ("settlement", self._date(ch[0]))
 
-    def h_first_distribution(self, meta, ch):
+    def _h_first_distribution(self, meta, ch):
         return ("first_distribution", self._date(ch[0]))
 
-    def h_distribution_day(self, meta, ch):
+    def _h_distribution_day(self, meta, ch):
         day = int(ch[0].value)
         if not 1 <= day <= 31:
             raise self._err(_span_tok(self.path, ch[0]), f"distribution day {day} is not a day of the month",
@@ -309,13 +350,13 @@ class ToAst(Transformer):
         rule = ch[-1].value
         return {"next business day": "following"}.get(rule, rule)
 
-    def h_pricing_speed(self, meta, ch):
+    def _h_pricing_speed(self, meta, ch):
         return ("pricing_speed", ch[0])
 
-    def h_table_speeds(self, meta, ch):
+    def _h_table_speeds(self, meta, ch):
         return ("table_speeds", tuple(ch))
 
-    def h_table_event(self, meta, ch):
+    def _h_table_event(self, meta, ch):
         return ("table_event", ch[0].value)
 
     def speed_simple(self, meta, ch):
@@ -350,6 +391,71 @@ class ToAst(Transformer):
     def ramp_basis(self, meta, ch):
         return "age" if ch[0].value == "loan age" else "deal"
 
+    def h_cutoff(self, meta, ch):
+        return (*self._h_cutoff(meta, ch), self._value_span(meta, ch))
+
+    def h_closing(self, meta, ch):
+        return (*self._h_closing(meta, ch), self._value_span(meta, ch))
+
+    def h_settlement(self, meta, ch):
+        return (*self._h_settlement(meta, ch), self._value_span(meta, ch))
+
+    def h_first_distribution(self, meta, ch):
+        return (*self._h_first_distribution(meta, ch), self._value_span(meta, ch))
+
+    def h_distribution_day(self, meta, ch):
+        return (*self._h_distribution_day(meta, ch), self._value_span(meta, ch))
+
+    def h_pricing_speed(self, meta, ch):
+        return (*self._h_pricing_speed(meta, ch), self._value_span(meta, ch))
+
+    def h_table_speeds(self, meta, ch):
+        return (*self._h_table_speeds(meta, ch), self._value_span(meta, ch))
+
+    def h_table_event(self, meta, ch):
+        return (*self._h_table_event(meta, ch), self._value_span(meta, ch))
+
+    def c_balance(self, meta, ch):
+        return (*self._c_balance(meta, ch), self._value_span(meta, ch))
+
+    def c_coupon(self, meta, ch):
+        return (*self._c_coupon(meta, ch), self._value_span(meta, ch))
+
+    def c_cap(self, meta, ch):
+        return (*self._c_cap(meta, ch), self._value_span(meta, ch))
+
+    def c_carryover(self, meta, ch):
+        return (*self._c_carryover(meta, ch), self._value_span(meta, ch))
+
+    def c_day_count(self, meta, ch):
+        return (*self._c_day_count(meta, ch), self._value_span(meta, ch))
+
+    def c_group(self, meta, ch):
+        return (*self._c_group(meta, ch), self._value_span(meta, ch))
+
+    def c_notional(self, meta, ch):
+        return (*self._c_notional(meta, ch), self._value_span(meta, ch))
+
+    def c_residual(self, meta, ch):
+        return (*self._c_residual(meta, ch), self._value_span(meta, ch))
+
+    def c_no_cashflow(self, meta, ch):
+        return (*self._c_no_cashflow(meta, ch), self._value_span(meta, ch))
+
+    def c_delay(self, meta, ch):
+        return (*self._c_delay(meta, ch), self._value_span(meta, ch))
+
+    def _value_span(self, meta, ch) -> A.Span:
+        """Where an item's value is written (a date, a number), else the item's line."""
+        if len(ch) == 1 and isinstance(ch[0], Token):
+            return _span_tok(self.path, ch[0])
+        return self._item_span(meta)
+
+    def _item_span(self, meta) -> A.Span:
+        sp = self._span(meta)
+        # An item's span runs to the next line (it includes the newline); keep its own line.
+        return A.Span(sp.file, sp.line, sp.column, sp.line, sp.end_column if sp.end_line == sp.line else sp.column)
+
     # ---- declarations
     def index_decl(self, meta, ch):
         return A.IndexDecl(ch[0].value, _unquote(ch[1]) if len(ch) > 1 else ch[0].value, self._span(meta))
@@ -372,44 +478,46 @@ class ToAst(Transformer):
         name = ch[0].value
         title = ""
         fields: dict = {}
+        spans = []
         for c in ch[1:]:
             if isinstance(c, Token) and c.type == "STRING":
                 title = _unquote(c)
             else:
-                key, value = c
+                key, value, span = c
                 if key in fields:
-                    raise self._err(self._span(meta), f"class {name} states its {key.replace('_', ' ')} twice")
+                    raise self._err(span, f"class {name} states its {key.replace('_', ' ')} twice")
                 fields[key] = value
-        return A.ClassDecl(name=name, title=title, span=self._span(meta), **fields)
+                spans.append((key, span))
+        return A.ClassDecl(name=name, title=title, span=self._span(meta), spans=tuple(spans), **fields)
 
-    def c_balance(self, meta, ch):
+    def _c_balance(self, meta, ch):
         return ("balance", ch[0])
 
-    def c_coupon(self, meta, ch):
+    def _c_coupon(self, meta, ch):
         return ("coupon", ch[0])
 
-    def c_cap(self, meta, ch):
+    def _c_cap(self, meta, ch):
         return ("cap", ch[0])
 
-    def c_carryover(self, meta, ch):
+    def _c_carryover(self, meta, ch):
         return ("carryover_max", ch[0]) if ch else ("carryover", True)
 
-    def c_day_count(self, meta, ch):
+    def _c_day_count(self, meta, ch):
         return ("day_count", ch[0].value)
 
-    def c_group(self, meta, ch):
+    def _c_group(self, meta, ch):
         return ("group", ch[0])
 
-    def c_notional(self, meta, ch):
+    def _c_notional(self, meta, ch):
         return ("notional", ch[0])
 
-    def c_residual(self, meta, ch):
+    def _c_residual(self, meta, ch):
         return ("residual", True)
 
-    def c_no_cashflow(self, meta, ch):
+    def _c_no_cashflow(self, meta, ch):
         return ("no_cashflow", True)
 
-    def c_delay(self, meta, ch):
+    def _c_delay(self, meta, ch):
         return ("delay_days", int(ch[0].value))
 
     def classes_decl(self, meta, ch):

@@ -92,6 +92,9 @@ def _construct_scalar_str(loader, node):
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+# No key takes a YAML timestamp: keep date-like text as text (an impossible
+# date is then a positioned error, not a crash in the YAML library).
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_scalar_str)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
 
 
@@ -170,12 +173,18 @@ class _Reader:
         return {"%": "a percentage such as 6.25%", "$": "an amount such as 300,000,000",
                 "": "a number"}.get(unit, "a number")
 
+    MAX_MONTHS = 720  # sixty years: longer than any loan or deal
+
     def integer(self, value, mark, what, end=None) -> Optional[int]:
         v = self.number(value, mark, what, unit="", end=end)
         if v is None:
             return None
         if v != int(v) or v < 0:
             self.error(mark, f"{what}: expected a whole number of months, got {value!r}", end=end)
+            return None
+        if v > self.MAX_MONTHS and what != "count":
+            self.error(mark, f"{what}: {value!r} months is more than {self.MAX_MONTHS}", end=end,
+                       expected=f"a number of months up to {self.MAX_MONTHS}")
             return None
         return int(v)
 

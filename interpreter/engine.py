@@ -253,12 +253,14 @@ class _RouteStep:
         drawn = before - st.funds[self.buckets]
         st.funds[scratch[0]] += avail
         st.amounts.append(avail)
+        st.version += 1
         try:
             for f in steps:
                 st.current_funds = None
                 f(st, mask)
         finally:
             st.amounts.pop()
+            st.version += 1
         left = st.funds[scratch[0]].copy()
         st.funds[scratch[0]] = 0.0
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -351,6 +353,8 @@ class PeriodState:
         self.contract_paid = np.zeros((len(model.contracts), S))
         self.alive = np.ones(S)  # 0 once a scenario's collateral has been sold (early retirement)
         self.amounts: list = []  # stack of amounts routed to distributions
+        self.version = 0  # moves whenever cash or balances move (formula cache key)
+        self._gcache: dict = {}
         self.dates = dates
         self.closing = closing
         self.period = 0
@@ -387,7 +391,11 @@ class PeriodState:
         return self.notional_now[c]
 
     def group_value(self, field, g):
-        return self.group_value_at(field, g, self.t)
+        key = (field, g)
+        v = self._gcache.get(key)
+        if v is None:
+            v = self._gcache[key] = self.group_value_at(field, g, self.t)
+        return v
 
     def group_value_at(self, field, g, t):
         if field == "cum_loss":
@@ -415,6 +423,7 @@ class PeriodState:
 
     # ---- cash movements
     def draw(self, buckets, amount):
+        self.version += 1
         if len(buckets) == 1:
             self.funds[buckets[0]] -= amount
             return
@@ -440,6 +449,7 @@ class PeriodState:
         raise RunError(f"cannot pay {what!r}")
 
     def settle(self, what, targets, paid):
+        self.version += 1
         if what == "principal":
             self.balance[targets] -= paid
             self.paid_principal[targets] += paid
@@ -557,6 +567,8 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     for t in range(T):
         st.t = t
         st.period = t + 1
+        st.version += 1
+        st._gcache.clear()
         st.prior_balance = st.balance.copy()
         rec["begin"][t] = st.balance
         alive = st.alive
@@ -583,6 +595,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
             if model.notional_f[c] is not None:
                 base = np.broadcast_to(np.asarray(model.notional_f[c](st), dtype=float), (S,))
                 st.notional_now[c] = np.maximum(base, 0.0) * alive
+        st.version += 1
         act_days = st.accrual_days
         for c, cls in enumerate(model.classes):
             if model.coupon[c] is None:

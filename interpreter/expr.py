@@ -71,8 +71,18 @@ class Compiler:
             if n not in self._compiled_defines:
                 # A formula is evaluated afresh at each use: balances move during the
                 # waterfall, and a formula reads them where it is used.
+                # Cached until the state changes: the state's version moves with
+                # every payment, so a formula is computed once between payments.
                 self._compiled_defines[n] = None  # placeholder against recursion (checked earlier)
-                self._compiled_defines[n] = self.compile(self._defines[n].expr)
+                f = self.compile(self._defines[n].expr)
+                slot = [-1, None]
+
+                def cached(st, f=f, slot=slot):
+                    if slot[0] != st.version:
+                        slot[1] = f(st)
+                        slot[0] = st.version
+                    return slot[1]
+                self._compiled_defines[n] = cached
             return lambda st, n=n: self._compiled_defines[n](st)
         if n in model.parameters:
             v = model.parameters[n]
