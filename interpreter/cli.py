@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.add_argument("--cashflows", metavar="DIR", help="write per-period cashflows, one CSV per class and one for the collateral")
     p.add_argument("--check", action="store_true", help="validate the deal and its assumptions without running")
+    p.add_argument("--afc", nargs="?", const="20%", metavar="STRESS",
+                   help="print the effective Net Rate Cap by period (available funds cap schedule) at the pricing "
+                        "speed, with the indices on their curves and held at STRESS (default 20%%)")
     return p
 
 
@@ -121,6 +124,9 @@ def _main(args) -> int:
         speeds = list(assumptions.speeds)
     default_price, prices = _prices(args.price, class_names)
     modes = _modes(args.to, deal)
+    if args.afc:
+        sys.stdout.write(format_afc(deal, assumptions, args.afc, args.classes or None))
+        return 0
     if args.check:
         print(f"{args.deal}: ok ({len(deal.classes)} classes, {len(deal.waterfall.clauses)} clauses); "
               f"{apath}: ok ({len(assumptions.lines)} collateral lines)")
@@ -154,6 +160,36 @@ def _main(args) -> int:
         sys.stdout.write(format_summary(deal, result, all_rows, modes))
         sys.stdout.write(format_tables(deal, result, rows, modes))
     return 0
+
+
+def format_afc(deal, assumptions, stress_text: str, classes=None) -> str:
+    """The available-funds cap schedule: each capped class's effective cap by
+    period, at 100% of the pricing speed, to maturity, with the indices on
+    their curves and with every index held at the stress level."""
+    try:
+        stress = float(stress_text.strip().rstrip("%")) / 100.0
+    except ValueError:
+        raise UsageError(f"--afc: cannot read {stress_text!r} as a rate (e.g. 20%)") from None
+    base = run(deal, assumptions, [1.0])
+    stressed = run(deal, assumptions, [1.0], index_levels={i.name: stress for i in deal.indices})
+    capped = [i for i, n in enumerate(base.class_names)
+              if not np.all(np.isnan(base.cap[:, i, 0])) and (not classes or n in classes)]
+    out = io.StringIO()
+    out.write(f"{deal.name}: effective Net Rate Cap (%) by period, 100% of the pricing speed\n")
+    out.write(f"curve = the assumptions' index levels; stressed = every index at {stress * 100:g}%\n\n")
+    tag = f"@{stress * 100:g}%"
+    head = f"{'Period':>6} {'Date':>10}" + "".join(f" {base.class_names[i] + ' curve':>13} {base.class_names[i] + ' ' + tag:>13}"
+                                              for i in capped)
+    out.write(head + "\n")
+    for t in range(base.n_periods):
+        alive = any(base.begin_balance[t, i, 0] > 0 for i in capped)
+        if not alive:
+            break
+        line = f"{t + 1:>6} {base.dates[t].isoformat():>10}"
+        for i in capped:
+            line += f" {base.cap[t, i, 0] * 100:>13.2f} {stressed.cap[t, i, 0] * 100:>13.2f}"
+        out.write(line + "\n")
+    return out.getvalue()
 
 
 def _modes(text: Optional[str], deal) -> List[str]:

@@ -61,6 +61,7 @@ class RunResult:
     begin_balance: np.ndarray  # (T, C, S)
     notional: np.ndarray  # (T, C, S) notional of IO classes (0 for others)
     rate: np.ndarray  # (T, C, S) pass-through rate applied
+    cap: np.ndarray  # (T, C, S) the class's cap (NaN for a class without one)
     index_path: dict  # name -> (S, T)
     collateral: dict  # group -> GroupFlows
     clause_paid: np.ndarray  # (T, K, S) cash paid by each clause
@@ -533,7 +534,8 @@ def distribution_schedule(deal: A.Deal, T: int) -> list:
 
 
 def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]] = None,
-        to: Sequence[str] = ("maturity",), check: bool = True) -> RunResult:
+        to: Sequence[str] = ("maturity",), check: bool = True,
+        index_levels: Optional[dict] = None) -> RunResult:
     """Run the deal at each speed (multiples of the pricing speed) and each
     mode ('maturity' or the name of an event that retires classes) in one
     vectorised pass: the scenario axis is modes x speeds."""
@@ -552,6 +554,10 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         if outcome == "fails":
             # A failed auction retires nothing; the event still happens (step-ups apply).
             retire_event[retire_event == model_events[name]] = -1
+    if index_levels:
+        # A stress: these indices held flat at the given levels instead of their curves.
+        assumptions = attrs.evolve(assumptions, indices={**assumptions.indices, **index_levels})
+        model.assumptions = assumptions
     ipaths = _index_paths(model, assumptions, S, T)
     named_paths = {n: ipaths[i] for n, i in model.index_names.items()}
     flows = project_collateral(deal, assumptions, speeds, T, named_paths)
@@ -560,7 +566,8 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     st = PeriodState(model, S, flows, ipaths, dates, closing)
     Cn = len(model.classes)
     rec = {k: np.zeros((T, Cn, S)) for k in ("interest", "principal", "carry", "lossr", "writedown", "balance",
-                                               "begin", "notional", "rate")}
+                                               "begin", "notional", "rate", "cap")}
+    rec["cap"][:] = np.nan
     clause_paid = np.zeros((T, len(model.program), S))
     day_frac_fixed = 30.0 / 360.0
     G = len(model.groups)
@@ -605,7 +612,9 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
             coupon = np.broadcast_to(np.asarray(model.coupon[c](st), dtype=float), (S,))
             rate = coupon
             if model.cap[c] is not None:
-                rate = np.minimum(coupon, model.cap[c](st))
+                cap = model.cap[c](st)
+                rec["cap"][t, c] = cap
+                rate = np.minimum(coupon, cap)
             rate = np.maximum(rate, 0.0)
             base = st.notional_now[c] if model.notional_f[c] is not None else st.balance[c]
             st.current_due[c] = base * rate * frac
@@ -678,7 +687,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                      class_names=tuple(c.name for c in model.classes),
                      interest=rec["interest"], principal=rec["principal"], carryover_paid=rec["carry"],
                      loss_reimbursed=rec["lossr"], writedown=rec["writedown"], balance=rec["balance"],
-                     begin_balance=rec["begin"], notional=rec["notional"], rate=rec["rate"],
+                     begin_balance=rec["begin"], notional=rec["notional"], rate=rec["rate"], cap=rec["cap"],
                      index_path=named_paths, collateral=flows, clause_paid=clause_paid,
                      clause_labels=model.clause_labels)
 
