@@ -274,6 +274,19 @@ class EventDecl:
 
 
 @attrs.frozen
+class ScheduleDecl:
+    """A planned-balance schedule computed from a group's collateral between
+    two constant speeds (a PAC band)."""
+    name: str
+    title: str
+    size: Quantity
+    group: str
+    low: Speed
+    high: Speed
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@attrs.frozen
 class ContractDecl:
     """Cash a counterparty pays into the deal each period (corridor, cap, swap receipt)."""
     name: str
@@ -329,7 +342,26 @@ class IfStep:
     span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-Step = Union[Pay, FromBlock, IfStep]
+@attrs.frozen
+class Accrete:
+    """accrete Z into principal of group G: the classes' current interest is
+    added to their balances and the cash joins the named fund (accretion-directed)."""
+    targets: tuple
+    into: Fund
+    then: bool = False
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@attrs.frozen
+class Deposit:
+    """deposit to account NAME [up to EXPR]: cash from the funds into an account."""
+    account: str
+    limit: Optional[Expr] = None
+    then: bool = False
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+Step = Union[Pay, FromBlock, IfStep, Accrete, Deposit]
 
 
 @attrs.frozen
@@ -374,6 +406,7 @@ class Deal:
     events: tuple = ()
     contracts: tuple = ()
     distributions: tuple = ()
+    schedules: tuple = ()
     waterfall: Optional[Waterfall] = None
     losses: Optional[LossesDecl] = None
     source: str = attrs.field(default="", eq=False, repr=False)

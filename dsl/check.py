@@ -83,6 +83,7 @@ class _Checker:
         self.accounts = {a.name: a for a in deal.accounts}
         self.contracts = {c.name: c for c in deal.contracts}
         self.distributions = {d.name: d for d in deal.distributions}
+        self.schedules = {d.name: d for d in deal.schedules}
 
     def error(self, span, message, expected="", hint=""):
         self.diags.append(Diagnostic(span, message, expected=expected, hint=hint))
@@ -104,6 +105,10 @@ class _Checker:
             self.check_targets(e.retires)
         for c in self.deal.contracts:
             self.check_expr(c.pays)
+        for sc in self.deal.schedules:
+            if sc.group not in self.group_names:
+                self.error(sc.span, f"schedule {sc.name}: unknown group '{sc.group}'",
+                           hint=did_you_mean(sc.group, self.group_names))
         self.check_cycles()
         if self.deal.header.table_event and self.deal.header.table_event not in self.events:
             self.error(self.deal.header.span, f"unknown event '{self.deal.header.table_event}'",
@@ -124,7 +129,7 @@ class _Checker:
                  ("class set", self.deal.sets), ("table", self.deal.tables), ("formula", self.deal.defines),
                  ("parameter", self.deal.parameters), ("account", self.deal.accounts),
                  ("event", self.deal.events), ("contract", self.deal.contracts),
-                 ("distribution", self.deal.distributions)]
+                 ("distribution", self.deal.distributions), ("schedule", self.deal.schedules)]
         for kind, items in kinds:
             for item in items:
                 key = (kind == "group", item.name)
@@ -240,7 +245,7 @@ class _Checker:
 
     def known_value_names(self):
         return list(self.defines) + list(self.params) + list(self.tables) + list(self.indices) + list(VARIABLES) \
-            + list(self.contracts)
+            + list(self.contracts) + list(self.accounts) + list(self.schedules)
 
     def check_expr(self, e):
         # Names that stand for a class or an event as a call's argument are checked by check_call.
@@ -257,7 +262,8 @@ class _Checker:
                 continue
             if isinstance(node, A.Name):
                 if node.id not in self.defines and node.id not in self.params and node.id not in self.tables \
-                        and node.id not in self.indices and node.id not in VARIABLES and node.id not in self.contracts:
+                        and node.id not in self.indices and node.id not in VARIABLES and node.id not in self.contracts \
+                        and node.id not in self.accounts and node.id not in self.schedules:
                     hint = did_you_mean(node.id, self.known_value_names())
                     if node.id in self.class_names:
                         hint = f"for a class's balance write balance({node.id})"
@@ -358,6 +364,21 @@ class _Checker:
                     self.check_expr(s.cond)
                     walk(s.then_steps, in_from)
                     walk(s.else_steps, in_from)
+                elif isinstance(s, A.Accrete):
+                    self.check_targets(s.targets)
+                    for n in expand_classes(self.deal, [r for r in s.targets if self.ref_ok(r)]):
+                        c = self.deal.class_named(n)
+                        if c is not None and (c.coupon is None or c.notional is not None):
+                            self.error(s.span, f"class {n} cannot accrete: it needs a coupon and a balance")
+                    f = s.into
+                    if f.kind not in ("interest", "principal") or (f.group is not None and f.group not in self.group_names):
+                        self.error(f.span, "accretion goes into the interest or principal of a group",
+                                   expected="into principal of group NAME")
+                elif isinstance(s, A.Deposit):
+                    if s.account not in self.accounts:
+                        self.error(s.span, f"unknown account '{s.account}'", hint=did_you_mean(s.account, self.accounts))
+                    if s.limit is not None:
+                        self.check_expr(s.limit)
                 elif isinstance(s, A.Pay) and self.routes(s):
                     if s.what != "principal" or len(s.targets) != 1:
                         self.error(s.span, f"a distribution takes principal, and alone: "

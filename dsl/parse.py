@@ -685,7 +685,28 @@ class ToAst(Transformer):
 
     def pay_remaining(self, meta, ch):
         then, ch = self._then(ch)
-        return A.Pay("remaining", "pro rata", ch[0], None, then, self._span(meta))
+        return A.Pay("remaining", "pro rata", ch[0], ch[1] if len(ch) > 1 else None, then, self._span(meta))
+
+    def accrete_step(self, meta, ch):
+        then, ch = self._then(ch)
+        return A.Accrete(ch[0], ch[1], then, self._span(meta))
+
+    def deposit_step(self, meta, ch):
+        then, ch = self._then(ch)
+        return A.Deposit(ch[0].value, ch[1] if len(ch) > 1 else None, then, self._span(meta))
+
+    def schedule_decl(self, meta, ch):
+        name = ch[0].value
+        rest = list(ch[1:])
+        title = name
+        if isinstance(rest[0], Token):
+            title = _unquote(rest.pop(0))
+        size, group, low, high = rest
+        if size.unit not in ("$", ""):
+            raise self._err(size.span, f"schedule {name}: a planned balance is a dollar amount, not {size.text!r}")
+        if group.name is None:
+            raise self._err(group.span, f"schedule {name}: name one group", expected="of group NAME")
+        return A.ScheduleDecl(name, title, size, group.name, low, high, self._span(meta))
 
     def payable(self, meta, ch):
         return ch[0].value
@@ -700,13 +721,14 @@ class ToAst(Transformer):
     def start(self, meta, ch):
         header = None
         buckets: dict = {k: [] for k in ("indices", "groups", "classes", "sets", "tables", "defines",
-                                         "parameters", "accounts", "events", "contracts", "distributions")}
+                                         "parameters", "accounts", "events", "contracts", "distributions",
+                                         "schedules")}
         waterfall = None
         losses = None
         kinds = {A.IndexDecl: "indices", A.GroupDecl: "groups", A.ClassDecl: "classes",
                  A.ClassesDecl: "sets", A.TableDecl: "tables", A.DefineDecl: "defines",
                  A.ParameterDecl: "parameters", A.AccountDecl: "accounts", A.EventDecl: "events",
-                 A.ContractDecl: "contracts", A.DistributionDecl: "distributions"}
+                 A.ContractDecl: "contracts", A.DistributionDecl: "distributions", A.ScheduleDecl: "schedules"}
         for item in ch:
             if isinstance(item, A.Header):
                 if header is not None:

@@ -62,6 +62,9 @@ class RunResult:
     notional: np.ndarray  # (T, C, S) notional of IO classes (0 for others)
     rate: np.ndarray  # (T, C, S) pass-through rate applied
     cap: np.ndarray  # (T, C, S) the class's cap (NaN for a class without one)
+    accreted: np.ndarray  # (T, C, S) interest added to the balance of accrual classes
+    accounts: np.ndarray  # (T, A, S) account balances at the end of each period
+    account_names: tuple
     index_path: dict  # name -> (S, T)
     collateral: dict  # group -> GroupFlows
     clause_paid: np.ndarray  # (T, K, S) cash paid by each clause
@@ -115,6 +118,8 @@ class Model:
         self.is_residual = np.array([c.residual for c in self.classes])
         self.is_notional = np.array([c.notional is not None for c in self.classes])
         self._cutoff = {g: float(sum(l.balance for l in assumptions.lines if l.group == g)) for g in self.groups}
+        self.account_index = {a.name: i for i, a in enumerate(deal.accounts)}
+        self.schedules = {sc.name: planned_balance(sc, assumptions, n_periods) for sc in deal.schedules}
         self.compiler = Compiler(self)
         comp = self.compiler.compile
         self.coupon = [comp(c.coupon) if c.coupon is not None else None for c in self.classes]
@@ -215,6 +220,15 @@ class Model:
                     for f in other:
                         f(st, m_else)
             return run_if
+        if isinstance(step, A.Accrete):
+            src = self.available_funds if buckets is None else buckets
+            targets = np.array([self.class_index[n] for n in expand_classes(self.deal, step.targets)], dtype=int)
+            into = self._buckets([step.into])[:1]
+            return _AccreteStep(step, src, targets, into)
+        if isinstance(step, A.Deposit):
+            src = self.available_funds if buckets is None else buckets
+            limit = self.compiler.compile(step.limit) if step.limit is not None else None
+            return _DepositStep(step, src, self.fund_index[("account", step.account)], limit)
         assert isinstance(step, A.Pay)
         limit = self.compiler.compile(step.limit) if step.limit is not None else None
         route = [r.name for r in step.targets if isinstance(r, A.ClassRef) and r.name in self.distributions]
@@ -227,6 +241,70 @@ class Model:
             buckets = self.all_flow_buckets if step.what == "remaining" else self.available_funds
         targets = np.array([self.class_index[n] for n in expand_classes(self.deal, step.targets)], dtype=int)
         return _PayStep(step, buckets, targets, limit)
+
+
+def planned_balance(sc: A.ScheduleDecl, assumptions: Assumptions, T: int) -> np.ndarray:
+    """A PAC planned balance by period (index 0 = closing): the size less the
+    cumulative least principal of the group at the band's two speeds."""
+    lines = [l for l in assumptions.lines if l.group == sc.group]
+    if not lines:
+        raise RunError(f"{sc.span}: schedule {sc.name}: group {sc.group} has no collateral lines")
+    principal = []
+    for speed in (sc.low, sc.high):
+        try:
+            curve = speed_curve(speed)
+        except ValueError as e:
+            raise RunError(f"{speed.span}: {e}") from None
+        flows = C.project(lines, T, C.Scenarios.single(), {sc.group: curve})
+        principal.append(flows[sc.group].principal[0])
+    band = np.minimum(principal[0], principal[1])
+    out = np.empty(T + 1)
+    out[0] = sc.size.value
+    out[1:] = np.maximum(sc.size.value - np.cumsum(band), 0.0)
+    return out
+
+
+class _AccreteStep:
+    """The targets' current interest is added to their balances (not paid);
+    the cash that would have paid it moves to the 'into' fund, where later
+    steps pay it as principal (accretion-directed)."""
+
+    def __init__(self, node: A.Accrete, buckets, targets, into):
+        self.node, self.buckets, self.targets, self.into = node, buckets, targets, into
+
+    def __call__(self, st: "PeriodState", mask):
+        avail = st.funds[self.buckets].sum(axis=0)
+        if mask is not None:
+            avail = np.where(mask, avail, 0.0)
+        due = st.current_due[self.targets]
+        amt = np.empty_like(due)
+        for j in range(len(self.targets)):
+            amt[j] = np.minimum(avail, due[j])
+            avail = avail - amt[j]
+        total = amt.sum(axis=0)
+        st.draw(self.buckets, total)
+        st.funds[self.into[0]] += total
+        st.current_due[self.targets] -= amt
+        st.balance[self.targets] += amt
+        st.accreted[self.targets] += amt
+        st.version += 1
+
+
+class _DepositStep:
+    """Cash from the funds into an account, where it stays until a step draws on it."""
+
+    def __init__(self, node: A.Deposit, buckets, account: int, limit):
+        self.node, self.buckets, self.account, self.limit = node, buckets, account, limit
+
+    def __call__(self, st: "PeriodState", mask):
+        avail = st.funds[self.buckets].sum(axis=0)
+        if mask is not None:
+            avail = np.where(mask, avail, 0.0)
+        if self.limit is not None:
+            st.current_funds = self.buckets
+            avail = np.minimum(avail, np.maximum(np.asarray(self.limit(st), dtype=float), 0.0))
+        st.draw(self.buckets, avail)
+        st.funds[self.account] += avail
 
 
 class _RouteStep:
@@ -286,7 +364,10 @@ class _PayStep:
         if mask is not None:
             avail = np.where(mask, avail, 0.0)
         if self.what == "remaining":
-            # Release everything left in these funds to the (first) residual class.
+            # Release what is left in these funds (up to the limit) to the (first) residual class.
+            if self.limit is not None:
+                st.current_funds = self.buckets
+                avail = np.minimum(avail, np.maximum(np.asarray(self.limit(st), dtype=float), 0.0))
             st.draw(self.buckets, avail)
             st.pay_cash(self.targets[0], avail, "residual")
             return
@@ -348,6 +429,7 @@ class PeriodState:
         self.paid_carry = np.zeros((C_, S))
         self.paid_loss = np.zeros((C_, S))
         self.paid_residual = np.zeros((C_, S))
+        self.accreted = np.zeros((C_, S))
         self.event_before = np.zeros((len(model.events), S), dtype=bool)
         self.event_now = np.zeros((len(model.events), S), dtype=bool)
         self.cum_loss = np.zeros((len(model.groups), S))
@@ -566,9 +648,10 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     st = PeriodState(model, S, flows, ipaths, dates, closing)
     Cn = len(model.classes)
     rec = {k: np.zeros((T, Cn, S)) for k in ("interest", "principal", "carry", "lossr", "writedown", "balance",
-                                               "begin", "notional", "rate", "cap")}
+                                               "begin", "notional", "rate", "cap", "accreted")}
     rec["cap"][:] = np.nan
     clause_paid = np.zeros((T, len(model.program), S))
+    acc_rec = np.zeros((T, len(deal.accounts), S))
     day_frac_fixed = 30.0 / 360.0
     G = len(model.groups)
     for t in range(T):
@@ -624,7 +707,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                 st.carryover[c] = st.carryover[c] * (1.0 + uncapped * frac) + \
                     base * np.maximum(uncapped - rate, 0.0) * frac
         # 3. the waterfall
-        for arr in (st.paid_interest, st.paid_principal, st.paid_carry, st.paid_loss, st.paid_residual):
+        for arr in (st.paid_interest, st.paid_principal, st.paid_carry, st.paid_loss, st.paid_residual, st.accreted):
             arr[:] = 0.0
         before = np.zeros(S)
         for k, steps in enumerate(model.program):
@@ -681,6 +764,8 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         rec["lossr"][t] = st.paid_loss
         rec["balance"][t] = st.balance
         rec["notional"][t] = st.notional_now
+        rec["accreted"][t] = st.accreted
+        acc_rec[t] = st.funds[model.n_flow_buckets:]
         if check:
             _check_period(model, st, t, collected, accounts_before)
     return RunResult(deal=deal, speeds=speeds, modes=modes, dates=tuple(dates),
@@ -688,6 +773,8 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                      interest=rec["interest"], principal=rec["principal"], carryover_paid=rec["carry"],
                      loss_reimbursed=rec["lossr"], writedown=rec["writedown"], balance=rec["balance"],
                      begin_balance=rec["begin"], notional=rec["notional"], rate=rec["rate"], cap=rec["cap"],
+                     accreted=rec["accreted"], accounts=acc_rec,
+                     account_names=tuple(a.name for a in deal.accounts),
                      index_path=named_paths, collateral=flows, clause_paid=clause_paid,
                      clause_labels=model.clause_labels)
 

@@ -64,6 +64,12 @@ class Compiler:
             return lambda st: st.available()
         if n == "amount":
             return lambda st: st.amount()
+        if n in model.schedules:
+            sched = model.schedules[n]
+            return lambda st: sched[min(st.period, len(sched) - 1)]
+        if n in model.account_index:
+            k = model.fund_index[("account", n)]
+            return lambda st: st.funds[k].copy()
         if n in model.contract_index:
             k = model.contract_index[n]
             return lambda st: st.contract_paid[k]
@@ -192,6 +198,7 @@ class Compiler:
             return lambda st: st.average_delinquency(n(st), g)
         g = self._group(e.args)
         field = {"pool_begin": "begin_balance", "pool_end": "end_balance", "principal_collected": "principal",
+                 "scheduled_principal": "scheduled_principal", "prepayments": "prepayment", "recoveries": "recovery",
                  "interest_collected": "net_interest", "realized_loss": "loss", "delinquency": "delinquent",
                  "cumulative_loss": "cum_loss"}.get(fn)
         if field is not None:
