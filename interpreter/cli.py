@@ -50,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.add_argument("--cashflows", metavar="DIR", help="write per-period cashflows, one CSV per class and one for the collateral")
     p.add_argument("--check", action="store_true", help="validate the deal and its assumptions without running")
+    p.add_argument("--grid", metavar="SPEC",
+                   help='scenario grid, e.g. "speed=0..300/25 cdr=0,2,5,10 severity=35%%,50%% libor=+0,+100bp" '
+                        "(or a YAML file of axis: values); prints one row per scenario and class")
+    p.add_argument("--out", metavar="FILE", help="with --grid: write the table to FILE (.csv, or .parquet with pyarrow)")
+    p.add_argument("--chunk", type=int, default=2000, help="with --grid: scenarios per pass (bounds memory)")
     p.add_argument("--afc", nargs="?", const="20%", metavar="STRESS",
                    help="print the effective Net Rate Cap by period (available funds cap schedule) at the pricing "
                         "speed, with the indices on their curves and held at STRESS (default 20%%)")
@@ -126,6 +131,22 @@ def _main(args) -> int:
     modes = _modes(args.to, deal)
     if args.afc:
         sys.stdout.write(format_afc(deal, assumptions, args.afc, args.classes or None))
+        return 0
+    if args.grid:
+        from .grid import GridError, progress_bar, run_grid, write_table
+        if args.chunk < 1:
+            raise UsageError("--chunk must be at least 1")
+        try:
+            out = run_grid(deal, assumptions, args.grid, to=modes, prices=prices, default_price=default_price,
+                           chunk=args.chunk, progress=progress_bar(sys.stderr.isatty()))
+            fmt = "parquet" if (args.out or "").endswith(".parquet") else "csv"
+            cols = out["columns"]
+            if args.classes:
+                keep = [i for i, c in enumerate(cols["class"]) if c in args.classes]
+                cols = {k: [v[i] for i in keep] for k, v in cols.items()}
+            write_table(cols, args.out, fmt)
+        except GridError as e:
+            raise UsageError(f"--grid: {e}") from None
         return 0
     if args.check:
         print(f"{args.deal}: ok ({len(deal.classes)} classes, {len(deal.waterfall.clauses)} clauses); "

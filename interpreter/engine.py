@@ -581,7 +581,10 @@ def horizon(deal: A.Deal, assumptions: Assumptions) -> int:
 
 
 def project_collateral(deal: A.Deal, assumptions: Assumptions, speeds: np.ndarray, T: int,
-                       index_paths: Optional[dict] = None) -> dict:
+                       index_paths: Optional[dict] = None, cdr: Optional[np.ndarray] = None,
+                       severity: Optional[np.ndarray] = None) -> dict:
+    """Project every group at each scenario's speed; ``cdr`` (per scenario, a
+    constant CDR for every group) and ``severity`` override the assumptions."""
     prepay = {}
     for g in deal.groups:
         if g.name in assumptions.prepayment:
@@ -595,18 +598,27 @@ def project_collateral(deal: A.Deal, assumptions: Assumptions, speeds: np.ndarra
             except ValueError as e:
                 raise RunError(f"{speed.span}: {e}") from None
     default = {}
-    for g in deal.groups:
-        cur = assumptions.defaults.get(g.name, assumptions.defaults.get("all"))
-        if cur is not None:
-            default[g.name] = cur
+    default_scale = np.ones_like(speeds)
+    if cdr is not None:
+        default = {g.name: C.Curve("CDR", rate=1.0) for g in deal.groups}
+        default_scale = np.asarray(cdr, dtype=float)
+    else:
+        for g in deal.groups:
+            cur = assumptions.defaults.get(g.name, assumptions.defaults.get("all"))
+            if cur is not None:
+                default[g.name] = cur
+        if default and len(default) < len(deal.groups):
+            for g in deal.groups:
+                default.setdefault(g.name, C.Curve("CDR", rate=0.0))
     delinquency = {}
     for g in deal.groups:
         v = assumptions.delinquency.get(g.name, assumptions.delinquency.get("all"))
         if v is not None:
             arr = np.array(v + (v[-1],) * max(0, T - len(v)))[:T] if isinstance(v, tuple) else np.full(T, float(v))
             delinquency[g.name] = arr
-    scen = C.Scenarios(prepay_scale=speeds, default_scale=np.ones_like(speeds),
-                       severity=np.full_like(speeds, assumptions.severity), recovery_lag=assumptions.recovery_lag)
+    sev = np.full_like(speeds, assumptions.severity) if severity is None else np.asarray(severity, dtype=float)
+    scen = C.Scenarios(prepay_scale=speeds, default_scale=default_scale, severity=sev,
+                       recovery_lag=assumptions.recovery_lag)
     return C.project(list(assumptions.lines), T, scen, prepay, default or None, index_paths, delinquency or None)
 
 
@@ -617,10 +629,13 @@ def distribution_schedule(deal: A.Deal, T: int) -> list:
 
 def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]] = None,
         to: Sequence[str] = ("maturity",), check: bool = True,
-        index_levels: Optional[dict] = None) -> RunResult:
+        index_levels: Optional[dict] = None, cdr: Optional[Sequence[float]] = None,
+        severity: Optional[Sequence[float]] = None, index_shift: Optional[dict] = None) -> RunResult:
     """Run the deal at each speed (multiples of the pricing speed) and each
     mode ('maturity' or the name of an event that retires classes) in one
-    vectorised pass: the scenario axis is modes x speeds."""
+    vectorised pass: the scenario axis is modes x speeds. ``cdr``,
+    ``severity`` and ``index_shift`` (index name -> shift) are optional
+    per-speed arrays, so a flattened grid of scenarios runs as one pass."""
     speeds1 = np.asarray(assumptions.speeds if speeds is None else speeds, dtype=float)
     model_events = {e.name: i for i, e in enumerate(deal.events)}
     for m in to:
@@ -628,6 +643,12 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
             raise RunError(f"unknown event '{m}' to run to; the deal's events: {', '.join(model_events) or 'none'}")
     modes = tuple(m for m in to for _ in speeds1)
     speeds = np.tile(speeds1, len(to))
+    n_to = len(to)
+
+    def per_scenario(x):
+        return None if x is None else np.tile(np.broadcast_to(np.asarray(x, dtype=float), speeds1.shape), n_to)
+    cdr, severity = per_scenario(cdr), per_scenario(severity)
+    shifts = {k: per_scenario(v) for k, v in (index_shift or {}).items()}
     S = len(speeds)
     T = horizon(deal, assumptions)
     model = Model(deal, assumptions, T)
@@ -641,8 +662,12 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         assumptions = attrs.evolve(assumptions, indices={**assumptions.indices, **index_levels})
         model.assumptions = assumptions
     ipaths = _index_paths(model, assumptions, S, T)
+    for name, shift in shifts.items():
+        if name not in model.index_names:
+            raise RunError(f"unknown index '{name}' to shift")
+        ipaths[model.index_names[name]] += shift[:, None]
     named_paths = {n: ipaths[i] for n, i in model.index_names.items()}
-    flows = project_collateral(deal, assumptions, speeds, T, named_paths)
+    flows = project_collateral(deal, assumptions, speeds, T, named_paths, cdr, severity)
     dates = distribution_schedule(deal, T)
     closing = deal.header.closing
     st = PeriodState(model, S, flows, ipaths, dates, closing)

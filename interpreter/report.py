@@ -121,6 +121,7 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
         for s in range(S):
             fi, li = int(first_i[s]), int(last_i[s])
             rows.append({
+                "scenario": s,
                 "class": name,
                 "to": result.modes[s].lower(),
                 "speed_pct": float(result.speeds[s] * 100.0),

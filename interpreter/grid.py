@@ -1,0 +1,241 @@
+"""Scenario grids: many speeds, default rates, severities and rate paths in
+one vectorised pass, chunked so memory stays bounded at any grid size.
+
+A grid is written on the command line or in a YAML file::
+
+    speed=0..300/25 cdr=0,2,5,10 severity=35%,50% libor=+0,+100bp,+200bp
+
+- ``speed``: percent of the deal's pricing speed (a range ``a..b/step`` or a list);
+- ``cdr``: a constant CDR (percent) for every group, replacing the assumptions' defaults;
+- ``severity``: loss severity (percent);
+- any other key shifts the indices whose names contain it (case-insensitive):
+  ``libor=+100bp`` moves LIBOR_1M, LIBOR_6M and LIBOR_1Y up by 1%.
+
+The grid is the product of the axes. Each chunk of scenarios runs through the
+engine in one pass; only the analytics of each chunk are kept (per-period
+tensors are dropped unless asked for).
+"""
+from __future__ import annotations
+
+import itertools
+import re
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+import numpy as np
+import yaml
+
+from .engine import RunError, run
+from .report import analyze
+
+
+class GridError(ValueError):
+    pass
+
+
+_NUM = r"[+-]?\d+(?:\.\d+)?"
+
+
+def _values(key: str, text: str) -> List[float]:
+    """A comma list of values or a range a..b/step; units: %, bp (shifts), bare = percent."""
+    text = str(text).strip()
+    if not text:
+        raise GridError(f"{key}: no values")
+    m = re.fullmatch(rf"({_NUM})(%|bp)?\.\.({_NUM})(%|bp)?/({_NUM})(%|bp)?", text)
+    if m:
+        a, b, step = (Decimal(m.group(1)), Decimal(m.group(3)), Decimal(m.group(5)))
+        unit = m.group(2) or m.group(4) or m.group(6) or ""
+        if step <= 0:
+            raise GridError(f"{key}: the step of a range must be positive ({text})")
+        n = int((b - a) / step) + 1
+        if n > 100_000:
+            raise GridError(f"{key}: {n} values is too many")
+        return [_scale(key, a + i * step, unit) for i in range(n)]
+    out = []
+    for part in text.split(","):
+        part = part.strip()
+        m = re.fullmatch(rf"({_NUM})\s*(%|bp)?", part)
+        if not m:
+            raise GridError(f"{key}: cannot read {part!r} (e.g. 0..300/25, 0,2,5 or +100bp)")
+        out.append(_scale(key, Decimal(m.group(1)), m.group(2) or ""))
+    return out
+
+
+def _scale(key: str, v: Decimal, unit: str) -> float:
+    if unit == "bp":
+        return float(v / 10000)
+    return float(v / 100)  # percent, the default unit of every axis
+
+
+def parse_grid(spec: str) -> Dict[str, List[float]]:
+    """'speed=0..300/25 cdr=0,2' (or the path of a YAML mapping) -> axis values."""
+    if spec.endswith((".yaml", ".yml")):
+        try:
+            doc = yaml.safe_load(Path(spec).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as e:
+            raise GridError(f"cannot read the grid file {spec}: {e}") from None
+        if not isinstance(doc, dict):
+            raise GridError(f"{spec}: a grid file is a mapping of axis: values")
+        items = [(str(k), ",".join(str(x) for x in v) if isinstance(v, list) else str(v)) for k, v in doc.items()]
+    else:
+        items = []
+        for part in spec.split():
+            if "=" not in part:
+                raise GridError(f"cannot read {part!r}: expected AXIS=VALUES (e.g. speed=0..300/25)")
+            k, _, v = part.partition("=")
+            items.append((k.strip(), v))
+    axes: Dict[str, List[float]] = {}
+    for k, v in items:
+        if k in axes:
+            raise GridError(f"axis {k} is given twice")
+        axes[k] = _values(k, v)
+    if not axes:
+        raise GridError("an empty grid")
+    return axes
+
+
+def expand(axes: Dict[str, List[float]], index_names: List[str]) -> Dict[str, np.ndarray]:
+    """The product of the axes, flattened: one array per axis, and per index its shift."""
+    keys = list(axes)
+    combos = np.array(list(itertools.product(*[axes[k] for k in keys])), dtype=float)
+    cols = {k: combos[:, i] for i, k in enumerate(keys)}
+    out: Dict[str, np.ndarray] = {"speed": cols.pop("speed", np.ones(len(combos)))}
+    if "cdr" in cols:
+        out["cdr"] = cols.pop("cdr")
+    if "severity" in cols:
+        out["severity"] = cols.pop("severity")
+    for k, v in cols.items():
+        hits = [n for n in index_names if k.upper() in n.upper()]
+        if not hits:
+            raise GridError(f"axis {k!r}: no index of the deal matches (indices: {', '.join(index_names) or 'none'}; "
+                            f"known axes: speed, cdr, severity)")
+        out[f"shift:{k}"] = v
+    return out
+
+
+def run_grid(deal, assumptions, spec: str, to=("maturity",), prices=None, default_price=100.0,
+             chunk: int = 2000, progress: Optional[Callable[[int, int], None]] = None,
+             keep_results: bool = False) -> dict:
+    """Run every scenario of the grid; return {'columns': {...}, 'results': [...]}.
+
+    Columns hold one entry per scenario x mode x class."""
+    index_names = [i.name for i in deal.indices]
+    grid = expand(parse_grid(spec), index_names)
+    n = len(grid["speed"])
+    cols: Dict[str, list] = {k: [] for k in ("scenario", "to", "class", "speed_pct", "cdr_pct", "severity_pct")}
+    shift_keys = [k for k in grid if k.startswith("shift:")]
+    for k in shift_keys:
+        cols[k[6:] + "_shift_bp"] = []
+    for k in ("price", "yield_pct", "dm_bp", "wal_years", "mdur_years", "first_period", "last_period",
+              "writedown", "collateral_loss"):
+        cols[k] = []
+    results = []
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        sl = slice(lo, hi)
+        shifts = {}
+        for k in shift_keys:
+            for name in index_names:
+                if k[6:].upper() in name.upper():
+                    shifts[name] = shifts.get(name, 0.0) + grid[k][sl]
+        r = run(deal, assumptions, grid["speed"][sl], to=to,
+                cdr=grid["cdr"][sl] if "cdr" in grid else None,
+                severity=grid["severity"][sl] if "severity" in grid else None,
+                index_shift=shifts or None)
+        rows = analyze(r, prices, default_price)
+        m = hi - lo
+        loss = sum(f.loss for f in r.collateral.values()).sum(axis=1)  # (S,)
+        wd = r.writedown.sum(axis=0)  # (C, S)
+        for row in rows:
+            s = row["scenario"]
+            local = s % m  # scenarios are modes x chunk
+            cols["scenario"].append(lo + local)
+            cols["to"].append(row["to"])
+            cols["class"].append(row["class"])
+            cols["speed_pct"].append(row["speed_pct"])
+            cols["cdr_pct"].append(float(grid["cdr"][lo + local] * 100) if "cdr" in grid else None)
+            cols["severity_pct"].append(float(grid["severity"][lo + local] * 100) if "severity" in grid else
+                                        assumptions.severity * 100)
+            for k in shift_keys:
+                cols[k[6:] + "_shift_bp"].append(float(grid[k][lo + local] * 10000))
+            for k in ("price", "yield_pct", "dm_bp", "wal_years", "mdur_years", "first_period", "last_period"):
+                cols[k].append(row[k])
+            cols["writedown"].append(float(wd[r.cls(row["class"]), s]))
+            cols["collateral_loss"].append(float(loss[s]))
+        if keep_results:
+            results.append(r)
+        if progress:
+            progress(hi, n)
+    return {"columns": cols, "n_scenarios": n, "results": results}
+
+
+def write_table(cols: Dict[str, list], path: Optional[str], fmt: str) -> None:
+    """CSV (or Parquet when pyarrow is installed and asked for), written atomically."""
+    import csv
+    import io
+    import os
+    import tempfile
+    keys = list(cols)
+    n = len(cols[keys[0]]) if keys else 0
+    if fmt == "parquet":
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise GridError("Parquet output needs pyarrow: pip install 'waterfall-dsl[parquet]'") from None
+        if not path:
+            raise GridError("Parquet output needs --out FILE")
+        table = pa.table(cols)
+        d = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(dir=d, suffix=".parquet.tmp")
+        os.close(fd)
+        try:
+            pq.write_table(table, tmp)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(keys)
+    for i in range(n):
+        w.writerow(["" if cols[k][i] is None else cols[k][i] for k in keys])
+    if path:
+        d = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(dir=d, suffix=".csv.tmp")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(buf.getvalue())
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    else:
+        sys.stdout.write(buf.getvalue())
+
+
+def progress_bar(enabled: bool):
+    """A tqdm bar on stderr when tqdm is installed and the run is long; else nothing."""
+    if not enabled:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    state = {"bar": None, "start": time.time(), "last": 0}
+
+    def update(done, total):
+        if state["bar"] is None:
+            if time.time() - state["start"] < 1.0 and done < total:
+                return
+            state["bar"] = tqdm(total=total, file=sys.stderr, unit="scen", leave=False)
+            state["bar"].update(state["last"])
+        state["bar"].update(done - state["last"])
+        state["last"] = done
+        if done >= total:
+            state["bar"].close()
+    return update
