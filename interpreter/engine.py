@@ -324,6 +324,8 @@ class _RouteStep:
         avail = st.funds[self.buckets].sum(axis=0)
         if mask is not None:
             avail = np.where(mask, avail, 0.0)
+        if not (avail > 0).any():
+            return
         if self.limit is not None:
             st.current_funds = self.buckets
             avail = np.minimum(avail, np.maximum(np.asarray(self.limit(st), dtype=float), 0.0))
@@ -360,9 +362,12 @@ class _PayStep:
         self.mode = node.mode
 
     def __call__(self, st: "PeriodState", mask):
-        avail = st.funds[self.buckets].sum(axis=0)
+        b = self.buckets
+        avail = st.funds[b[0]].copy() if len(b) == 1 else st.funds[b].sum(axis=0)
         if mask is not None:
             avail = np.where(mask, avail, 0.0)
+        if not (avail > 0).any():
+            return  # nothing to pay with: the step pays nothing (and its limit need not be computed)
         if self.what == "remaining":
             # Release what is left in these funds (up to the limit) to the (first) residual class.
             if self.limit is not None:
@@ -371,11 +376,13 @@ class _PayStep:
             st.draw(self.buckets, avail)
             st.pay_cash(self.targets[0], avail, "residual")
             return
+        due = st.due(self.what, self.targets)  # (n, S)
+        if not (due > 0).any():
+            return  # nothing owed
         st.current_funds = self.buckets
         if self.limit is not None:
             lim = np.maximum(np.asarray(self.limit(st), dtype=float), 0.0)
             avail = np.minimum(avail, lim)
-        due = st.due(self.what, self.targets)  # (n, S)
         if self.mode == "sequentially":
             remaining = avail.copy()
             paid = np.empty_like(due)

@@ -120,16 +120,22 @@ class Compiler:
 
     def _c_BoolOp(self, e: A.BoolOp):
         fs = [self.compile(o) for o in e.operands]
+        # Short-circuit when every scenario is decided: the result is the same
+        # mask, and the rest (a trigger's averages, say) need not be computed.
         if e.op == "and":
             def f(st):
-                out = fs[0](st)
+                out = np.asarray(fs[0](st), dtype=bool)
                 for g in fs[1:]:
+                    if not out.any():
+                        return out
                     out = np.logical_and(out, g(st))
                 return out
         else:
             def f(st):
-                out = fs[0](st)
+                out = np.asarray(fs[0](st), dtype=bool)
                 for g in fs[1:]:
+                    if out.all():
+                        return out
                     out = np.logical_or(out, g(st))
                 return out
         return f
@@ -140,7 +146,15 @@ class Compiler:
 
     def _c_IfExpr(self, e: A.IfExpr):
         c, a, b = self.compile(e.cond), self.compile(e.then), self.compile(e.other)
-        return lambda st: np.where(c(st), a(st), b(st))
+
+        def f(st):
+            m = np.asarray(c(st), dtype=bool)
+            if m.all():
+                return a(st)
+            if not m.any():
+                return b(st)
+            return np.where(m, a(st), b(st))
+        return f
 
     # ---- calls
     def _classes(self, args) -> np.ndarray:
