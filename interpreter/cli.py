@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--speeds", help="comma-separated percents of the pricing speed, e.g. 0,50,100,200")
     p.add_argument("--price", action="append", default=[],
                    help="price for all classes (100, 99-16+) or CLASS=PRICE; repeatable")
+    p.add_argument("--yield", dest="yields", action="append", default=[], metavar="CLASS=Y",
+                   help="price a fixed-rate class at a bond-equivalent yield (e.g. 1-A-2=3.05%%); repeatable")
+    p.add_argument("--dm", dest="dms", action="append", default=[], metavar="CLASS=BP",
+                   help="price a floater at a discount margin in basis points (e.g. 2-A=30); repeatable")
     p.add_argument("--class", dest="classes", action="append", default=[], help="only this class; repeatable")
     p.add_argument("--to", dest="to", default=None,
                    help="EVENT, maturity, or both (the deal's table event and maturity; the default when the deal "
@@ -93,6 +97,24 @@ def _prices(items: List[str], class_names) -> tuple:
     return default, per
 
 
+def _per_class(items: List[str], class_names, option: str, per_unit: float) -> dict:
+    """CLASS=VALUE pairs; VALUE in percent (--yield, '%' optional) or basis points (--dm)."""
+    out = {}
+    for item in items:
+        name, eq, val = item.partition("=")
+        name = name.strip()
+        if not eq:
+            raise UsageError(f"{option}: expected CLASS=VALUE, got {item!r}")
+        if name not in class_names:
+            from dsl.diagnostics import did_you_mean
+            raise UsageError(f"{option}: unknown class '{name}'. {did_you_mean(name, class_names)}".strip())
+        try:
+            out[name] = float(val.strip().rstrip("%").removesuffix("bp")) / per_unit
+        except ValueError:
+            raise UsageError(f"{option}: cannot read {val!r} as a number") from None
+    return out
+
+
 def _price(text: str) -> float:
     try:
         return AN.parse_price(text.strip())
@@ -128,6 +150,8 @@ def _main(args) -> int:
     if speeds is None:
         speeds = list(assumptions.speeds)
     default_price, prices = _prices(args.price, class_names)
+    yields = _per_class(args.yields, class_names, "--yield", 100.0)
+    dms = _per_class(args.dms, class_names, "--dm", 10000.0)
     modes = _modes(args.to, deal)
     if args.afc:
         sys.stdout.write(format_afc(deal, assumptions, args.afc, args.classes or None))
@@ -157,7 +181,7 @@ def _main(args) -> int:
     run_speeds = list(speeds) + [x for x in (1.0, 0.0) if x not in speeds]
     run_modes = list(modes) + (["maturity"] if "maturity" not in modes else [])
     result = run(deal, assumptions, run_speeds, to=run_modes)
-    all_rows = analyze(result, prices, default_price, args.classes or None)
+    all_rows = analyze(result, prices, default_price, args.classes or None, yields, dms)
     wanted = {round(x * 100, 9) for x in speeds}
     rows = [r for r in all_rows if round(r["speed_pct"], 9) in wanted and r["to"] in [m.lower() for m in modes]]
     if args.cashflows:
@@ -298,9 +322,14 @@ def format_tables(deal, result, rows, modes) -> str:
         measure = "DM" if floater else "Yield"
         out.write(f"Class {name} (To {to.capitalize()})\n")
         out.write(f"  {'Percent of Pricing Speed':<26}" + "".join(f"{s:>10.0f}%" for s in speeds) + "\n")
-        label = f"{measure} @ {AN.format_32nds(first['price'])}"
+        prices = [per[s]["price"] for s in speeds]
+        one_price = all(p is not None and abs(p - prices[0]) < 1e-9 for p in prices)
+        label = f"{measure} @ {AN.format_32nds(first['price'])}" if one_price else measure
         vals = [_fmt(per[s]["dm_bp"], ".0f") if floater else _fmt(per[s]["yield_pct"], ".2f") for s in speeds]
         out.write(f"  {label:<26}" + "".join(f"{v:>11}" for v in vals) + "\n")
+        if not one_price:
+            cells = ["NA" if p is None else AN.format_32nds(p) for p in prices]
+            out.write(f"  {'Price':<26}" + "".join(f"{c:>11}" for c in cells) + "\n")
         for lab, key in (("WAL (yr)", "wal_years"), ("MDUR (yr)", "mdur_years")):
             out.write(f"  {lab:<26}" + "".join(f"{_fmt(per[s][key], '.2f'):>11}" for s in speeds) + "\n")
         for lab, key in (("First Prin Pay", "first_principal"), ("Last Prin Pay", "last_principal")):

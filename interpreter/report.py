@@ -70,11 +70,18 @@ def first_accrual_start(deal: A.Deal) -> _dt.date:
 
 
 def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
-            default_price: float = 100.0, classes: Optional[List[str]] = None) -> List[dict]:
-    """One row per class and scenario, in the JSON schema of ``run-deal --format json``."""
+            default_price: float = 100.0, classes: Optional[List[str]] = None,
+            yields: Optional[Dict[str, float]] = None, dms: Optional[Dict[str, float]] = None) -> List[dict]:
+    """One row per class and scenario, in the JSON schema of ``run-deal --format json``.
+
+    Each class is priced at ``prices[class]`` (else ``default_price``), or, the
+    inverse, at the price that gives ``yields[class]`` (a bond-equivalent yield,
+    fixed-rate classes) or ``dms[class]`` (a discount margin, floaters)."""
     deal = result.deal
     settle = deal.header.settlement or deal.header.closing
     prices = prices or {}
+    yields = yields or {}
+    dms = dms or {}
     rows = []
     for ci, name in enumerate(result.class_names):
         c = deal.class_named(name)
@@ -90,7 +97,7 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
         years = np.array(D.years_30_360(settle, pdates))
         months = years * 12.0
         first_i, last_i = AN.principal_window(prin)
-        price = prices.get(name, default_price)
+        price = np.full(S, float(prices.get(name, default_price)))
         wal = np.full(S, np.nan)
         yld = np.full(S, np.nan)
         dm = np.full(S, np.nan)
@@ -105,7 +112,10 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
         if kind == "fixed":
             coupon = result.rate[0, ci, :]  # period-1 rate accrues from the accrual start
             acc_days = D.days_30_360(first_accrual_start(deal), settle)
-            full = price + 100.0 * coupon * acc_days / 360.0
+            accrued = 100.0 * coupon * acc_days / 360.0
+            if name in yields:
+                price = AN.price_from_yield(flows, months, np.full(S, yields[name])) - accrued
+            full = price + accrued
             yd = AN.yield_and_duration(flows, years, full, frequency=2)
             yld = yd.yld
             mdur = yd.modified
@@ -114,9 +124,11 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
             path = result.index_path[idx][:, : len(pdates)]
             prev = [settle] + pdates[:-1]
             acc = np.array([(b - a).days for a, b in zip(prev, pdates)], dtype=float)
-            dm = AN.discount_margin(flows, path, acc, np.full(S, price))
+            if name in dms:
+                price = AN.price_from_dm(flows, path, acc, np.full(S, dms[name]))
+            dm = AN.discount_margin(flows, path, acc, price)
             act_years = np.cumsum(acc) / 360.0
-            yd = AN.yield_and_duration(flows, act_years, np.full(S, price), frequency=2)
+            yd = AN.yield_and_duration(flows, act_years, price, frequency=2)
             mdur = yd.modified
         for s in range(S):
             fi, li = int(first_i[s]), int(last_i[s])
@@ -125,7 +137,7 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
                 "class": name,
                 "to": result.modes[s].lower(),
                 "speed_pct": float(result.speeds[s] * 100.0),
-                "price": float(price) if kind in ("fixed", "floater") else None,
+                "price": _num(price[s]) if kind in ("fixed", "floater") else None,
                 "yield_pct": _num(yld[s] * 100.0),
                 "dm_bp": _num(dm[s] * 10000.0),
                 "wal_years": _num(wal[s]),

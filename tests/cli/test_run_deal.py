@@ -92,3 +92,26 @@ def test_unknown_class_in_a_rule_gets_did_you_mean(tmp_path, capsys):
     assert rc == 2
     assert "unknown class 'CC'" in err
     assert "did you mean 'C'?" in err
+
+
+def test_price_from_a_yield_is_the_inverse_of_yield_at_a_price(capsys):
+    main([DEAL, "--format", "json", "--class", "B", "--speeds", "100", "--price", "B=99-16+"])
+    at_price = json.loads(capsys.readouterr().out)["tables"][0]
+    assert at_price["price"] == pytest.approx(99 + 16.5 / 32)
+    main([DEAL, "--format", "json", "--class", "B", "--speeds", "100", "--yield", f"B={at_price['yield_pct']}"])
+    back = json.loads(capsys.readouterr().out)["tables"][0]
+    assert back["price"] == pytest.approx(at_price["price"], abs=1e-9)
+    assert back["yield_pct"] == pytest.approx(at_price["yield_pct"], abs=1e-9)
+
+
+def test_a_stated_delay_moves_the_payment_dates(tmp_path, capsys):
+    # A pass-through stated with a 55-day delay is paid 55 days after the first
+    # day of its accrual month: January 2024 accrual -> February 25, 2024
+    # (24 days after the end of January, the "actual" delay).
+    text = Path(DEAL).read_text().replace("class A \"Sequential\"\n", "class A \"Sequential\"\n    delay 55 days\n")
+    bad = tmp_path / "delay.waterfall"
+    bad.write_text(text)
+    (tmp_path / "delay.assumptions.yaml").write_text(Path(str(Path(DEAL).with_suffix("")) + ".assumptions.yaml").read_text())
+    assert main([str(bad), "--format", "json", "--speeds", "100", "--class", "A"]) == 0
+    row = json.loads(capsys.readouterr().out)["tables"][0]
+    assert row["first_principal"] == "2024-02-25"
