@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
                         "(or a YAML file of axis: values); prints one row per scenario and class")
     p.add_argument("--out", metavar="FILE", help="with --grid: write the table to FILE (.csv, or .parquet with pyarrow)")
     p.add_argument("--chunk", type=int, default=2000, help="with --grid: scenarios per pass (bounds memory)")
+    p.add_argument("--dask", metavar="ADDRESS", help="with --grid: run the chunks on a Dask cluster "
+                                                     "(a scheduler address, or 'local'); needs the [dask] extra")
     p.add_argument("--afc", nargs="?", const="20%", metavar="STRESS",
                    help="print the effective Net Rate Cap by period (available funds cap schedule) at the pricing "
                         "speed, with the indices on their curves and held at STRESS (default 20%%)")
@@ -162,7 +164,7 @@ def _main(args) -> int:
             raise UsageError("--chunk must be at least 1")
         try:
             out = run_grid(deal, assumptions, args.grid, to=modes, prices=prices, default_price=default_price,
-                           chunk=args.chunk, progress=progress_bar(sys.stderr.isatty()))
+                           chunk=args.chunk, progress=progress_bar(sys.stderr.isatty()), dask=args.dask)
             fmt = "parquet" if (args.out or "").endswith(".parquet") else "csv"
             cols = out["columns"]
             if args.classes:

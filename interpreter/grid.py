@@ -116,60 +116,117 @@ def expand(axes: Dict[str, List[float]], index_names: List[str]) -> Dict[str, np
     return out
 
 
-def run_grid(deal, assumptions, spec: str, to=("maturity",), prices=None, default_price=100.0,
-             chunk: int = 2000, progress: Optional[Callable[[int, int], None]] = None,
-             keep_results: bool = False) -> dict:
-    """Run every scenario of the grid; return {'columns': {...}, 'results': [...]}.
-
-    Columns hold one entry per scenario x mode x class."""
-    index_names = [i.name for i in deal.indices]
-    grid = expand(parse_grid(spec), index_names)
-    n = len(grid["speed"])
+def _columns(shift_keys) -> Dict[str, list]:
     cols: Dict[str, list] = {k: [] for k in ("scenario", "to", "class", "speed_pct", "cdr_pct", "severity_pct")}
-    shift_keys = [k for k in grid if k.startswith("shift:")]
     for k in shift_keys:
         cols[k[6:] + "_shift_bp"] = []
     for k in ("price", "yield_pct", "dm_bp", "wal_years", "mdur_years", "first_period", "last_period",
               "writedown", "collateral_loss"):
         cols[k] = []
-    results = []
-    for lo in range(0, n, chunk):
-        hi = min(n, lo + chunk)
-        sl = slice(lo, hi)
-        shifts = {}
+    return cols
+
+
+def run_chunk(deal, assumptions, grid: Dict[str, np.ndarray], lo: int, to=("maturity",), prices=None,
+              default_price=100.0, keep_result: bool = False):
+    """One vectorised pass over a slice of the grid (its arrays already sliced);
+    ``lo`` is the slice's first scenario number. Returns (columns, result or None).
+    A plain function of picklable inputs, so a Dask worker can run it."""
+    index_names = [i.name for i in deal.indices]
+    shift_keys = [k for k in grid if k.startswith("shift:")]
+    shifts: Dict[str, np.ndarray] = {}
+    for k in shift_keys:
+        for name in index_names:
+            if k[6:].upper() in name.upper():
+                shifts[name] = shifts.get(name, 0.0) + grid[k]
+    r = run(deal, assumptions, grid["speed"], to=to, cdr=grid.get("cdr"), severity=grid.get("severity"),
+            index_shift=shifts or None)
+    rows = analyze(r, prices, default_price)
+    m = len(grid["speed"])
+    loss = sum(f.loss for f in r.collateral.values()).sum(axis=1)  # (S,)
+    wd = r.writedown.sum(axis=0)  # (C, S)
+    cols = _columns(shift_keys)
+    for row in rows:
+        s = row["scenario"]
+        local = s % m  # scenarios are modes x speeds
+        cols["scenario"].append(lo + local)
+        cols["to"].append(row["to"])
+        cols["class"].append(row["class"])
+        cols["speed_pct"].append(row["speed_pct"])
+        cols["cdr_pct"].append(float(grid["cdr"][local] * 100) if "cdr" in grid else None)
+        cols["severity_pct"].append(float(grid["severity"][local] * 100) if "severity" in grid else
+                                    assumptions.severity * 100)
         for k in shift_keys:
-            for name in index_names:
-                if k[6:].upper() in name.upper():
-                    shifts[name] = shifts.get(name, 0.0) + grid[k][sl]
-        r = run(deal, assumptions, grid["speed"][sl], to=to,
-                cdr=grid["cdr"][sl] if "cdr" in grid else None,
-                severity=grid["severity"][sl] if "severity" in grid else None,
-                index_shift=shifts or None)
-        rows = analyze(r, prices, default_price)
-        m = hi - lo
-        loss = sum(f.loss for f in r.collateral.values()).sum(axis=1)  # (S,)
-        wd = r.writedown.sum(axis=0)  # (C, S)
-        for row in rows:
-            s = row["scenario"]
-            local = s % m  # scenarios are modes x chunk
-            cols["scenario"].append(lo + local)
-            cols["to"].append(row["to"])
-            cols["class"].append(row["class"])
-            cols["speed_pct"].append(row["speed_pct"])
-            cols["cdr_pct"].append(float(grid["cdr"][lo + local] * 100) if "cdr" in grid else None)
-            cols["severity_pct"].append(float(grid["severity"][lo + local] * 100) if "severity" in grid else
-                                        assumptions.severity * 100)
-            for k in shift_keys:
-                cols[k[6:] + "_shift_bp"].append(float(grid[k][lo + local] * 10000))
-            for k in ("price", "yield_pct", "dm_bp", "wal_years", "mdur_years", "first_period", "last_period"):
-                cols[k].append(row[k])
-            cols["writedown"].append(float(wd[r.cls(row["class"]), s]))
-            cols["collateral_loss"].append(float(loss[s]))
-        if keep_results:
+            cols[k[6:] + "_shift_bp"].append(float(grid[k][local] * 10000))
+        for k in ("price", "yield_pct", "dm_bp", "wal_years", "mdur_years", "first_period", "last_period"):
+            cols[k].append(row[k])
+        cols["writedown"].append(float(wd[r.cls(row["class"]), s]))
+        cols["collateral_loss"].append(float(loss[s]))
+    return cols, (r if keep_result else None)
+
+
+def run_grid(deal, assumptions, spec: str, to=("maturity",), prices=None, default_price=100.0,
+             chunk: int = 2000, progress: Optional[Callable[[int, int], None]] = None,
+             keep_results: bool = False, dask: Optional[str] = None) -> dict:
+    """Run every scenario of the grid; return {'columns': {...}, 'n_scenarios': n, 'results': [...]}.
+
+    Columns hold one entry per scenario x mode x class, in scenario order. With
+    ``dask`` (a scheduler address, or 'local' for a LocalCluster on this
+    machine) the chunks run on a Dask cluster; the results are the same."""
+    index_names = [i.name for i in deal.indices]
+    grid = expand(parse_grid(spec), index_names)
+    n = len(grid["speed"])
+    bounds = [(lo, min(n, lo + chunk)) for lo in range(0, n, chunk)]
+    parts = [{k: v[lo:hi] for k, v in grid.items()} for lo, hi in bounds]
+    shift_keys = [k for k in grid if k.startswith("shift:")]
+    outs = []
+    if dask:
+        outs = _run_on_dask(dask, deal, assumptions, parts, bounds, to, prices, default_price, progress)
+    else:
+        for (lo, hi), part in zip(bounds, parts):
+            outs.append(run_chunk(deal, assumptions, part, lo, to, prices, default_price, keep_results))
+            if progress:
+                progress(hi, n)
+    cols = _columns(shift_keys)
+    results = []
+    for c, r in outs:
+        for k in cols:
+            cols[k].extend(c[k])
+        if r is not None:
             results.append(r)
-        if progress:
-            progress(hi, n)
+    # Rows in scenario order, then mode, then class (the order within a chunk).
     return {"columns": cols, "n_scenarios": n, "results": results}
+
+
+def _run_on_dask(address: str, deal, assumptions, parts, bounds, to, prices, default_price, progress):
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise GridError("--dask needs Dask: pip install 'waterfall-dsl[dask]'") from None
+    cluster = None
+    if address == "local":
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(address, timeout="10s")
+        except OSError as e:
+            raise GridError(f"cannot reach the Dask scheduler at {address}: {e}") from None
+    try:
+        d_f, a_f = client.scatter([deal, assumptions], broadcast=True)
+        futures = [client.submit(run_chunk, d_f, a_f, part, lo, tuple(to), prices, default_price, False, pure=False)
+                   for (lo, hi), part in zip(bounds, parts)]
+        if progress:
+            done = 0
+            total = bounds[-1][1] if bounds else 0
+            sizes = {f.key: hi - lo for f, (lo, hi) in zip(futures, bounds)}
+            for f in as_completed(futures):
+                done += sizes[f.key]
+                progress(done, total)
+        return client.gather(futures)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def write_table(cols: Dict[str, list], path: Optional[str], fmt: str) -> None:

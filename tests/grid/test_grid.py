@@ -83,3 +83,16 @@ def test_conservation_in_every_scenario_and_period_of_a_1000_scenario_grid_with_
     collected = sum(f.net_interest + f.principal + f.penalty for f in r.collateral.values()).T
     np.testing.assert_allclose(cash, collected, rtol=0, atol=1e-5)
     assert (r.writedown.sum(axis=(0, 1)) > 0).any()  # the grid does reach the subordinates
+
+
+def test_a_grid_on_a_local_dask_cluster_returns_the_single_process_results(j4):
+    pytest.importorskip("distributed")
+    deal, a = j4
+    spec = "speed=50,100,200 cdr=0,4 severity=40%"
+    here = run_grid(deal, a, spec, chunk=2)
+    there = run_grid(deal, a, spec, chunk=2, dask="local")
+    assert here["columns"]["class"] == there["columns"]["class"]
+    assert here["columns"]["scenario"] == there["columns"]["scenario"]
+    for k in ("wal_years", "dm_bp", "yield_pct", "mdur_years", "writedown", "collateral_loss"):
+        for x, y in zip(here["columns"][k], there["columns"][k]):
+            assert (x is None and y is None) or x == pytest.approx(y, abs=1e-9), k
