@@ -273,7 +273,7 @@ class _AccreteStep:
         self.node, self.buckets, self.targets, self.into = node, buckets, targets, into
 
     def __call__(self, st: "PeriodState", mask):
-        avail = st.funds[self.buckets].sum(axis=0)
+        avail = np.maximum(st.funds[self.buckets].sum(axis=0), 0.0)
         if mask is not None:
             avail = np.where(mask, avail, 0.0)
         due = st.current_due[self.targets]
@@ -297,7 +297,7 @@ class _DepositStep:
         self.node, self.buckets, self.account, self.limit = node, buckets, account, limit
 
     def __call__(self, st: "PeriodState", mask):
-        avail = st.funds[self.buckets].sum(axis=0)
+        avail = np.maximum(st.funds[self.buckets].sum(axis=0), 0.0)
         if mask is not None:
             avail = np.where(mask, avail, 0.0)
         if self.limit is not None:
@@ -321,7 +321,7 @@ class _RouteStep:
 
     def __call__(self, st: "PeriodState", mask):
         scratch, steps = self.model.distributions[self.name]
-        avail = st.funds[self.buckets].sum(axis=0)
+        avail = np.maximum(st.funds[self.buckets].sum(axis=0), 0.0)
         if mask is not None:
             avail = np.where(mask, avail, 0.0)
         if not (avail > 0).any():
@@ -364,6 +364,7 @@ class _PayStep:
     def __call__(self, st: "PeriodState", mask):
         b = self.buckets
         avail = st.funds[b[0]].copy() if len(b) == 1 else st.funds[b].sum(axis=0)
+        avail = np.maximum(avail, 0.0)  # a fund can hold -1 ulp after pro rata draws
         if mask is not None:
             avail = np.where(mask, avail, 0.0)
         if not (avail > 0).any():
@@ -677,6 +678,9 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     flows = project_collateral(deal, assumptions, speeds, T, named_paths, cdr, severity)
     dates = distribution_schedule(deal, T)
     closing = deal.header.closing
+    # Recoveries still to come on loans already defaulted, by period (S, T).
+    pending = sum(np.cumsum(f.default - f.loss - f.recovery, axis=1) for f in flows.values())
+    pending = np.maximum(pending, 0.0)
     st = PeriodState(model, S, flows, ipaths, dates, closing)
     Cn = len(model.classes)
     rec = {k: np.zeros((T, Cn, S)) for k in ("interest", "principal", "carry", "lossr", "writedown", "balance",
@@ -767,9 +771,11 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
             if model.first_residual is not None:
                 st.pay_cash(model.first_residual, rest, "residual")
             sold |= m
-        # 5. losses: classes' principal above the pool is written down in the stated order
+        # 5. losses: classes' principal above the pool is written down in the stated order.
+        # Defaulted loans whose recovery has not arrived yet still count: only the
+        # realized loss (default less recovery) is written down.
         if model.loss_order:
-            pool_end = sum(flows[g].end_balance[:, t] for g in model.groups) * alive * ~sold
+            pool_end = (sum(flows[g].end_balance[:, t] for g in model.groups) + pending[:, t]) * alive * ~sold
             excess = np.maximum(st.balance[~model.is_notional & ~model.is_residual].sum(axis=0) - pool_end, 0.0)
             for mode, order in model.loss_order:
                 if mode == "sequentially":
