@@ -182,6 +182,7 @@ class ClassDecl:
     residual: bool = False
     no_cashflow: bool = False
     delay_days: Optional[int] = None
+    accrues_from_closing: bool = False  # the first period accrues from the closing date
     spans: tuple = attrs.field(default=(), eq=False)  # (item, Span) for each line of the class
     span: Span = attrs.field(default=NOWHERE, eq=False)
 
@@ -258,6 +259,7 @@ class ParameterDecl:
 class AccountDecl:
     name: str
     title: str
+    initial: Optional[Quantity] = None  # funded at closing (from the proceeds of the offering)
     span: Span = attrs.field(default=NOWHERE, eq=False)
 
 

@@ -37,6 +37,8 @@ FUNCTIONS = {b.name: b for b in [
     Builtin("scheduled_principal", ("group",), optional_group=True, doc="scheduled principal collected this period"),
     Builtin("prepayments", ("group",), optional_group=True, doc="prepayments in full and in part this period"),
     Builtin("recoveries", ("group",), optional_group=True, doc="recoveries on defaulted loans this period"),
+    Builtin("pending_recoveries", ("group",), optional_group=True,
+            doc="defaulted balance whose recovery has not arrived yet (end of period)"),
     Builtin("realized_loss", ("group",), optional_group=True, doc="realized losses this period"),
     Builtin("cumulative_loss", ("group",), optional_group=True, doc="realized losses since cut-off"),
     Builtin("delinquency", ("group",), optional_group=True, doc="60+ day delinquent fraction of the pool"),

@@ -442,6 +442,9 @@ class ToAst(Transformer):
     def c_no_cashflow(self, meta, ch):
         return (*self._c_no_cashflow(meta, ch), self._value_span(meta, ch))
 
+    def c_accrues_from(self, meta, ch):
+        return (*self._c_accrues_from(meta, ch), self._value_span(meta, ch))
+
     def c_delay(self, meta, ch):
         return (*self._c_delay(meta, ch), self._value_span(meta, ch))
 
@@ -517,6 +520,9 @@ class ToAst(Transformer):
     def _c_no_cashflow(self, meta, ch):
         return ("no_cashflow", True)
 
+    def _c_accrues_from(self, meta, ch):
+        return ("accrues_from_closing", True)
+
     def _c_delay(self, meta, ch):
         return ("delay_days", int(ch[0].value))
 
@@ -578,7 +584,15 @@ class ToAst(Transformer):
         return A.ParameterDecl(name, title, default, self._span(meta))
 
     def account_decl(self, meta, ch):
-        return A.AccountDecl(ch[0].value, _unquote(ch[1]) if len(ch) > 1 else ch[0].value, self._span(meta))
+        name, title, initial = ch[0].value, ch[0].value, None
+        for c in ch[1:]:
+            if isinstance(c, Token):
+                title = _unquote(c)
+            else:
+                initial = c
+        if initial is not None and initial.unit not in ("$", ""):
+            raise self._err(initial.span, f"account {name}: an initial balance is an amount, not {initial.text!r}")
+        return A.AccountDecl(name, title, initial, self._span(meta))
 
     def event_decl(self, meta, ch):
         name = ch[0].value

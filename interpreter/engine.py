@@ -65,6 +65,8 @@ class RunResult:
     accreted: np.ndarray  # (T, C, S) interest added to the balance of accrual classes
     accounts: np.ndarray  # (T, A, S) account balances at the end of each period
     account_names: tuple
+    contracts: np.ndarray  # (T, K, S) what each contract paid into the deal
+    contract_names: tuple
     index_path: dict  # name -> (S, T)
     collateral: dict  # group -> GroupFlows
     clause_paid: np.ndarray  # (T, K, S) cash paid by each clause
@@ -491,6 +493,11 @@ class PeriodState:
     def group_value_at(self, field, g, t):
         if field == "cum_loss":
             return self.cum_loss.sum(axis=0) if g is None else self.cum_loss[g]
+        if field == "pending":
+            if g is None:
+                return self.pending[:, t] * self.alive
+            f = self.gflows[g]
+            return np.maximum(np.cumsum(f.default - f.loss - f.recovery, axis=1)[:, t], 0.0) * self.alive
         if field == "principal":
             return self.group_value_at("scheduled_principal", g, t) + self.group_value_at("prepayment", g, t) \
                 + self.group_value_at("recovery", g, t)
@@ -682,13 +689,20 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     pending = sum(np.cumsum(f.default - f.loss - f.recovery, axis=1) for f in flows.values())
     pending = np.maximum(pending, 0.0)
     st = PeriodState(model, S, flows, ipaths, dates, closing)
+    st.pending = pending
+    for a_decl in deal.accounts:  # accounts funded at closing
+        if a_decl.initial is not None:
+            st.funds[model.fund_index[("account", a_decl.name)]] = a_decl.initial.value
     Cn = len(model.classes)
     rec = {k: np.zeros((T, Cn, S)) for k in ("interest", "principal", "carry", "lossr", "writedown", "balance",
                                                "begin", "notional", "rate", "cap", "accreted")}
     rec["cap"][:] = np.nan
     clause_paid = np.zeros((T, len(model.program), S))
     acc_rec = np.zeros((T, len(deal.accounts), S))
+    con_rec = np.zeros((T, len(deal.contracts), S))
     day_frac_fixed = 30.0 / 360.0
+    # A 30/360 class that accrues from closing: its first period runs closing -> first date.
+    first_frac_30 = D.days_30_360(deal.header.closing, dates[0]) / 360.0
     G = len(model.groups)
     for t in range(T):
         st.t = t
@@ -726,8 +740,10 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         for c, cls in enumerate(model.classes):
             if model.coupon[c] is None:
                 continue
-            frac = day_frac_fixed if cls.day_count == "30/360" else \
-                act_days / (360.0 if cls.day_count == "actual/360" else 365.0)
+            if cls.day_count == "30/360":
+                frac = first_frac_30 if (t == 0 and cls.accrues_from_closing) else day_frac_fixed
+            else:
+                frac = act_days / (360.0 if cls.day_count == "actual/360" else 365.0)
             coupon = np.broadcast_to(np.asarray(model.coupon[c](st), dtype=float), (S,))
             rate = coupon
             if model.cap[c] is not None:
@@ -804,6 +820,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         rec["notional"][t] = st.notional_now
         rec["accreted"][t] = st.accreted
         acc_rec[t] = st.funds[model.n_flow_buckets:]
+        con_rec[t] = st.contract_paid
         if check:
             _check_period(model, st, t, collected, accounts_before)
     return RunResult(deal=deal, speeds=speeds, modes=modes, dates=tuple(dates),
@@ -813,6 +830,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                      begin_balance=rec["begin"], notional=rec["notional"], rate=rec["rate"], cap=rec["cap"],
                      accreted=rec["accreted"], accounts=acc_rec,
                      account_names=tuple(a.name for a in deal.accounts),
+                     contracts=con_rec, contract_names=tuple(c.name for c in deal.contracts),
                      index_path=named_paths, collateral=flows, clause_paid=clause_paid,
                      clause_labels=model.clause_labels)
 

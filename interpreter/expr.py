@@ -213,6 +213,7 @@ class Compiler:
         g = self._group(e.args)
         field = {"pool_begin": "begin_balance", "pool_end": "end_balance", "principal_collected": "principal",
                  "scheduled_principal": "scheduled_principal", "prepayments": "prepayment", "recoveries": "recovery",
+                 "pending_recoveries": "pending",
                  "interest_collected": "net_interest", "realized_loss": "loss", "delinquency": "delinquent",
                  "cumulative_loss": "cum_loss"}.get(fn)
         if field is not None:

@@ -111,8 +111,15 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
             flows = cash / face * 100.0
         if kind == "fixed":
             coupon = result.rate[0, ci, :]  # period-1 rate accrues from the accrual start
-            acc_days = D.days_30_360(first_accrual_start(deal), settle)
-            accrued = 100.0 * coupon * acc_days / 360.0
+            # Accrued interest to settlement, from where the class's first period accrues:
+            # the calendar month before the first date (30/360), or closing (actual days,
+            # or a class that 'accrues from closing').
+            if c.day_count.startswith("actual"):
+                base = 360.0 if c.day_count == "actual/360" else 365.0
+                accrued = 100.0 * coupon * (settle - deal.header.closing).days / base
+            else:
+                start = deal.header.closing if c.accrues_from_closing else first_accrual_start(deal)
+                accrued = 100.0 * coupon * D.days_30_360(start, settle) / 360.0
             if name in yields:
                 price = AN.price_from_yield(flows, months, np.full(S, yields[name])) - accrued
             full = price + accrued

@@ -241,3 +241,49 @@ def test_scheduled_and_prepaid_principal_builtins_split_the_principal(tmp_path):
     r = run(deal, a, [1.0])
     f = r.collateral["1"]
     np.testing.assert_allclose(r.principal[:, r.cls("A"), 0], (f.scheduled_principal + f.prepayment)[0], atol=1e-6)
+
+
+# ---------------------------------------------------------------- accrual start, funded accounts
+def test_a_30_360_class_that_accrues_from_closing_has_a_short_first_period(tmp_path):
+    deal, a = build(tmp_path, """
+    class A
+        balance 100,000,000
+        coupon 6.00%
+        accrues from closing
+    class R
+        residual
+    waterfall
+        clause "1) Interest"
+            from interest of group 1: pay current interest to A
+        clause "2) Principal"
+            from principal of group 1: pay principal to A
+        clause "3) Residual"
+            pay remaining to R
+    """)
+    r = run(deal, a, [1.0])
+    # Closing January 30 to February 26 (the 25th is a Sunday): 26 days on 30/360.
+    assert r.interest[0, r.cls("A"), 0] == pytest.approx(100e6 * 0.06 * 26 / 360, abs=1e-6)
+    assert r.interest[1, r.cls("A"), 0] == pytest.approx(r.begin_balance[1, r.cls("A"), 0] * 0.005, rel=1e-12)
+
+
+def test_an_account_funded_at_closing_starts_with_its_initial_balance(tmp_path):
+    deal, a = build(tmp_path, """
+    account reserve "Reserve Account" initial 2,500,000
+    class A
+        balance 100,000,000
+        coupon 5.00%
+    class R
+        residual
+    waterfall
+        clause "1) Interest"
+            from interest of group 1: pay current interest to A
+        clause "2) Principal"
+            from principal of group 1: pay principal to A
+        clause "3) Reserve release"
+            from account reserve: pay remaining to R up to reserve - 2,000,000
+            pay remaining to R
+    """)
+    r = run(deal, a, [1.0])
+    # 500,000 of the 2,500,000 is released in period 1; 2,000,000 stays.
+    assert r.accounts[0, 0, 0] == pytest.approx(2_000_000, abs=1e-6)
+    assert r.accounts[-1, 0, 0] == pytest.approx(2_000_000, abs=1e-6)
