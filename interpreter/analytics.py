@@ -152,6 +152,18 @@ def _solve(fdf: FDF, x0: np.ndarray, valid: np.ndarray, step: float, lower: np.n
     if lower is None:
         lower = np.full(s, -np.inf)
 
+    def ev(x, mask):
+        # Evaluate only the rows still being solved (row i uses only row i's data,
+        # so this changes no result; it saves the work on converged rows).
+        rows = np.nonzero(mask)[0]
+        f = np.full(s, np.nan)
+        d = np.full(s, np.nan)
+        if len(rows):
+            fr, dr = fdf(x[rows], rows)
+            f[rows] = fr
+            d[rows] = dr
+        return f, d
+
     def clamp_lo(v):
         # stay strictly inside the domain (x0 is inside it): at worst halfway to the bound
         return np.where(v > lower, v, 0.5 * (lower + x0))
@@ -160,8 +172,8 @@ def _solve(fdf: FDF, x0: np.ndarray, valid: np.ndarray, step: float, lower: np.n
     lo = clamp_lo(x0 - h)
     hi = x0 + h
     with np.errstate(all="ignore"):
-        flo, _ = fdf(lo)
-        fhi, _ = fdf(hi)
+        flo, _ = ev(lo, valid)
+        fhi, _ = ev(hi, valid)
     bracketed = valid & (np.sign(flo) * np.sign(fhi) <= 0) & np.isfinite(flo) & np.isfinite(fhi)
     todo = valid & ~bracketed
     for _ in range(max_expand):
@@ -171,8 +183,8 @@ def _solve(fdf: FDF, x0: np.ndarray, valid: np.ndarray, step: float, lower: np.n
         nlo = np.where(todo, np.where(x0 - h > lower, x0 - h, 0.5 * (lower + lo)), lo)
         nhi = np.where(todo, x0 + h, hi)
         with np.errstate(all="ignore"):
-            fnlo, _ = fdf(nlo)
-            fnhi, _ = fdf(nhi)
+            fnlo, _ = ev(nlo, todo)
+            fnhi, _ = ev(nhi, todo)
         # keep finite evaluations only
         oklo = todo & np.isfinite(fnlo)
         okhi = todo & np.isfinite(fnhi)
@@ -197,7 +209,7 @@ def _solve(fdf: FDF, x0: np.ndarray, valid: np.ndarray, step: float, lower: np.n
         if not active.any():
             break
         with np.errstate(all="ignore"):
-            f, df = fdf(x)
+            f, df = ev(x, active)
             zero = active & (f == 0)
             result = np.where(zero, x, result)
             active &= ~zero
@@ -239,9 +251,9 @@ def _solve_exp_rate(cf: np.ndarray, t: np.ndarray, price: np.ndarray) -> np.ndar
     x0 = np.where(np.isfinite(x0), x0, 0.0)
     t = np.where(nz, t, 0.0)
 
-    def fdf(x):
-        pv, dpv = _pv_exp(cf, t, x)
-        return pv - price, dpv
+    def fdf(x, rows):
+        pv, dpv = _pv_exp(cf[rows], t[rows], x)
+        return pv - price[rows], dpv
 
     return _solve(fdf, x0, valid, step=1e-3)
 
@@ -376,9 +388,9 @@ def discount_margin(cashflows, index_rates, accrual_days, price) -> np.ndarray:
     idx = np.where(upto, idx, 0.0)
     a = np.where(upto, a, 0.0)
 
-    def fdf(dm):
-        pv, dpv = _pv_dm(cf, idx, a, dm)
-        return pv - p, dpv
+    def fdf(dm, rows):
+        pv, dpv = _pv_dm(cf[rows], idx[rows], a[rows], dm)
+        return pv - p[rows], dpv
 
     return _solve(fdf, x0, valid, step=1e-3, lower=lower)
 

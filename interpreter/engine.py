@@ -704,6 +704,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     # A 30/360 class that accrues from closing: its first period runs closing -> first date.
     first_frac_30 = D.days_30_360(deal.header.closing, dates[0]) / 360.0
     G = len(model.groups)
+    principal_by_group = [flows[g].principal for g in model.groups]  # (S, T) each, computed once
     for t in range(T):
         st.t = t
         st.period = t + 1
@@ -717,7 +718,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         for gi, g in enumerate(model.groups):
             f = flows[g]
             st.funds[3 * gi] = f.net_interest[:, t] * alive
-            st.funds[3 * gi + 1] = f.principal[:, t] * alive
+            st.funds[3 * gi + 1] = principal_by_group[gi][:, t] * alive
             st.funds[3 * gi + 2] = f.penalty[:, t] * alive
             st.cum_loss[gi] += f.loss[:, t] * alive
         for k, pays in enumerate(model.contracts):

@@ -82,6 +82,7 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
     prices = prices or {}
     yields = yields or {}
     dms = dms or {}
+    all_cash = result.cash()  # (T, C, S), once
     rows = []
     for ci, name in enumerate(result.class_names):
         c = deal.class_named(name)
@@ -92,7 +93,7 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
             continue
         pdates = payment_dates(deal, c, result.dates)
         prin = result.principal[:, ci, :].T  # (S, T)
-        cash = result.cash()[:, ci, :].T
+        cash = all_cash[:, ci, :].T
         S = prin.shape[0]
         years = np.array(D.years_30_360(settle, pdates))
         months = years * 12.0
