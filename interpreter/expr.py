@@ -95,7 +95,16 @@ class Compiler:
             return lambda st: v
         if n in model.tables:
             tab = model.tables[n]
-            return lambda st: tab[min(st.period, len(tab) - 1)]
+            decl = next(t for t in self.deal.tables if t.name == n)
+            covered = max((r.last if r.last is not None else len(tab)) for r in decl.rows)
+
+            def lookup(st):
+                if st.period > covered:
+                    from .engine import RunError
+                    raise RunError(f"{decl.span}: table {n} has no row for {decl.key} {st.period} "
+                                   f"(its last row ends at {covered}; end it with an open row such as '{covered + 1}+')")
+                return tab[st.period]
+            return lookup
         if n in model.index_names:
             i = model.index_names[n]
             return lambda st: st.index_level(i)

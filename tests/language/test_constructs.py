@@ -287,3 +287,25 @@ def test_an_account_funded_at_closing_starts_with_its_initial_balance(tmp_path):
     # 500,000 of the 2,500,000 is released in period 1; 2,000,000 stays.
     assert r.accounts[0, 0, 0] == pytest.approx(2_000_000, abs=1e-6)
     assert r.accounts[-1, 0, 0] == pytest.approx(2_000_000, abs=1e-6)
+
+
+def test_a_table_that_ends_before_the_deal_does_is_a_run_error_naming_it(tmp_path):
+    from interpreter.engine import RunError
+    deal, a = build(tmp_path, """
+    table short "Short schedule" by period
+        1-10   50%
+    class A
+        balance 100,000,000
+        coupon 5.00%
+    class R
+        residual
+    waterfall
+        clause "1) Interest"
+            from interest of group 1: pay current interest to A
+        clause "2) Principal"
+            from principal of group 1: pay principal to A up to short * principal_collected()
+        clause "3) Residual"
+            pay remaining to R
+    """)
+    with pytest.raises(RunError, match="table short has no row for period 11"):
+        run(deal, a, [1.0])
