@@ -520,6 +520,12 @@ def _read_line(r: _Reader, item, mark) -> Optional[C.Line]:
                 pen_months = r.integer(p["months"], p.marks["months"][1], "penalty months") or 0
         else:
             r.error(m, "penalty: expected {rate: 2%, months: 36}")
+    if gross is not None and not 0 <= gross < 1:
+        r.error(item.marks["gross rate"][1], f"gross rate {item['gross rate']!r} is not a mortgage rate",
+                expected="a rate from 0% to below 100%")
+    if fee is not None and gross is not None and not 0 <= fee <= max(gross, 0):
+        r.error(item.marks["fee rate"][1], f"fee rate {item['fee rate']!r} is more than the gross rate",
+                expected="servicing + trustee fees below the gross rate")
     if len(r.diags) > n0 or group is None or balance is None or gross is None or rem is None:
         return None
     try:
