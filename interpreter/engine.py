@@ -208,7 +208,7 @@ class Model:
             other = [self._compile_step(s, buckets) for s in step.else_steps]
 
             def run_if(st, mask):
-                m = np.broadcast_to(np.asarray(cond(st), dtype=bool), (st.S,))
+                m = _per_s(cond(st), st.S, bool)
                 m_then = m if mask is None else (m & mask)
                 m_else = ~m if mask is None else (~m & mask)
                 # A branch whose mask is empty pays nothing: skip it. A full mask
@@ -406,6 +406,13 @@ class _PayStep:
         st.settle(self.what, self.targets, paid)
 
 
+def _per_s(x, S: int, dtype=float) -> np.ndarray:
+    """A formula's value as an array over the S scenarios (a scalar is repeated)."""
+    if isinstance(x, np.ndarray) and x.shape == (S,) and x.dtype == dtype:
+        return x
+    return np.broadcast_to(np.asarray(x, dtype=dtype), (S,))
+
+
 def _pro_rata(avail, weights, due):
     """Share avail by weights, no one more than it is owed (n, S)."""
     total = weights.sum(axis=0)
@@ -440,6 +447,7 @@ class PeriodState:
         self.paid_loss = np.zeros((C_, S))
         self.paid_residual = np.zeros((C_, S))
         self.accreted = np.zeros((C_, S))
+        self.paid_total = np.zeros(S)  # everything paid to classes this period (clause ledger)
         self.event_before = np.zeros((len(model.events), S), dtype=bool)
         self.event_now = np.zeros((len(model.events), S), dtype=bool)
         self.cum_loss = np.zeros((len(model.groups), S))
@@ -548,6 +556,7 @@ class PeriodState:
 
     def settle(self, what, targets, paid):
         self.version += 1
+        self.paid_total += paid.sum(axis=0)
         if what == "principal":
             self.balance[targets] -= paid
             self.paid_principal[targets] += paid
@@ -571,6 +580,7 @@ class PeriodState:
             self.paid_loss[targets] += paid
 
     def pay_cash(self, c, amount, kind):
+        self.paid_total += amount
         self.paid_interest[c] += amount
         self.paid_residual[c] += amount
 
@@ -722,19 +732,19 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
             st.funds[3 * gi + 2] = f.penalty[:, t] * alive
             st.cum_loss[gi] += f.loss[:, t] * alive
         for k, pays in enumerate(model.contracts):
-            amt = np.maximum(np.broadcast_to(np.asarray(pays(st), dtype=float), (S,)), 0.0) * alive
+            amt = np.maximum(_per_s(pays(st), S), 0.0) * alive
             st.contract_paid[k] = amt
             st.funds[model.fund_index[("contract", deal.contracts[k].name)]] = amt
         collected = st.funds[: model.n_flow_buckets].sum(axis=0)
         accounts_before = st.funds[model.n_flow_buckets:].sum(axis=0)
         # events: 'happens' in the first period the condition holds
         for k, ev in enumerate(model.events):
-            hit = np.broadcast_to(np.asarray(ev(st), dtype=bool), (S,)) & (alive > 0)
+            hit = _per_s(ev(st), S, bool) & (alive > 0)
             st.event_now[k] = hit & ~st.event_before[k]
         # 2. accruals: notionals first (a cap may read them), then rates
         for c in range(Cn):
             if model.notional_f[c] is not None:
-                base = np.broadcast_to(np.asarray(model.notional_f[c](st), dtype=float), (S,))
+                base = _per_s(model.notional_f[c](st), S)
                 st.notional_now[c] = np.maximum(base, 0.0) * alive
         st.version += 1
         act_days = st.accrual_days
@@ -745,7 +755,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                 frac = first_frac_30 if (t == 0 and cls.accrues_from_closing) else day_frac_fixed
             else:
                 frac = act_days / (360.0 if cls.day_count == "actual/360" else 365.0)
-            coupon = np.broadcast_to(np.asarray(model.coupon[c](st), dtype=float), (S,))
+            coupon = _per_s(model.coupon[c](st), S)
             rate = coupon
             if model.cap[c] is not None:
                 cap = model.cap[c](st)
@@ -762,14 +772,14 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         # 3. the waterfall
         for arr in (st.paid_interest, st.paid_principal, st.paid_carry, st.paid_loss, st.paid_residual, st.accreted):
             arr[:] = 0.0
-        before = np.zeros(S)
+        st.paid_total = np.zeros(S)
+        before = st.paid_total.copy()
         for k, steps in enumerate(model.program):
             for step in steps:
                 st.current_funds = None
                 step(st, None)
-            after = st.paid_interest.sum(0) + st.paid_principal.sum(0) + st.paid_carry.sum(0) + st.paid_loss.sum(0)
-            clause_paid[t, k] = after - before
-            before = after
+            clause_paid[t, k] = st.paid_total - before
+            before = st.paid_total.copy()
         # 4. early retirement: in a run 'to' an event, the period it happens the
         # collateral is sold at its balance and the proceeds retire the classes
         sold = np.zeros(S, dtype=bool)
