@@ -380,6 +380,16 @@ def write_cashflows(result, directory: Path) -> None:
                                     repr(float(f.prepayment[s, t])), repr(float(f.default[s, t])),
                                     repr(float(f.recovery[s, t])), repr(float(f.loss[s, t])),
                                     repr(float(f.penalty[s, t]))])
+        # The clause ledger: what each clause of the waterfall paid, so every
+        # payment can be traced to the term-sheet clause that made it.
+        with open(tmp / "clauses.csv", "w", newline="") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(["scenario", "speed", "mode", "period", "date", "clause", "paid"])
+            for s, sp in enumerate(result.speeds):
+                for t in range(T):
+                    for k, label in enumerate(result.clause_labels):
+                        w.writerow([s, f"{sp * 100:g}%", result.modes[s], t + 1, dates[t], label,
+                                    repr(float(result.clause_paid[t, k, s]))])
         directory.mkdir(parents=True, exist_ok=True)
         for p in tmp.iterdir():
             os.replace(p, directory / p.name)

@@ -50,7 +50,7 @@ def test_cashflow_files_sum_to_the_collateral(tmp_path, capsys):
     out = tmp_path / "cf"
     assert main([DEAL, "--speeds", "100,200", "--cashflows", str(out), "--format", "csv"]) == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["A.csv", "B.csv", "C.csv", "D.csv", "R.csv", "collateral.csv"]
+    assert names == ["A.csv", "B.csv", "C.csv", "D.csv", "R.csv", "clauses.csv", "collateral.csv"]
 
     def load(name):
         with open(out / name) as fh:
@@ -67,6 +67,13 @@ def test_cashflow_files_sum_to_the_collateral(tmp_path, capsys):
     for row in coll:
         key = (row["scenario"], row["period"])
         assert total[key] == pytest.approx(float(row["interest"]) + float(row["principal"]), abs=1e-6)
+    # The clause ledger adds up to the same cash, clause by clause.
+    by_clause = {}
+    for row in load("clauses.csv"):
+        key = (row["scenario"], row["period"])
+        by_clause[key] = by_clause.get(key, 0.0) + float(row["paid"])
+    for key, v in total.items():
+        assert by_clause[key] == pytest.approx(v, abs=1e-6)
 
 
 def test_parse_error_shows_position_line_and_caret(tmp_path, capsys):
