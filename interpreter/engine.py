@@ -863,6 +863,14 @@ def _check_period(model: Model, st: PeriodState, t: int, collected, accounts_bef
             f"money not conserved in period {t + 1} ({st.dates[t]}), scenario {s}: collected "
             f"{collected[s]:,.6f}, paid {paid[s]:,.6f}, held in accounts {held[s]:,.6f}, "
             f"difference {gap[s]:,.6f} (cash left unallocated in the funds: {left:,.6f})")
+    # No class is paid more than it is owed: what it is owed never goes below zero.
+    for what, owed in (("interest", st.shortfall), ("carryover", st.carryover),
+                       ("unpaid realized losses", st.unpaid_loss)):
+        over = owed < -1e-6
+        if over.any():
+            c, s = np.argwhere(over)[0]
+            raise ConservationError(f"class {model.classes[c].name} was paid {-owed[c, s]:,.6f} more {what} than it "
+                                    f"was owed in period {t + 1}, scenario {s}")
     neg = st.balance < -1e-6
     if neg.any():
         c, s = np.argwhere(neg)[0]

@@ -105,3 +105,15 @@ def test_scenarios_in_one_pass_equal_runs_one_at_a_time(seq_deal, seq_assumption
         alone = run(seq_deal, seq_assumptions, [speed])
         np.testing.assert_allclose(batch.principal[:, :, s], alone.principal[:, :, 0], rtol=0, atol=1e-9)
         np.testing.assert_allclose(batch.interest[:, :, s], alone.interest[:, :, 0], rtol=0, atol=1e-9)
+
+
+def test_a_step_that_pays_more_interest_than_owed_is_caught(seq_deal, seq_assumptions, monkeypatch):
+    from interpreter import engine
+    original = engine.PeriodState.due
+
+    def generous(self, what, targets):
+        d = original(self, what, targets)
+        return d * 1.5 if "interest" in what else d
+    monkeypatch.setattr(engine.PeriodState, "due", generous)
+    with pytest.raises(ConservationError, match="more interest than it was owed"):
+        run(seq_deal, seq_assumptions, [1.0])
