@@ -739,6 +739,9 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         accounts_before = st.funds[model.n_flow_buckets:].sum(axis=0)
         # events: 'happens' in the first period the condition holds
         for k, ev in enumerate(model.events):
+            if st.event_before[k].all():
+                st.event_now[k] = False  # it has happened everywhere: nothing left to test
+                continue
             hit = _per_s(ev(st), S, bool) & (alive > 0)
             st.event_now[k] = hit & ~st.event_before[k]
         # 2. accruals: notionals first (a cap may read them), then rates
@@ -750,6 +753,10 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         act_days = st.accrual_days
         for c, cls in enumerate(model.classes):
             if model.coupon[c] is None:
+                continue
+            if model.notional_f[c] is None and not st.balance[c].any() and not st.carryover[c].any():
+                # Retired in every scenario with nothing owed: it accrues nothing.
+                st.current_due[c] = 0.0
                 continue
             if cls.day_count == "30/360":
                 frac = first_frac_30 if (t == 0 and cls.accrues_from_closing) else day_frac_fixed
