@@ -182,7 +182,7 @@ def _main(args) -> int:
     # and 0% (the Last Scheduled Distribution Date), in every mode.
     run_speeds = list(speeds) + [x for x in (1.0, 0.0) if x not in speeds]
     run_modes = list(modes) + (["maturity"] if "maturity" not in modes else [])
-    result = run(deal, assumptions, run_speeds, to=run_modes)
+    result = run(deal, assumptions, run_speeds, to=run_modes, trace=bool(args.cashflows))
     all_rows = analyze(result, prices, default_price, args.classes or None, yields, dms)
     wanted = {round(x * 100, 9) for x in speeds}
     rows = [r for r in all_rows if round(r["speed_pct"], 9) in wanted and r["to"] in [m.lower() for m in modes]]
@@ -390,6 +390,16 @@ def write_cashflows(result, directory: Path) -> None:
                     for k, label in enumerate(result.clause_labels):
                         w.writerow([s, f"{sp * 100:g}%", result.modes[s], t + 1, dates[t], label,
                                     repr(float(result.clause_paid[t, k, s]))])
+        # Every payment, with the clause and the line of the deal file that made it.
+        if result.trace is not None:
+            with open(tmp / "payments.csv", "w", newline="") as fh:
+                w = csv.writer(fh, lineterminator="\n")
+                w.writerow(["scenario", "speed", "mode", "period", "date", "clause", "line", "pays", "class", "amount"])
+                for t, label, line, what, targets, paid in result.trace:
+                    for j, ci in enumerate(targets):
+                        for s in np.nonzero(paid[j])[0]:
+                            w.writerow([s, f"{result.speeds[s] * 100:g}%", result.modes[s], t + 1, dates[t], label,
+                                        line, what, result.class_names[ci], repr(float(paid[j, s]))])
         directory.mkdir(parents=True, exist_ok=True)
         for p in tmp.iterdir():
             os.replace(p, directory / p.name)

@@ -71,6 +71,7 @@ class RunResult:
     collateral: dict  # group -> GroupFlows
     clause_paid: np.ndarray  # (T, K, S) cash paid by each clause
     clause_labels: tuple
+    trace: Optional[list] = None  # with run(trace=True): every payment with its clause and deal-file line
 
     @property
     def n_periods(self) -> int:
@@ -378,6 +379,9 @@ class _PayStep:
                 avail = np.minimum(avail, np.maximum(np.asarray(self.limit(st), dtype=float), 0.0))
             st.draw(self.buckets, avail)
             st.pay_cash(self.targets[0], avail, "residual")
+            if st.trace is not None:
+                st.trace.append((st.t, st.clause_label, self.node.span.line, "remaining", self.targets[:1],
+                                 avail[None, :].copy()))
             return
         due = st.due(self.what, self.targets)  # (n, S)
         if not (due > 0).any():
@@ -404,6 +408,8 @@ class _PayStep:
             paid = first + _pro_rata(avail - first.sum(axis=0), due - first, due - first)
         st.draw(self.buckets, paid.sum(axis=0))
         st.settle(self.what, self.targets, paid)
+        if st.trace is not None:
+            st.trace.append((st.t, st.clause_label, self.node.span.line, self.what, self.targets, paid.copy()))
 
 
 def _per_s(x, S: int, dtype=float) -> np.ndarray:
@@ -448,6 +454,8 @@ class PeriodState:
         self.paid_residual = np.zeros((C_, S))
         self.accreted = np.zeros((C_, S))
         self.paid_total = np.zeros(S)  # everything paid to classes this period (clause ledger)
+        self.trace = None  # a list of payments (period, clause, line, what, classes, amounts) when asked
+        self.clause_label = ""
         self.event_before = np.zeros((len(model.events), S), dtype=bool)
         self.event_now = np.zeros((len(model.events), S), dtype=bool)
         self.cum_loss = np.zeros((len(model.groups), S))
@@ -655,7 +663,8 @@ def distribution_schedule(deal: A.Deal, T: int) -> list:
 def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]] = None,
         to: Sequence[str] = ("maturity",), check: bool = True,
         index_levels: Optional[dict] = None, cdr: Optional[Sequence[float]] = None,
-        severity: Optional[Sequence[float]] = None, index_shift: Optional[dict] = None) -> RunResult:
+        severity: Optional[Sequence[float]] = None, index_shift: Optional[dict] = None,
+        trace: bool = False) -> RunResult:
     """Run the deal at each speed (multiples of the pricing speed) and each
     mode ('maturity' or the name of an event that retires classes) in one
     vectorised pass: the scenario axis is modes x speeds. ``cdr``,
@@ -700,6 +709,8 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     pending = np.maximum(pending, 0.0)
     st = PeriodState(model, S, flows, ipaths, dates, closing)
     st.pending = pending
+    if trace:
+        st.trace = []
     for a_decl in deal.accounts:  # accounts funded at closing
         if a_decl.initial is not None:
             st.funds[model.fund_index[("account", a_decl.name)]] = a_decl.initial.value
@@ -782,6 +793,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         st.paid_total = np.zeros(S)
         before = st.paid_total.copy()
         for k, steps in enumerate(model.program):
+            st.clause_label = model.clause_labels[k]
             for step in steps:
                 st.current_funds = None
                 step(st, None)
@@ -804,6 +816,12 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
             rest = proceeds - paid.sum(axis=0)
             if model.first_residual is not None:
                 st.pay_cash(model.first_residual, rest, "residual")
+            if st.trace is not None:
+                ev_decl = deal.events[k]
+                st.trace.append((t, f"{ev_decl.title} (retirement)", ev_decl.span.line, "principal", targets, paid))
+                if model.first_residual is not None:
+                    st.trace.append((t, f"{ev_decl.title} (retirement)", ev_decl.span.line, "remaining",
+                                     np.array([model.first_residual]), rest[None, :]))
             sold |= m
         # 5. losses: classes' principal above the pool is written down in the stated order.
         # Defaulted loans whose recovery has not arrived yet still count: only the
@@ -848,7 +866,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                      begin_balance=rec["begin"], notional=rec["notional"], rate=rec["rate"], cap=rec["cap"],
                      accreted=rec["accreted"], accounts=acc_rec,
                      account_names=tuple(a.name for a in deal.accounts),
-                     contracts=con_rec, contract_names=tuple(c.name for c in deal.contracts),
+                     contracts=con_rec, contract_names=tuple(c.name for c in deal.contracts), trace=st.trace,
                      index_path=named_paths, collateral=flows, clause_paid=clause_paid,
                      clause_labels=model.clause_labels)
 

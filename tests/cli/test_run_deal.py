@@ -50,7 +50,7 @@ def test_cashflow_files_sum_to_the_collateral(tmp_path, capsys):
     out = tmp_path / "cf"
     assert main([DEAL, "--speeds", "100,200", "--cashflows", str(out), "--format", "csv"]) == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["A.csv", "B.csv", "C.csv", "D.csv", "R.csv", "clauses.csv", "collateral.csv"]
+    assert names == ["A.csv", "B.csv", "C.csv", "D.csv", "R.csv", "clauses.csv", "collateral.csv", "payments.csv"]
 
     def load(name):
         with open(out / name) as fh:
@@ -74,6 +74,16 @@ def test_cashflow_files_sum_to_the_collateral(tmp_path, capsys):
         by_clause[key] = by_clause.get(key, 0.0) + float(row["paid"])
     for key, v in total.items():
         assert by_clause[key] == pytest.approx(v, abs=1e-6)
+    # Every payment traces to its clause and to the line of the deal file that made it.
+    deal_lines = Path(DEAL).read_text().splitlines()
+    by_payment = {}
+    for row in load("payments.csv"):
+        key = (row["scenario"], row["period"])
+        by_payment[key] = by_payment.get(key, 0.0) + float(row["amount"])
+        line = deal_lines[int(row["line"]) - 1]
+        assert row["class"] in line and ("pay" in line), (row, line)
+    for key, v in total.items():
+        assert by_payment.get(key, 0.0) == pytest.approx(v, abs=1e-6)
 
 
 def test_parse_error_shows_position_line_and_caret(tmp_path, capsys):
