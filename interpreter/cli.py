@@ -369,17 +369,22 @@ def write_cashflows(result, directory: Path) -> None:
         with open(tmp / "collateral.csv", "w", newline="") as fh:
             w = csv.writer(fh, lineterminator="\n")
             w.writerow(cols + ["group", "scheduled principal", "prepayment", "default", "recovery", "loss",
-                               "penalty"])
+                               "penalty", "sale proceeds"])
+            sold = result.sold_period if result.sold_period is not None else np.full(len(result.speeds), -1)
             for g, f in result.collateral.items():
                 for s, sp in enumerate(result.speeds):
                     for t in range(T):
+                        if 0 <= sold[s] < t:
+                            break  # the collateral was sold (early retirement): no later flows
+                        sale = f.end_balance[s, t] if sold[s] == t else 0.0
+                        end = 0.0 if sold[s] == t else f.end_balance[s, t]
                         w.writerow([s, f"{sp * 100:g}%", result.modes[s], t + 1, dates[t],
                                     repr(float(f.begin_balance[s, t])),
                                     repr(float(f.net_interest[s, t])), repr(float(f.principal[s, t])),
-                                    repr(float(f.end_balance[s, t])), g, repr(float(f.scheduled_principal[s, t])),
+                                    repr(float(end)), g, repr(float(f.scheduled_principal[s, t])),
                                     repr(float(f.prepayment[s, t])), repr(float(f.default[s, t])),
                                     repr(float(f.recovery[s, t])), repr(float(f.loss[s, t])),
-                                    repr(float(f.penalty[s, t]))])
+                                    repr(float(f.penalty[s, t])), repr(float(sale))])
         # The clause ledger: what each clause of the waterfall paid, so every
         # payment can be traced to the term-sheet clause that made it.
         with open(tmp / "clauses.csv", "w", newline="") as fh:

@@ -72,6 +72,7 @@ class RunResult:
     clause_paid: np.ndarray  # (T, K, S) cash paid by each clause
     clause_labels: tuple
     trace: Optional[list] = None  # with run(trace=True): every payment with its clause and deal-file line
+    sold_period: Optional[np.ndarray] = None  # (S,) period index in which the collateral was sold, -1 if never
 
     @property
     def n_periods(self) -> int:
@@ -725,6 +726,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     # A 30/360 class that accrues from closing: its first period runs closing -> first date.
     first_frac_30 = D.days_30_360(deal.header.closing, dates[0]) / 360.0
     G = len(model.groups)
+    sold_period = np.full(S, -1)
     principal_by_group = [flows[g].principal for g in model.groups]  # (S, T) each, computed once
     for t in range(T):
         st.t = t
@@ -848,6 +850,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         st.current_due[:] = 0.0
         st.event_before |= st.event_now
         st.alive = np.where(sold, 0.0, st.alive)
+        sold_period[sold] = t
         rec["interest"][t] = st.paid_interest
         rec["principal"][t] = st.paid_principal
         rec["carry"][t] = st.paid_carry
@@ -867,6 +870,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                      accreted=rec["accreted"], accounts=acc_rec,
                      account_names=tuple(a.name for a in deal.accounts),
                      contracts=con_rec, contract_names=tuple(c.name for c in deal.contracts), trace=st.trace,
+                     sold_period=sold_period,
                      index_path=named_paths, collateral=flows, clause_paid=clause_paid,
                      clause_labels=model.clause_labels)
 
