@@ -121,10 +121,12 @@ def wal(principal, years) -> np.ndarray:
 def principal_window(principal, threshold: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
     """(first_idx, last_idx) of principal payments of at least `threshold`, int arrays (S,).
 
+    Payments are made in whole cents, so a payment counts when, rounded to the
+    cent, it is at least `threshold` ($0.01): $0.0066 is paid as one cent.
     -1 where a scenario has no such payment.
     """
     p = _flows(principal)
-    hit = p >= threshold
+    hit = np.round(p, 2) >= threshold - 1e-9
     anyhit = hit.any(axis=1)
     first = np.where(anyhit, hit.argmax(axis=1), -1)
     last = np.where(anyhit, p.shape[1] - 1 - hit[:, ::-1].argmax(axis=1), -1)

@@ -35,17 +35,17 @@ def test_wal_of_level_annuity_closed_form():
 
 def test_principal_window():
     p = np.array([
-        [0.0, 0.005, 0.01, 5.0, 0.0, 0.009],     # a payment counts from $0.01
+        [0.0, 0.004, 0.01, 5.0, 0.0, 0.0049],    # a payment counts from one cent, paid in whole cents
         [0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
         [1.0, 0.0, 0.0, 0.0, 0.0, 2.0],
-        [0.0, 0.0, 0.0, 0.0, 0.0, 0.02],
+        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0066],       # $0.0066 is paid as one cent
     ])
     first, last = principal_window(p)
     assert first.tolist() == [2, -1, 0, 5]
     assert last.tolist() == [3, -1, 5, 5]
     assert first.dtype.kind == "i"
-    first, last = principal_window(p, threshold=0.005)
-    assert first.tolist()[0] == 1 and last.tolist()[0] == 5
+    first, last = principal_window(p, threshold=0.02)
+    assert first.tolist() == [3, -1, 0, -1]
 
 
 @pytest.mark.parametrize("price,text", [
