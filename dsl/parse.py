@@ -12,7 +12,6 @@ import functools
 import importlib.resources
 import re
 from decimal import Decimal
-from typing import Optional
 
 import lark
 from lark import Lark, Token, Transformer, v_args
@@ -135,8 +134,6 @@ def parse(text: str, path: str = "<string>") -> A.Deal:
         raise DealError([Diagnostic(A.Span(path, e.line, e.column, e.line, e.column + 1),
                                     "this line's indentation matches no enclosing block",
                                     expected="the indentation of the block it belongs to")], {path: text}) from None
-    except lark.exceptions.VisitError as e:  # pragma: no cover - transformer bug
-        raise
     try:
         deal = ToAst(path).transform(tree)
     except lark.exceptions.VisitError as e:

@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any, Optional
 
 import attrs
-import numpy as np
 import yaml
 
 from dsl import ast as A

@@ -19,7 +19,6 @@ Each period:
 """
 from __future__ import annotations
 
-import datetime as _dt
 from typing import Optional, Sequence
 
 import attrs
@@ -725,7 +724,6 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     day_frac_fixed = 30.0 / 360.0
     # A 30/360 class that accrues from closing: its first period runs closing -> first date.
     first_frac_30 = D.days_30_360(deal.header.closing, dates[0]) / 360.0
-    G = len(model.groups)
     sold_period = np.full(S, -1)
     principal_by_group = [flows[g].principal for g in model.groups]  # (S, T) each, computed once
     for t in range(T):

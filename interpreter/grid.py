@@ -28,7 +28,7 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 import yaml
 
-from .engine import RunError, run
+from .engine import run
 from .report import analyze
 
 
