@@ -92,8 +92,13 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
         if classes and name not in classes:
             continue
         pdates = payment_dates(deal, c, result.dates)
-        prin = result.principal[:, ci, :].T  # (S, T)
-        cash = all_cash[:, ci, :].T
+        # Only the periods up to the class's last payment (in any scenario) matter:
+        # trimming them makes the root-finding cheaper without changing a result.
+        paying = np.nonzero((all_cash[:, ci, :] != 0).any(axis=1))[0]
+        n = int(paying[-1]) + 1 if len(paying) else 1
+        pdates = pdates[:n]
+        prin = result.principal[:n, ci, :].T  # (S, n)
+        cash = all_cash[:n, ci, :].T
         S = prin.shape[0]
         years = np.array(D.years_30_360(settle, pdates))
         months = years * 12.0
