@@ -77,6 +77,8 @@ def _speeds(text: Optional[str]) -> Optional[List[float]]:
             v = float(part)
         except ValueError:
             raise UsageError(f"--speeds: cannot read {part!r} as a percent of the pricing speed (e.g. 0,50,100)") from None
+        if not np.isfinite(v) or v > 100_000:
+            raise UsageError(f"--speeds: {part!r} is not a usable speed")
         if v < 0:
             raise UsageError(f"--speeds: a speed cannot be negative ({part})")
         out.append(v / 100.0)
@@ -135,6 +137,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"run-deal: error: {e}", file=sys.stderr)
         return 2
     except RunError as e:
+        print(f"run-deal: run failed: {e}", file=sys.stderr)
+        return 1
+    except (ValueError, FloatingPointError, OverflowError) as e:
+        # Numbers no check foresaw (a collateral term the projection cannot use, say):
+        # a failed run with the reason, never a traceback.
         print(f"run-deal: run failed: {e}", file=sys.stderr)
         return 1
 

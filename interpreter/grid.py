@@ -92,6 +92,10 @@ def parse_grid(spec: str) -> Dict[str, List[float]]:
         if k in axes:
             raise GridError(f"axis {k} is given twice")
         axes[k] = _values(k, v)
+        if k in ("speed", "cdr", "severity") and any(not (x >= 0) or x == float("inf") for x in axes[k]):
+            raise GridError(f"{k}: values must be 0 or more ({v})")
+        if k == "severity" and any(x > 1 for x in axes[k]):
+            raise GridError(f"severity: a loss severity is at most 100% ({v})")
     if not axes:
         raise GridError("an empty grid")
     return axes

@@ -96,3 +96,9 @@ def test_a_grid_on_a_local_dask_cluster_returns_the_single_process_results(j4):
     for k in ("wal_years", "dm_bp", "yield_pct", "mdur_years", "writedown", "collateral_loss"):
         for x, y in zip(here["columns"][k], there["columns"][k]):
             assert (x is None and y is None) or x == pytest.approx(y, abs=1e-9), k
+
+
+@pytest.mark.parametrize("spec", ["severity=150%", "speed=-5", "cdr=-1"])
+def test_impossible_grid_values_are_refused(spec):
+    with pytest.raises(GridError):
+        parse_grid(spec)
