@@ -139,6 +139,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     except RunError as e:
         print(f"run-deal: run failed: {e}", file=sys.stderr)
         return 1
+    except OSError as e:
+        # An output folder or file that cannot be written: nothing half-written is left.
+        where = f" {e.filename}" if getattr(e, "filename", None) else ""
+        print(f"run-deal: error: cannot write{where}: {e.strerror or e}", file=sys.stderr)
+        return 2
     except (ValueError, FloatingPointError, OverflowError) as e:
         # Numbers no check foresaw (a collateral term the projection cannot use, say):
         # a failed run with the reason, never a traceback.

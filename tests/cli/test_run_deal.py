@@ -132,3 +132,13 @@ def test_a_stated_delay_moves_the_payment_dates(tmp_path, capsys):
     assert main([str(bad), "--format", "json", "--speeds", "100", "--class", "A"]) == 0
     row = json.loads(capsys.readouterr().out)["tables"][0]
     assert row["first_principal"] == "2024-02-25"
+
+
+def test_an_unwritable_output_is_an_input_error_without_traceback(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    rc = main([DEAL, "--speeds", "100", "--cashflows", str(blocker / "cf")])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "cannot write" in err and "Traceback" not in err
+    assert blocker.read_text() == "not a folder"
