@@ -22,6 +22,7 @@ from typing import List, Optional
 
 import numpy as np
 
+from dsl import ast as A
 from dsl.check import load_deal
 from dsl.diagnostics import DealError
 
@@ -155,6 +156,7 @@ def _main(args) -> int:
     deal = load_deal(args.deal)
     apath = args.assumptions or str(Path(args.deal).with_suffix("")) + ".assumptions.yaml"
     assumptions = load_assumptions(apath, deal)
+    _check_tables_cover(deal, assumptions)
     class_names = [c.name for c in deal.classes]
     for name in args.classes:
         if name not in class_names:
@@ -249,6 +251,45 @@ def format_afc(deal, assumptions, stress_text: str, classes=None) -> str:
             line += f" {base.cap[t, i, 0] * 100:>13.2f} {stressed.cap[t, i, 0] * 100:>13.2f}"
         out.write(line + "\n")
     return out.getvalue()
+
+
+def _check_tables_cover(deal, assumptions) -> None:
+    """A table the deal uses must have a row for every period the run reaches
+    (the longest collateral term, or the assumptions' horizon)."""
+    from dsl.check import iter_exprs
+    from dsl.diagnostics import Diagnostic
+    from .engine import horizon
+    used = set()
+    exprs = [d.expr for d in deal.defines] + [e.when for e in deal.events] + [c.pays for c in deal.contracts]
+    for c in deal.classes:
+        exprs += [x for x in (c.coupon, c.cap, c.carryover_max, c.notional) if x is not None]
+
+    def steps(ss):
+        for st in ss:
+            for attr in ("limit", "cond"):
+                if getattr(st, attr, None) is not None:
+                    exprs.append(getattr(st, attr))
+            for attr in ("steps", "then_steps", "else_steps"):
+                steps(getattr(st, attr, ()))
+    if deal.waterfall is not None:
+        for clause in deal.waterfall.clauses:
+            steps(clause.steps)
+    for d in deal.distributions:
+        steps(d.steps)
+    for e in exprs:
+        used |= {n.id for n in iter_exprs(e) if isinstance(n, A.Name)}
+    T = horizon(deal, assumptions)
+    diags = []
+    for t in deal.tables:
+        if t.name not in used or any(r.last is None for r in t.rows):
+            continue
+        last = max(r.last for r in t.rows)
+        if last < T:
+            diags.append(Diagnostic(t.rows[-1].span if t.rows else t.span,
+                                    f"table {t.name} ends at {t.key} {last} but the deal runs {T} periods",
+                                    expected=f"rows up to {T}, or an open last row such as '{last + 1}+'"))
+    if diags:
+        raise DealError(diags, {deal.path: deal.source})
 
 
 def _modes(text: Optional[str], deal) -> List[str]:

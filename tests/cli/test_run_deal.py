@@ -142,3 +142,16 @@ def test_an_unwritable_output_is_an_input_error_without_traceback(tmp_path, caps
     assert rc == 2
     assert "cannot write" in err and "Traceback" not in err
     assert blocker.read_text() == "not a folder"
+
+
+def test_a_table_shorter_than_the_deal_is_refused_before_running(tmp_path, capsys):
+    text = Path(DEAL).read_text()
+    text = text.replace('class A "Sequential"', 'table short "Short" by period\n    1-10 5%\nclass A "Sequential"')
+    text = text.replace("pay principal sequentially to A, B, C, D",
+                        "pay principal sequentially to A, B, C, D up to short * 1,000,000,000")
+    bad = tmp_path / "short.waterfall"
+    bad.write_text(text)
+    (tmp_path / "short.assumptions.yaml").write_text(Path(str(Path(DEAL).with_suffix("")) + ".assumptions.yaml").read_text())
+    assert main([str(bad), "--check"]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:22:5: error: table short ends at period 10 but the deal runs 358 periods" in err
