@@ -35,17 +35,19 @@ def grid_for(n: int) -> str:
             f"severity=" + ",".join(f"{30 + 10 * i}%" for i in range(sev)))
 
 
-def one(n: int, chunk: int) -> None:
+def one(n: int, chunk: int, workers: int = 1) -> None:
     from dsl.check import load_deal
     from interpreter.assumptions import load_assumptions
     from interpreter.grid import run_grid
     deal = load_deal(ROOT / "deals" / "cwalt-2004-j4.waterfall")
     a = load_assumptions(ROOT / "deals" / "cwalt-2004-j4.assumptions.yaml", deal)
     t0 = time.perf_counter()
-    out = run_grid(deal, a, grid_for(n), to=("maturity",), chunk=chunk)
+    out = run_grid(deal, a, grid_for(n), to=("maturity",), chunk=chunk, workers=workers)
     seconds = time.perf_counter() - t0
     assert out["n_scenarios"] == n
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    # the largest of this process and its worker processes (each holds one chunk)
+    peak_mb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024.0
     print(f"scenarios={n} seconds={seconds:.3f} peak_mb={peak_mb:.0f}")
 
 
@@ -53,13 +55,15 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scenarios", type=int, help="run one size in this process")
     p.add_argument("--chunk", type=int, default=1000)
+    p.add_argument("--workers", type=int, default=1, help="processes for the chunks (peak memory is then per process)")
     args = p.parse_args()
     if args.scenarios:
-        one(args.scenarios, args.chunk)
+        one(args.scenarios, args.chunk, args.workers)
         return 0
     results = {}
     for n in (1, 100, 1000, 10000):
-        proc = subprocess.run([sys.executable, __file__, "--scenarios", str(n), "--chunk", str(args.chunk)],
+        proc = subprocess.run([sys.executable, __file__, "--scenarios", str(n), "--chunk", str(args.chunk),
+                               "--workers", str(args.workers)],
                               capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
         if proc.returncode != 0:
             print(proc.stderr, file=sys.stderr)

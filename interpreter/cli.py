@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
                         "(or a YAML file of axis: values); prints one row per scenario and class")
     p.add_argument("--out", metavar="FILE", help="with --grid: write the table to FILE (.csv, or .parquet with pyarrow)")
     p.add_argument("--chunk", type=int, default=2000, help="with --grid: scenarios per pass (bounds memory)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="with --grid: run the chunks in this many processes (e.g. the number of cores)")
     p.add_argument("--dask", metavar="ADDRESS", help="with --grid: run the chunks on a Dask cluster "
                                                      "(a scheduler address, or 'local'); needs the [dask] extra")
     p.add_argument("--afc", nargs="?", const="20%", metavar="STRESS",
@@ -176,9 +178,12 @@ def _main(args) -> int:
         from .grid import GridError, progress_bar, run_grid, write_table
         if args.chunk < 1:
             raise UsageError("--chunk must be at least 1")
+        if args.workers < 1:
+            raise UsageError("--workers must be at least 1")
         try:
             out = run_grid(deal, assumptions, args.grid, to=modes, prices=prices, default_price=default_price,
-                           chunk=args.chunk, progress=progress_bar(sys.stderr.isatty()), dask=args.dask)
+                           chunk=args.chunk, progress=progress_bar(sys.stderr.isatty()), dask=args.dask,
+                           workers=args.workers)
             fmt = "parquet" if (args.out or "").endswith(".parquet") else "csv"
             cols = out["columns"]
             if args.classes:

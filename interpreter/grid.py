@@ -170,12 +170,13 @@ def run_chunk(deal, assumptions, grid: Dict[str, np.ndarray], lo: int, to=("matu
 
 def run_grid(deal, assumptions, spec: str, to=("maturity",), prices=None, default_price=100.0,
              chunk: int = 2000, progress: Optional[Callable[[int, int], None]] = None,
-             keep_results: bool = False, dask: Optional[str] = None) -> dict:
+             keep_results: bool = False, dask: Optional[str] = None, workers: int = 1) -> dict:
     """Run every scenario of the grid; return {'columns': {...}, 'n_scenarios': n, 'results': [...]}.
 
     Columns hold one entry per scenario x mode x class, in scenario order. With
-    ``dask`` (a scheduler address, or 'local' for a LocalCluster on this
-    machine) the chunks run on a Dask cluster; the results are the same."""
+    ``workers`` > 1 the chunks run in that many processes on this machine; with
+    ``dask`` (a scheduler address, or 'local' for a LocalCluster) on a Dask
+    cluster. The results are the same either way."""
     index_names = [i.name for i in deal.indices]
     grid = expand(parse_grid(spec), index_names)
     n = len(grid["speed"])
@@ -185,6 +186,8 @@ def run_grid(deal, assumptions, spec: str, to=("maturity",), prices=None, defaul
     outs = []
     if dask:
         outs = _run_on_dask(dask, deal, assumptions, parts, bounds, to, prices, default_price, progress)
+    elif workers > 1 and len(parts) > 1:
+        outs = _run_in_processes(workers, deal, assumptions, parts, bounds, to, prices, default_price, progress)
     else:
         for (lo, hi), part in zip(bounds, parts):
             outs.append(run_chunk(deal, assumptions, part, lo, to, prices, default_price, keep_results))
@@ -199,6 +202,22 @@ def run_grid(deal, assumptions, spec: str, to=("maturity",), prices=None, defaul
             results.append(r)
     # Rows in scenario order, then mode, then class (the order within a chunk).
     return {"columns": cols, "n_scenarios": n, "results": results}
+
+
+def _run_in_processes(workers, deal, assumptions, parts, bounds, to, prices, default_price, progress):
+    """The chunks in a pool of processes (numpy's work and Python's per-period
+    steps both run in parallel; threads would share one interpreter lock)."""
+    from concurrent.futures import ProcessPoolExecutor
+    total = bounds[-1][1]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(run_chunk, deal, assumptions, part, lo, tuple(to), prices, default_price, False)
+                   for (lo, hi), part in zip(bounds, parts)]
+        outs = []
+        for f, (lo, hi) in zip(futures, bounds):
+            outs.append(f.result())
+            if progress:
+                progress(hi, total)
+    return outs
 
 
 def _run_on_dask(address: str, deal, assumptions, parts, bounds, to, prices, default_price, progress):

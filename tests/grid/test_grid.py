@@ -102,3 +102,14 @@ def test_a_grid_on_a_local_dask_cluster_returns_the_single_process_results(j4):
 def test_impossible_grid_values_are_refused(spec):
     with pytest.raises(GridError):
         parse_grid(spec)
+
+
+def test_a_grid_in_two_processes_returns_the_single_process_results(j4):
+    deal, a = j4
+    spec = "speed=50,100,200 cdr=0,4 severity=40%"
+    here = run_grid(deal, a, spec, chunk=2)
+    there = run_grid(deal, a, spec, chunk=2, workers=2)
+    assert here["columns"]["scenario"] == there["columns"]["scenario"]
+    for k in ("wal_years", "dm_bp", "yield_pct", "mdur_years", "writedown"):
+        for x, y in zip(here["columns"][k], there["columns"][k]):
+            assert (x is None and y is None) or x == pytest.approx(y, abs=1e-12), k
