@@ -110,6 +110,7 @@ class _Checker:
                 self.error(sc.span, f"schedule {sc.name}: unknown group '{sc.group}'",
                            hint=did_you_mean(sc.group, self.group_names))
         self.check_cycles()
+        self.check_distribution_cycles()
         if self.deal.header.table_event and self.deal.header.table_event not in self.events:
             self.error(self.deal.header.span, f"unknown event '{self.deal.header.table_event}'",
                        hint=did_you_mean(self.deal.header.table_event, self.events))
@@ -334,6 +335,35 @@ class _Checker:
             state[name] = "done"
 
         for name in deps:
+            visit(name, [])
+
+    def check_distribution_cycles(self):
+        """A distribution may route to another, but never back to itself."""
+        def routed(steps):
+            out = []
+            for s in steps:
+                if isinstance(s, A.Pay):
+                    out += [r.name for r in s.targets if isinstance(r, A.ClassRef) and r.name in self.distributions]
+                for attr in ("steps", "then_steps", "else_steps"):
+                    out += routed(getattr(s, attr, ()))
+            return out
+        graph = {d.name: routed(d.steps) for d in self.deal.distributions}
+        state: dict = {}
+
+        def visit(name, trail):
+            if state.get(name) == "done":
+                return
+            if state.get(name) == "active":
+                cycle = trail[trail.index(name):] + [name]
+                self.error(self.distributions[name].span, "a distribution routes back to itself: "
+                           + " -> ".join(cycle))
+                return
+            state[name] = "active"
+            for nxt in graph[name]:
+                visit(nxt, trail + [name])
+            state[name] = "done"
+
+        for name in graph:
             visit(name, [])
 
     # ------------------------------------------------------------- waterfall

@@ -133,7 +133,6 @@ class Model:
         self.events = [comp(e.when) for e in deal.events]
         self.event_retires = [np.array([self.class_index[n] for n in expand_classes(deal, e.retires)], dtype=int)
                               for e in deal.events]
-        self.contract_index = {c.name: i for i, c in enumerate(deal.contracts)}
         self.contracts = [comp(c.pays) for c in deal.contracts]
         residuals = [i for i, c in enumerate(self.classes) if c.residual]
         self.first_residual = residuals[0] if residuals else None

@@ -330,3 +330,14 @@ def test_absurd_months_are_refused(tmp_path, capsys, key, value):
     assert rc == 2, f"exit status {rc}\n{out}{err}"
     line, col = at(yaml, f"{key}: {value}", len(key) + 2)
     assert f"{yaml_path}:{line}:{col}: error:" in err
+
+
+def test_distributions_that_route_in_a_circle_are_refused():
+    from dsl.check import check
+    from dsl.parse import parse
+    text = DEAL.replace('waterfall "Priority of Distributions"',
+                        'distribution one "One"\n    pay principal to two\n'
+                        'distribution two "Two"\n    pay principal to one\n'
+                        'waterfall "Priority of Distributions"')
+    msgs = [d.message for d in check(parse(text, "deal.waterfall"))]
+    assert any("routes back to itself: one -> two -> one" in m for m in msgs), msgs
