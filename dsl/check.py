@@ -292,6 +292,11 @@ class _Checker:
                                   f"argument{'s' if n_fixed != 1 else ''}, got {len(args)}")
             return
         kinds = list(fn.args) + [fn.variadic] * (len(args) - n_fixed)
+        if call.fn == "notional" and isinstance(args[0], A.Name):
+            c = self.deal.class_named(args[0].id)
+            if c is not None and c.notional is None:
+                self.error(args[0].span, f"class {c.name} has no notional",
+                           hint=f"for its balance write balance({c.name})")
         for arg, kind in zip(args, kinds):
             if kind == "class":
                 if isinstance(arg, A.Name):
