@@ -142,6 +142,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     except RunError as e:
         print(f"run-deal: run failed: {e}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader closed the pipe (run-deal ... | head): nothing went wrong here.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except OSError as e:
         # An output folder or file that cannot be written: nothing half-written is left.
         where = f" {e.filename}" if getattr(e, "filename", None) else ""
