@@ -1,0 +1,33 @@
+"""Where waterfall-dsl keeps what it can rebuild: parsed deals, compiled kernels.
+
+``WATERFALL_CACHE`` names the folder (``WATERFALL_CACHE=off`` turns caching off);
+otherwise ``$XDG_CACHE_HOME/waterfall-dsl`` or ``~/.cache/waterfall-dsl``. Every
+entry is keyed by a hash of what it was built from, so a stale entry is never
+read; deleting the folder is always safe.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+
+def cache_dir(sub: str) -> Optional[Path]:
+    """The cache folder ``sub`` (created), or None when caching is off or the
+    folder cannot be created."""
+    env = os.environ.get("WATERFALL_CACHE")
+    if env is not None and env.strip().lower() in ("", "0", "off", "no", "false"):
+        return None
+    if env:
+        root = Path(env).expanduser()
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        root = (Path(xdg) if xdg else Path.home() / ".cache") / "waterfall-dsl"
+    path = root / sub
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    if not os.access(path, os.W_OK):
+        return None
+    return path
