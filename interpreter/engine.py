@@ -663,12 +663,18 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         to: Sequence[str] = ("maturity",), check: bool = True,
         index_levels: Optional[dict] = None, cdr: Optional[Sequence[float]] = None,
         severity: Optional[Sequence[float]] = None, index_shift: Optional[dict] = None,
-        trace: bool = False) -> RunResult:
+        trace: bool = False, engine: Optional[str] = None) -> RunResult:
     """Run the deal at each speed (multiples of the pricing speed) and each
     mode ('maturity' or the name of an event that retires classes) in one
     vectorised pass: the scenario axis is modes x speeds. ``cdr``,
     ``severity`` and ``index_shift`` (index name -> shift) are optional
-    per-speed arrays, so a flattened grid of scenarios runs as one pass."""
+    per-speed arrays, so a flattened grid of scenarios runs as one pass.
+
+    ``engine``: 'c' (the deal compiled to C, see ckernel.py), 'numpy' (this
+    module's loop), or 'auto' (C when a C compiler is there and the run needs
+    nothing only the numpy loop has, such as ``trace``); default: the
+    WATERFALL_ENGINE environment variable, else 'auto'. Both give the same
+    results (tests/engine/test_ckernel.py)."""
     speeds1 = np.asarray(assumptions.speeds if speeds is None else speeds, dtype=float)
     model_events = {e.name: i for i, e in enumerate(deal.events)}
     for m in to:
@@ -723,6 +729,28 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     day_frac_fixed = 30.0 / 360.0
     # A 30/360 class that accrues from closing: its first period runs closing -> first date.
     first_frac_30 = D.days_30_360(deal.header.closing, dates[0]) / 360.0
+    which = _choose_engine(engine, trace, model, T)
+    if which == "c":
+        from . import ckernel
+        lib, gen = ckernel.kernel(model)
+        recs, clause_c, acc_c, con_c, sold_c, error = ckernel.run_kernel(
+            lib, gen, model, S, T, flows, ipaths, pending, dates, closing, retire_event, first_frac_30)
+        if error is not None:
+            _raise_kernel_error(model, dates, error)
+
+        def tcs(a):  # (S, T, X) -> (T, X, S) views
+            return a.transpose(1, 2, 0)
+        return RunResult(deal=deal, speeds=speeds, modes=modes, dates=tuple(dates),
+                         class_names=tuple(c.name for c in model.classes),
+                         interest=tcs(recs["interest"]), principal=tcs(recs["principal"]),
+                         carryover_paid=tcs(recs["carry"]), loss_reimbursed=tcs(recs["lossr"]),
+                         writedown=tcs(recs["writedown"]), balance=tcs(recs["balance"]),
+                         begin_balance=tcs(recs["begin"]), notional=tcs(recs["notional"]), rate=tcs(recs["rate"]),
+                         cap=tcs(recs["cap"]), accreted=tcs(recs["accreted"]), accounts=tcs(acc_c),
+                         account_names=tuple(a.name for a in deal.accounts), contracts=tcs(con_c),
+                         contract_names=tuple(c.name for c in deal.contracts), trace=None, sold_period=sold_c,
+                         index_path=named_paths, collateral=flows, clause_paid=tcs(clause_c),
+                         clause_labels=model.clause_labels)
     sold_period = np.full(S, -1)
     principal_by_group = [flows[g].principal for g in model.groups]  # (S, T) each, computed once
     for t in range(T):
@@ -745,6 +773,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
             amt = np.maximum(_per_s(pays(st), S), 0.0) * alive
             st.contract_paid[k] = amt
             st.funds[model.fund_index[("contract", deal.contracts[k].name)]] = amt
+            st.version += 1
         collected = st.funds[: model.n_flow_buckets].sum(axis=0)
         accounts_before = st.funds[model.n_flow_buckets:].sum(axis=0)
         # events: 'happens' in the first period the condition holds
@@ -754,6 +783,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                 continue
             hit = _per_s(ev(st), S, bool) & (alive > 0)
             st.event_now[k] = hit & ~st.event_before[k]
+            st.version += 1  # a later event's condition may read this one
         # 2. accruals: notionals first (a cap may read them), then rates
         for c in range(Cn):
             if model.notional_f[c] is not None:
@@ -774,14 +804,17 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                 frac = act_days / (360.0 if cls.day_count == "actual/360" else 365.0)
             coupon = _per_s(model.coupon[c](st), S)
             rate = coupon
+            # A scenario in which the class is retired with nothing owed accrues
+            # nothing and records no rate, whatever the other scenarios do.
+            live = None if model.notional_f[c] is not None else (st.balance[c] != 0) | (st.carryover[c] != 0)
             if model.cap[c] is not None:
                 cap = model.cap[c](st)
-                rec["cap"][t, c] = cap
+                rec["cap"][t, c] = cap if live is None else np.where(live, cap, np.nan)
                 rate = np.minimum(coupon, cap)
             rate = np.maximum(rate, 0.0)
             base = st.notional_now[c] if model.notional_f[c] is not None else st.balance[c]
             st.current_due[c] = base * rate * frac
-            rec["rate"][t, c] = rate
+            rec["rate"][t, c] = rate if live is None else np.where(live, rate, 0.0)
             if model.has_carry[c]:
                 uncapped = coupon if model.carry_max[c] is None else np.minimum(coupon, model.carry_max[c](st))
                 st.carryover[c] = st.carryover[c] * (1.0 + uncapped * frac) + \
@@ -870,6 +903,48 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                      sold_period=sold_period,
                      index_path=named_paths, collateral=flows, clause_paid=clause_paid,
                      clause_labels=model.clause_labels)
+
+
+def _choose_engine(engine: Optional[str], trace: bool, model: Model, T: int) -> str:
+    import os
+    from . import cbuild
+    want = (engine or os.environ.get("WATERFALL_ENGINE") or "auto").strip().lower()
+    if want not in ("auto", "c", "numpy"):
+        raise RunError(f"unknown engine '{want}': use auto, c or numpy")
+    if want == "numpy":
+        return "numpy"
+    reason = None
+    if trace:
+        reason = "the payment trace is kept by the numpy engine only"
+    elif not cbuild.available():
+        reason = "no C compiler found (set CC, or install gcc)"
+    else:
+        for t in model.deal.tables:
+            covered = max((r.last if r.last is not None else T + 1) for r in t.rows)
+            if covered < T:
+                reason = f"table {t.name} stops at {t.key} {covered}, before the horizon"
+                break
+    if reason is None:
+        return "c"
+    if want == "c":
+        raise RunError(f"the compiled engine cannot run this: {reason}")
+    return "numpy"
+
+
+def _raise_kernel_error(model: Model, dates, error) -> None:
+    err, v = error
+    code, t, s = int(err[0]), int(err[1]), int(err[2])
+    if code == 1:
+        raise ConservationError(
+            f"money not conserved in period {t + 1} ({dates[t]}), scenario {s}: collected "
+            f"{v[0]:,.6f}, paid {v[1]:,.6f}, held in accounts {v[2]:,.6f}, "
+            f"difference {v[3]:,.6f} (cash left unallocated in the funds: {v[4]:,.6f})")
+    c = model.classes[int(err[3])].name
+    if code == 2:
+        what = ("interest", "carryover", "unpaid realized losses")[int(err[4])]
+        raise ConservationError(f"class {c} was paid {v[0]:,.6f} more {what} than it "
+                                f"was owed in period {t + 1}, scenario {s}")
+    raise ConservationError(f"class {c} has a negative balance {v[0]:,.6f} in period {t + 1}, scenario {s}")
 
 
 def _check_period(model: Model, st: PeriodState, t: int, collected, accounts_before):

@@ -37,6 +37,7 @@ class Compiler:
         self.deal: A.Deal = model.deal
         self._defines = {d.name: d for d in self.deal.defines}
         self._compiled_defines: dict = {}
+        self._contextual = contextual_defines(self.deal)
 
     def compile(self, e) -> Callable:
         m = getattr(self, "_c_" + type(e).__name__)
@@ -81,6 +82,11 @@ class Compiler:
                 # every payment, so a formula is computed once between payments.
                 self._compiled_defines[n] = None  # placeholder against recursion (checked earlier)
                 f = self.compile(self._defines[n].expr)
+                if n in self._contextual:
+                    # It reads 'available' or 'amount': its value depends on where
+                    # it is used, not only on the state, so it is never cached.
+                    self._compiled_defines[n] = f
+                    return lambda st, n=n: self._compiled_defines[n](st)
                 slot = [-1, None]
 
                 def cached(st, f=f, slot=slot):
@@ -233,3 +239,32 @@ class Compiler:
         if fn in ("net_wac", "gross_wac"):
             return lambda st: st.group_wac(fn, g)
         raise KeyError(fn)  # pragma: no cover - the checker knows every builtin
+
+
+def names_in(e, out: set) -> set:
+    """Every bare name an expression reads (variables, formulas, tables...)."""
+    if isinstance(e, A.Name):
+        out.add(e.id)
+    for f in ("left", "right", "operand", "cond", "then", "other"):
+        v = getattr(e, f, None)
+        if v is not None and not isinstance(v, (str, int, float)):
+            names_in(v, out)
+    for f in ("operands", "args"):
+        for v in getattr(e, f, ()) or ():
+            names_in(v, out)
+    return out
+
+
+def contextual_defines(deal: A.Deal) -> set:
+    """The formulas that read 'available' or 'amount', directly or through
+    other formulas: their value depends on the step that uses them."""
+    direct = {d.name: names_in(d.expr, set()) for d in deal.defines}
+    out: set = set()
+    changed = True
+    while changed:
+        changed = False
+        for n, names in direct.items():
+            if n not in out and (names & {"available", "amount"} or names & out):
+                out.add(n)
+                changed = True
+    return out
