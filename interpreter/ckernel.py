@@ -473,7 +473,6 @@ class Generator:
             if cls.coupon is None:
                 continue
             lines = [f"        /* accrual: {_comment(cls.name)} */"]
-            cond = "" if cls.notional is not None else f"!(s->bal[{c}] == 0.0 && s->carry[{c}] == 0.0)"
             if cls.day_count == "30/360":
                 if cls.accrues_from_closing:
                     frac = f"(t == 0 ? {first_frac_30} : {_lit(30.0 / 360.0)})"
@@ -482,7 +481,7 @@ class Generator:
             else:
                 frac = f"(act_days / {_lit(360.0 if cls.day_count == 'actual/360' else 365.0)})"
             base = f"s->notl[{c}]" if cls.notional is not None else f"s->bal[{c}]"
-            lines.append(f"        if ({cond or '1'}) {{")
+            lines.append("        {")
             lines.append(f"            double frac = {frac}, coupon = {self.expr(cls.coupon)}, rate = coupon;")
             if cls.cap is not None:
                 lines.append(f"            double capv = {self.expr(cls.cap)}; REC(9)[{c}] = capv; rate = mn(coupon, capv);")
@@ -494,7 +493,7 @@ class Generator:
                 unc = "coupon" if cls.carryover_max is None else f"mn(coupon, {self.expr(cls.carryover_max)})"
                 lines += [f"            double unc = {unc};",
                           f"            s->carry[{c}] = s->carry[{c}] * (1.0 + unc * frac) + base * mx(unc - rate, 0.0) * frac;"]
-            lines.append("        } else s->due[%d] = 0.0;" % c)
+            lines.append("        }")
             accruals.append("\n".join(lines))
         clause_src = "\n".join(clauses)
         # retirement and losses

@@ -794,27 +794,20 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         for c, cls in enumerate(model.classes):
             if model.coupon[c] is None:
                 continue
-            if model.notional_f[c] is None and not st.balance[c].any() and not st.carryover[c].any():
-                # Retired in every scenario with nothing owed: it accrues nothing.
-                st.current_due[c] = 0.0
-                continue
             if cls.day_count == "30/360":
                 frac = first_frac_30 if (t == 0 and cls.accrues_from_closing) else day_frac_fixed
             else:
                 frac = act_days / (360.0 if cls.day_count == "actual/360" else 365.0)
             coupon = _per_s(model.coupon[c](st), S)
             rate = coupon
-            # A scenario in which the class is retired with nothing owed accrues
-            # nothing and records no rate, whatever the other scenarios do.
-            live = None if model.notional_f[c] is not None else (st.balance[c] != 0) | (st.carryover[c] != 0)
             if model.cap[c] is not None:
                 cap = model.cap[c](st)
-                rec["cap"][t, c] = cap if live is None else np.where(live, cap, np.nan)
+                rec["cap"][t, c] = cap
                 rate = np.minimum(coupon, cap)
             rate = np.maximum(rate, 0.0)
             base = st.notional_now[c] if model.notional_f[c] is not None else st.balance[c]
             st.current_due[c] = base * rate * frac
-            rec["rate"][t, c] = rate if live is None else np.where(live, rate, 0.0)
+            rec["rate"][t, c] = rate
             if model.has_carry[c]:
                 uncapped = coupon if model.carry_max[c] is None else np.minimum(coupon, model.carry_max[c](st))
                 st.carryover[c] = st.carryover[c] * (1.0 + uncapped * frac) + \

@@ -99,3 +99,31 @@ def test_environment_picks_the_engine(seq_deal, seq_assumptions, monkeypatch):
     with pytest.raises(RunError, match="no C compiler"):
         run(seq_deal, seq_assumptions, engine="c")
     assert run(seq_deal, seq_assumptions).interest.sum() > 0
+
+
+def test_compiled_step_that_debits_without_crediting_is_caught(seq_deal, seq_assumptions, monkeypatch):
+    """The compiled engine checks conservation itself: a principal payment that
+    credits the class with less than it took from the funds is refused."""
+    from interpreter import ckernel
+    from interpreter.engine import ConservationError
+    original = ckernel._settle
+
+    def lossy(what, c, p):
+        return original(what, c, f"0.999 * {p}") + (f" s->bal[{c}] -= 0.001 * {p};" if what == "principal" else "")
+    monkeypatch.setattr(ckernel, "_settle", lossy)
+    monkeypatch.setattr(ckernel, "_kernels", {})
+    with pytest.raises(ConservationError, match="money not conserved in period 1 "):
+        run(seq_deal, seq_assumptions, [1.0], engine="c")
+
+
+def test_compiled_step_that_pays_more_interest_than_owed_is_caught(seq_deal, seq_assumptions, monkeypatch):
+    from interpreter import ckernel
+    from interpreter.engine import ConservationError
+    due = dict(ckernel._WHAT_DUE)
+    for k in due:
+        if "interest" in k:
+            due[k] = f"1.5 * {due[k]}"
+    monkeypatch.setattr(ckernel, "_WHAT_DUE", due)
+    monkeypatch.setattr(ckernel, "_kernels", {})
+    with pytest.raises(ConservationError, match="more interest than it was owed"):
+        run(seq_deal, seq_assumptions, [1.0], engine="c")
