@@ -15,12 +15,11 @@ from __future__ import annotations
 import difflib
 from typing import Iterable, Optional, Sequence
 
-import attrs
-
 from .ast import Span
+from .record import record
 
 
-@attrs.frozen
+@record
 class Diagnostic:
     span: Span
     message: str
