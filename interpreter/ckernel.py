@@ -428,7 +428,7 @@ class Generator:
         NG = len(m.groups)
         NK = len(deal.contracts)
         NA = len(deal.accounts)
-        NCL = len(m.program)
+        NCL = len(deal.waterfall.clauses)
         ND = len(deal.defines)
         NI = len(m.index_names)
 
@@ -842,7 +842,7 @@ def run_kernel(lib, gen: Generator, model, S: int, T: int, flows: dict, ipaths: 
     recs = {k: np.zeros((S, T, Cn)) for k in RECORDS}
     recs["cap"][:] = np.nan
     R = (ctypes.c_void_p * len(RECORDS))(*[recs[k].ctypes.data for k in RECORDS])
-    ncl, na, nk = len(model.program), len(model.deal.accounts), len(model.deal.contracts)
+    ncl, na, nk = len(model.deal.waterfall.clauses), len(model.deal.accounts), len(model.deal.contracts)
     clause = np.zeros((S, T, max(ncl, 1)))
     acc = np.zeros((S, T, max(na, 1)))
     con = np.zeros((S, T, max(nk, 1)))

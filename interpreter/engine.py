@@ -123,17 +123,9 @@ class Model:
         self._cutoff = {g: float(sum(l.balance for l in assumptions.lines if l.group == g)) for g in self.groups}
         self.account_index = {a.name: i for i, a in enumerate(deal.accounts)}
         self.schedules = {sc.name: planned_balance(sc, assumptions, n_periods) for sc in deal.schedules}
-        self.compiler = Compiler(self)
-        comp = self.compiler.compile
-        self.coupon = [comp(c.coupon) if c.coupon is not None else None for c in self.classes]
-        self.cap = [comp(c.cap) if c.cap is not None else None for c in self.classes]
-        self.carry_max = [comp(c.carryover_max) if c.carryover_max is not None else None for c in self.classes]
         self.has_carry = [c.carryover or c.carryover_max is not None for c in self.classes]
-        self.notional_f = [comp(c.notional) if c.notional is not None else None for c in self.classes]
-        self.events = [comp(e.when) for e in deal.events]
         self.event_retires = [np.array([self.class_index[n] for n in expand_classes(deal, e.retires)], dtype=int)
                               for e in deal.events]
-        self.contracts = [comp(c.pays) for c in deal.contracts]
         residuals = [i for i, c in enumerate(self.classes) if c.residual]
         self.first_residual = residuals[0] if residuals else None
         # Funds. Flow buckets (emptied every period): interest, principal and
@@ -157,16 +149,34 @@ class Model:
         for d in deal.distributions:
             scratch = np.array([self.fund_index[("distribution", d.name)]], dtype=int)
             self.distributions[d.name] = (scratch, None)
-        for d in deal.distributions:
-            scratch = self.distributions[d.name][0]
-            self.distributions[d.name] = (scratch, [self._compile_step(x, scratch) for x in d.steps])
         self.clause_labels = tuple(c.label for c in deal.waterfall.clauses)
-        self.program = [[self._compile_step(s, None) for s in clause.steps] for clause in deal.waterfall.clauses]
+        self.compiled = False
         self.loss_order = []
         if deal.losses is not None:
             for step in deal.losses.steps:
                 self.loss_order.append((step.mode, np.array([self.class_index[n] for n in
                                                              expand_classes(deal, step.targets)], dtype=int)))
+
+    def compile(self) -> "Model":
+        """Formulas and steps as closures for the numpy engine (the compiled
+        engine generates C from the deal instead and does not need them)."""
+        if self.compiled:
+            return self
+        deal = self.deal
+        self.compiler = Compiler(self)
+        comp = self.compiler.compile
+        self.coupon = [comp(c.coupon) if c.coupon is not None else None for c in self.classes]
+        self.cap = [comp(c.cap) if c.cap is not None else None for c in self.classes]
+        self.carry_max = [comp(c.carryover_max) if c.carryover_max is not None else None for c in self.classes]
+        self.notional_f = [comp(c.notional) if c.notional is not None else None for c in self.classes]
+        self.events = [comp(e.when) for e in deal.events]
+        self.contracts = [comp(c.pays) for c in deal.contracts]
+        for d in deal.distributions:
+            scratch = self.distributions[d.name][0]
+            self.distributions[d.name] = (scratch, [self._compile_step(x, scratch) for x in d.steps])
+        self.program = [[self._compile_step(s, None) for s in clause.steps] for clause in deal.waterfall.clauses]
+        self.compiled = True
+        return self
 
     def cutoff_balance(self, g: Optional[int]) -> float:
         if g is None:
@@ -712,21 +722,6 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     # Recoveries still to come on loans already defaulted, by period (S, T).
     pending = sum(np.cumsum(f.default - f.loss - f.recovery, axis=1) for f in flows.values())
     pending = np.maximum(pending, 0.0)
-    st = PeriodState(model, S, flows, ipaths, dates, closing)
-    st.pending = pending
-    if trace:
-        st.trace = []
-    for a_decl in deal.accounts:  # accounts funded at closing
-        if a_decl.initial is not None:
-            st.funds[model.fund_index[("account", a_decl.name)]] = a_decl.initial.value
-    Cn = len(model.classes)
-    rec = {k: np.zeros((T, Cn, S)) for k in ("interest", "principal", "carry", "lossr", "writedown", "balance",
-                                               "begin", "notional", "rate", "cap", "accreted")}
-    rec["cap"][:] = np.nan
-    clause_paid = np.zeros((T, len(model.program), S))
-    acc_rec = np.zeros((T, len(deal.accounts), S))
-    con_rec = np.zeros((T, len(deal.contracts), S))
-    day_frac_fixed = 30.0 / 360.0
     # A 30/360 class that accrues from closing: its first period runs closing -> first date.
     first_frac_30 = D.days_30_360(deal.header.closing, dates[0]) / 360.0
     which = _choose_engine(engine, trace, model, T)
@@ -751,6 +746,22 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                          contract_names=tuple(c.name for c in deal.contracts), trace=None, sold_period=sold_c,
                          index_path=named_paths, collateral=flows, clause_paid=tcs(clause_c),
                          clause_labels=model.clause_labels)
+    model.compile()
+    st = PeriodState(model, S, flows, ipaths, dates, closing)
+    st.pending = pending
+    if trace:
+        st.trace = []
+    for a_decl in deal.accounts:  # accounts funded at closing
+        if a_decl.initial is not None:
+            st.funds[model.fund_index[("account", a_decl.name)]] = a_decl.initial.value
+    Cn = len(model.classes)
+    rec = {k: np.zeros((T, Cn, S)) for k in ("interest", "principal", "carry", "lossr", "writedown", "balance",
+                                               "begin", "notional", "rate", "cap", "accreted")}
+    rec["cap"][:] = np.nan
+    clause_paid = np.zeros((T, len(model.program), S))
+    acc_rec = np.zeros((T, len(deal.accounts), S))
+    con_rec = np.zeros((T, len(deal.contracts), S))
+    day_frac_fixed = 30.0 / 360.0
     sold_period = np.full(S, -1)
     principal_by_group = [flows[g].principal for g in model.groups]  # (S, T) each, computed once
     for t in range(T):
