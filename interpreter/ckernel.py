@@ -40,7 +40,7 @@ GROUP_FIELDS = ("begin_balance", "end_balance", "scheduled_principal", "prepayme
                 "loss", "delinquent", "net_wac", "gross_wac", "penalty", "principal", "pending")
 # Records written by the kernel, each (S, T, C).
 RECORDS = ("interest", "principal", "carry", "lossr", "writedown", "balance", "begin", "notional", "rate", "cap",
-           "accreted")
+           "accreted", "cash")
 _WHAT_DUE = {
     "principal": "s->bal[{c}]",
     "current and unpaid interest": "(s->due[{c}] + s->shortfall[{c}])",
@@ -451,7 +451,7 @@ class Generator:
             for st in clause.steps:
                 body.append("        s->cf = -1;")
                 body += self.step(st, None, "        ")
-            body.append(f"        R_CLAUSE[k_off_cl + {k}] = s->paid_total - before; before = s->paid_total;")
+            body.append(f"        if (R_CLAUSE) R_CLAUSE[k_off_cl + {k}] = s->paid_total - before; before = s->paid_total;")
             clauses.append("\n".join(body))
         # accruals, events, contracts
         contracts = []
@@ -484,11 +484,11 @@ class Generator:
             lines.append("        {")
             lines.append(f"            double frac = {frac}, coupon = {self.expr(cls.coupon)}, rate = coupon;")
             if cls.cap is not None:
-                lines.append(f"            double capv = {self.expr(cls.cap)}; REC(9)[{c}] = capv; rate = mn(coupon, capv);")
+                lines.append(f"            double capv = {self.expr(cls.cap)}; PUT(9, {c}, capv); rate = mn(coupon, capv);")
             lines += [f"            rate = mx(rate, 0.0);",
                       f"            double base = {base};",
                       f"            s->due[{c}] = base * rate * frac;",
-                      f"            REC(8)[{c}] = rate;"]
+                      f"            PUT(8, {c}, rate);"]
             if cls.carryover or cls.carryover_max is not None:
                 unc = "coupon" if cls.carryover_max is None else f"mn(coupon, {self.expr(cls.carryover_max)})"
                 lines += [f"            double unc = {unc};",
@@ -527,13 +527,13 @@ class Generator:
                 if mode == "sequentially":
                     for c in order:
                         losses.append(f"        {{ double w = mn(excess, s->bal[{c}]); s->bal[{c}] -= w; s->uloss[{c}] += w; "
-                                      f"REC(4)[{c}] += w; excess = excess - w; }}")
+                                      f"WD({c}, w); excess = excess - w; }}")
                 else:
                     n = len(order)
                     lst = ", ".join(f"s->bal[{c}]" for c in order)
                     body = [f"        {{ double d[{n}] = {{{lst}}}, w[{n}]; prorata(excess, d, d, w, {n});"]
                     for j, c in enumerate(order):
-                        body.append(f"          s->bal[{c}] -= w[{j}]; s->uloss[{c}] += w[{j}]; REC(4)[{c}] += w[{j}];")
+                        body.append(f"          s->bal[{c}] -= w[{j}]; s->uloss[{c}] += w[{j}]; WD({c}, w[{j}]);")
                     body.append(f"          excess = excess - ({' + '.join(f'w[{j}]' for j in range(n))}); }}")
                     losses.append("\n".join(body))
         sets_src = []
@@ -614,8 +614,10 @@ static double avg_delinquency(const St *s, double n_, int g) {{
             fill.append(f"        s->cum_loss[{gi}] += s->g[{self.group_slot(gi, 'loss')}][t] * s->alive;")
         main = f"""
 /* One scenario's whole run. Returns 0, or an error code with err/errv filled. */
-static int run_one(St *s, const double *const *P, const double *K, int T, int S, int sc, double **R,
-                   double *R_CLAUSE_ALL, double *R_ACC, double *R_CON, int32_t *sold_period, int *err, double *errv) {{
+static int run_one(St *s, const double *const *P, const double *K, int T, int S, int sc, double **R, const int *TN,
+                   double *R_CLAUSE_ALL, double *R_ACC, double *R_CON, double *WDT, int32_t *sold_period,
+                   int *err, double *errv) {{
+    double *wdt = WDT + (size_t)sc * NC;
     static const double orig[NC] = {{{orig}}};
     memset(s, 0, sizeof(St));
     s->P = P; s->K = K;
@@ -628,14 +630,19 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
     for (int i = 0; i < ND; i++) s->dver[i] = -1;
 {init_accounts}
     for (int t = 0; t < T; t++) {{
+        /* this period's record rows; a record not asked for (or asked for its
+           first TN[r] periods only) has no row: nothing is written to it */
         double *rec[{len(RECORDS)}];
-        for (int r = 0; r < {len(RECORDS)}; r++) rec[r] = R[r] + ((size_t)sc * T + t) * NC;
-#define REC(r) rec[r]
-        double *R_CLAUSE = R_CLAUSE_ALL + ((size_t)sc * T + t) * {max(NCL, 1)};
+        for (int r = 0; r < {len(RECORDS)}; r++)
+            rec[r] = (R[r] && t < TN[r]) ? R[r] + ((size_t)sc * TN[r] + t) * NC : 0;
+#define PUT(r, c, v) do {{ if (rec[r]) rec[r][c] = (v); }} while (0)
+#define COPY(r, a) do {{ if (rec[r]) memcpy(rec[r], a, sizeof a); }} while (0)
+#define WD(c, w) do {{ if (rec[4]) rec[4][c] += (w); wdt[c] += (w); }} while (0)
+        double *R_CLAUSE = R_CLAUSE_ALL ? R_CLAUSE_ALL + ((size_t)sc * T + t) * {max(NCL, 1)} : 0;
         const int k_off_cl = 0;
         s->t = t; s->period = t + 1; s->version++;
         memcpy(s->prior, s->bal, sizeof s->bal);
-        memcpy(REC(6), s->bal, sizeof s->bal);
+        COPY(6, s->bal);
         for (int i = 0; i < {nflow}; i++) s->funds[i] = 0.0;
 {chr(10).join(fill)}
         s->version++;
@@ -662,15 +669,16 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
         for (int k = 0; k < NE; k++) s->ev_before[k] |= s->ev_now[k];
         if (sold) {{ s->alive = 0.0; sold_period[sc] = t; }}
         s->version++;
-        memcpy(REC(0), s->pint, sizeof s->pint);
-        memcpy(REC(1), s->pprin, sizeof s->pprin);
-        memcpy(REC(2), s->pcarry, sizeof s->pcarry);
-        memcpy(REC(3), s->ploss, sizeof s->ploss);
-        memcpy(REC(5), s->bal, sizeof s->bal);
-        memcpy(REC(7), s->notl, sizeof s->notl);
-        memcpy(REC(10), s->accr, sizeof s->accr);
-        for (int a = 0; a < {NA}; a++) R_ACC[((size_t)sc * T + t) * {max(NA, 1)} + a] = s->funds[{nflow} + a];
-        for (int k = 0; k < {NK}; k++) R_CON[((size_t)sc * T + t) * {max(NK, 1)} + k] = s->contract_paid[k];
+        COPY(0, s->pint);
+        COPY(1, s->pprin);
+        COPY(2, s->pcarry);
+        COPY(3, s->ploss);
+        COPY(5, s->bal);
+        COPY(7, s->notl);
+        COPY(10, s->accr);
+        if (rec[11]) for (int c = 0; c < NC; c++) rec[11][c] = s->pint[c] + s->pprin[c] + s->pcarry[c] + s->ploss[c];
+        if (R_ACC) for (int a = 0; a < {NA}; a++) R_ACC[((size_t)sc * T + t) * {max(NA, 1)} + a] = s->funds[{nflow} + a];
+        if (R_CON) for (int k = 0; k < {NK}; k++) R_CON[((size_t)sc * T + t) * {max(NK, 1)} + k] = s->contract_paid[k];
         /* money is conserved: collected = paid + change in accounts */
         double pi = 0, pp = 0, pc = 0, pl = 0, held = 0;
         for (int c = 0; c < NC; c++) {{ pi += s->pint[c]; pp += s->pprin[c]; pc += s->pcarry[c]; pl += s->ploss[c]; }}
@@ -690,16 +698,19 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
         }}
         for (int c = 0; c < NC; c++)
             if (s->bal[c] < -1e-6) {{ err[0] = 3; err[1] = t; err[2] = sc; err[3] = c; errv[0] = s->bal[c]; return 1; }}
-#undef REC
+#undef PUT
+#undef COPY
+#undef WD
     }}
     return 0;
 }}
 
-int run_range(const double *const *P, const double *K, int T, int S, int s0, int s1, double **R,
-              double *R_CLAUSE_ALL, double *R_ACC, double *R_CON, int32_t *sold_period, int *err, double *errv) {{
+int run_range(const double *const *P, const double *K, int T, int S, int s0, int s1, double **R, const int *TN,
+              double *R_CLAUSE_ALL, double *R_ACC, double *R_CON, double *WDT, int32_t *sold_period,
+              int *err, double *errv) {{
     St st;
     for (int sc = s0; sc < s1; sc++) {{
-        int rc = run_one(&st, P, K, T, S, sc, R, R_CLAUSE_ALL, R_ACC, R_CON, sold_period, err, errv);
+        int rc = run_one(&st, P, K, T, S, sc, R, TN, R_CLAUSE_ALL, R_ACC, R_CON, WDT, sold_period, err, errv);
         if (rc) return rc;
     }}
     return 0;
@@ -789,7 +800,7 @@ def kernel(model) -> Optional[tuple]:
     fn.restype = ctypes.c_int
     fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int,
                    ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
-                   ctypes.c_void_p, ctypes.c_void_p]
+                   ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
     _kernels[id(model.deal)] = (model.deal, lib, gen)
     return lib, gen
 
@@ -800,11 +811,23 @@ def threads_for(S: int) -> int:
     return max(1, min(os.cpu_count() or 1, S // 32))
 
 
+# What a run keeps. "all": every record for every period. "lean" (grids of
+# many scenarios): what the analytics read, so memory stays small: the cash
+# and principal of each class by period, and the first period's rate and
+# notional (an IO class's face, a floater's first coupon); write-downs are
+# kept as totals in either case.
+KEEP = {
+    "all": {k: None for k in RECORDS if k != "cash"},
+    "lean": {"principal": None, "cash": None, "rate": 1, "notional": 1},
+}
+
+
 def run_kernel(lib, gen: Generator, model, S: int, T: int, flows: dict, ipaths: np.ndarray, pending: np.ndarray,
-               dates, closing, retire_event: np.ndarray, first_frac_30: float):
-    """Run every scenario through the compiled deal. Returns (records dict of
-    (S, T, C) arrays, clause_paid (S, T, K), accounts (S, T, A), contracts
-    (S, T, N), sold_period (S,), error or None)."""
+               dates, closing, retire_event: np.ndarray, first_frac_30: float, keep_records: str = "all"):
+    """Run every scenario through the compiled deal. Returns (records: name ->
+    (S, T', C) array for the records ``KEEP[keep_records]`` names, clause_paid
+    (S, T, K), accounts (S, T, A), contracts (S, T, N) (None when lean),
+    write-down totals (S, C), sold_period (S,), error or None)."""
     keep = []
 
     def arr(a):
@@ -839,13 +862,20 @@ def run_kernel(lib, gen: Generator, model, S: int, T: int, flows: dict, ipaths: 
     consts.append(first_frac_30)
     K = np.array(consts, dtype=float)
     Cn = len(model.classes)
-    recs = {k: np.zeros((S, T, Cn)) for k in RECORDS}
-    recs["cap"][:] = np.nan
-    R = (ctypes.c_void_p * len(RECORDS))(*[recs[k].ctypes.data for k in RECORDS])
+    wanted = KEEP[keep_records]
+    recs = {}
+    for k, n in wanted.items():
+        recs[k] = np.zeros((S, T if n is None else min(n, T), Cn))
+    if "cap" in recs:
+        recs["cap"][:] = np.nan
+    R = (ctypes.c_void_p * len(RECORDS))(*[recs[k].ctypes.data if k in recs else None for k in RECORDS])
+    TN = np.array([recs[k].shape[1] if k in recs else 0 for k in RECORDS], dtype=np.intc)
     ncl, na, nk = len(model.deal.waterfall.clauses), len(model.deal.accounts), len(model.deal.contracts)
-    clause = np.zeros((S, T, max(ncl, 1)))
-    acc = np.zeros((S, T, max(na, 1)))
-    con = np.zeros((S, T, max(nk, 1)))
+    full = keep_records == "all"
+    clause = np.zeros((S, T, max(ncl, 1))) if full else None
+    acc = np.zeros((S, T, max(na, 1))) if full else None
+    con = np.zeros((S, T, max(nk, 1))) if full else None
+    wdt = np.zeros((S, Cn))
     sold = np.full(S, -1, dtype=np.int32)
     n_threads = threads_for(S)
     bounds = np.linspace(0, S, n_threads + 1).astype(int)
@@ -854,9 +884,9 @@ def run_kernel(lib, gen: Generator, model, S: int, T: int, flows: dict, ipaths: 
     rcs = [0] * n_threads
 
     def work(i):
-        rcs[i] = lib.run_range(P, K.ctypes.data, T, S, int(bounds[i]), int(bounds[i + 1]), R, clause.ctypes.data,
-                               acc.ctypes.data, con.ctypes.data, sold.ctypes.data, errs[i].ctypes.data,
-                               errvs[i].ctypes.data)
+        rcs[i] = lib.run_range(P, K.ctypes.data, T, S, int(bounds[i]), int(bounds[i + 1]), R, TN.ctypes.data,
+                               _data(clause), _data(acc), _data(con), wdt.ctypes.data, sold.ctypes.data,
+                               errs[i].ctypes.data, errvs[i].ctypes.data)
     if n_threads == 1:
         work(0)
     else:
@@ -870,4 +900,10 @@ def run_kernel(lib, gen: Generator, model, S: int, T: int, flows: dict, ipaths: 
         if rcs[i]:
             error = (errs[i], errvs[i])
             break
-    return recs, clause[:, :, :ncl], acc[:, :, :na], con[:, :, :nk], sold.astype(int), error
+    if not full:
+        return recs, None, None, None, wdt, sold.astype(int), error
+    return recs, clause[:, :, :ncl], acc[:, :, :na], con[:, :, :nk], wdt, sold.astype(int), error
+
+
+def _data(a):
+    return None if a is None else a.ctypes.data

@@ -72,6 +72,12 @@ class RunResult:
     clause_labels: tuple
     trace: Optional[list] = None  # with run(trace=True): every payment with its clause and deal-file line
     sold_period: Optional[np.ndarray] = None  # (S,) period index in which the collateral was sold, -1 if never
+    # A lean run (run(keep='lean'), for grids) keeps only what the analytics read:
+    # principal and cash_paid by period, rate and notional of the first period
+    # (shape (1, C, S)) and write-down totals; the other records are None.
+    lean: bool = False
+    cash_paid: Optional[np.ndarray] = None  # (T, C, S) everything a class receives (lean runs)
+    writedowns: Optional[np.ndarray] = None  # (C, S) total write-downs of each class
 
     @property
     def n_periods(self) -> int:
@@ -82,7 +88,15 @@ class RunResult:
 
     def cash(self) -> np.ndarray:
         """(T, C, S) everything a class receives."""
+        if self.cash_paid is not None:
+            return self.cash_paid
         return self.interest + self.principal + self.carryover_paid + self.loss_reimbursed
+
+    def writedown_total(self) -> np.ndarray:
+        """(C, S) each class's write-downs over the run."""
+        if self.writedowns is not None:
+            return self.writedowns
+        return self.writedown.sum(axis=0)
 
 
 class Model:
@@ -673,7 +687,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         to: Sequence[str] = ("maturity",), check: bool = True,
         index_levels: Optional[dict] = None, cdr: Optional[Sequence[float]] = None,
         severity: Optional[Sequence[float]] = None, index_shift: Optional[dict] = None,
-        trace: bool = False, engine: Optional[str] = None) -> RunResult:
+        trace: bool = False, engine: Optional[str] = None, keep: str = "all") -> RunResult:
     """Run the deal at each speed (multiples of the pricing speed) and each
     mode ('maturity' or the name of an event that retires classes) in one
     vectorised pass: the scenario axis is modes x speeds. ``cdr``,
@@ -684,7 +698,12 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     module's loop), or 'auto' (C when a C compiler is there and the run needs
     nothing only the numpy loop has, such as ``trace``); default: the
     WATERFALL_ENGINE environment variable, else 'auto'. Both give the same
-    results (tests/engine/test_ckernel.py)."""
+    results (tests/engine/test_ckernel.py).
+
+    ``keep``: 'all' records, or 'lean' (see RunResult.lean: what grid
+    analytics need, a fraction of the memory). The numpy engine always keeps all."""
+    if keep not in ("all", "lean"):
+        raise RunError(f"unknown keep '{keep}': use all or lean")
     speeds1 = np.asarray(assumptions.speeds if speeds is None else speeds, dtype=float)
     model_events = {e.name: i for i, e in enumerate(deal.events)}
     for m in to:
@@ -728,24 +747,26 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     if which == "c":
         from . import ckernel
         lib, gen = ckernel.kernel(model)
-        recs, clause_c, acc_c, con_c, sold_c, error = ckernel.run_kernel(
-            lib, gen, model, S, T, flows, ipaths, pending, dates, closing, retire_event, first_frac_30)
+        recs, clause_c, acc_c, con_c, wdt, sold_c, error = ckernel.run_kernel(
+            lib, gen, model, S, T, flows, ipaths, pending, dates, closing, retire_event, first_frac_30, keep)
         if error is not None:
             _raise_kernel_error(model, dates, error)
 
         def tcs(a):  # (S, T, X) -> (T, X, S) views
-            return a.transpose(1, 2, 0)
+            return None if a is None else a.transpose(1, 2, 0)
+        rec = {k: tcs(recs.get(k)) for k in ckernel.RECORDS}
         return RunResult(deal=deal, speeds=speeds, modes=modes, dates=tuple(dates),
                          class_names=tuple(c.name for c in model.classes),
-                         interest=tcs(recs["interest"]), principal=tcs(recs["principal"]),
-                         carryover_paid=tcs(recs["carry"]), loss_reimbursed=tcs(recs["lossr"]),
-                         writedown=tcs(recs["writedown"]), balance=tcs(recs["balance"]),
-                         begin_balance=tcs(recs["begin"]), notional=tcs(recs["notional"]), rate=tcs(recs["rate"]),
-                         cap=tcs(recs["cap"]), accreted=tcs(recs["accreted"]), accounts=tcs(acc_c),
+                         interest=rec["interest"], principal=rec["principal"],
+                         carryover_paid=rec["carry"], loss_reimbursed=rec["lossr"],
+                         writedown=rec["writedown"], balance=rec["balance"],
+                         begin_balance=rec["begin"], notional=rec["notional"], rate=rec["rate"],
+                         cap=rec["cap"], accreted=rec["accreted"], accounts=tcs(acc_c),
                          account_names=tuple(a.name for a in deal.accounts), contracts=tcs(con_c),
                          contract_names=tuple(c.name for c in deal.contracts), trace=None, sold_period=sold_c,
                          index_path=named_paths, collateral=flows, clause_paid=tcs(clause_c),
-                         clause_labels=model.clause_labels)
+                         clause_labels=model.clause_labels, lean=keep == "lean", cash_paid=rec["cash"],
+                         writedowns=wdt.T)
     model.compile()
     st = PeriodState(model, S, flows, ipaths, dates, closing)
     st.pending = pending

@@ -127,3 +127,18 @@ def test_compiled_step_that_pays_more_interest_than_owed_is_caught(seq_deal, seq
     monkeypatch.setattr(ckernel, "_kernels", {})
     with pytest.raises(ConservationError, match="more interest than it was owed"):
         run(seq_deal, seq_assumptions, [1.0], engine="c")
+
+
+def test_lean_run_keeps_what_the_analytics_read():
+    deal = load_deal(DEALS / "subprime-hel.waterfall")
+    a = load_assumptions(DEALS / "subprime-hel.assumptions.yaml", deal)
+    speeds, cdr, sev = [0.5, 1.0, 2.0], [0.02, 0.08, 0.15], [0.4, 0.5, 0.6]
+    full = run(deal, a, speeds, cdr=cdr, severity=sev, engine="c")
+    lean = run(deal, a, speeds, cdr=cdr, severity=sev, engine="c", keep="lean")
+    assert lean.lean and lean.interest is None and lean.balance is None and lean.clause_paid is None
+    np.testing.assert_array_equal(lean.cash(), full.cash())
+    np.testing.assert_array_equal(lean.principal, full.principal)
+    np.testing.assert_array_equal(lean.rate[0], full.rate[0])
+    np.testing.assert_array_equal(lean.notional[0], full.notional[0])
+    np.testing.assert_allclose(lean.writedown_total(), full.writedown.sum(axis=0), rtol=1e-12, atol=1e-7)
+    assert full.writedown.sum() > 0  # the scenarios do write classes down
