@@ -11,12 +11,9 @@ Outputs are written atomically: a failed run leaves no partial file.
 from __future__ import annotations
 
 import argparse
-import csv
 import io
-import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import List, Optional
 
@@ -213,12 +210,14 @@ def _main(args) -> int:
     if args.cashflows:
         write_cashflows(result, Path(args.cashflows))
     if args.format == "json":
+        import json
         doc = {"deal": deal.name, "settlement": (deal.header.settlement or deal.header.closing).isoformat(),
                "tables": [{k: r[k] for k in ("class", "to", "speed_pct", "price", "yield_pct", "dm_bp",
                                             "wal_years", "mdur_years", "first_principal", "last_principal")}
                           for r in rows]}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     elif args.format == "csv":
+        import csv
         buf = io.StringIO()
         fields = ["class", "to", "speed_pct", "price", "yield_pct", "dm_bp", "wal_years", "mdur_years",
                   "first_principal", "last_principal", "first_period", "last_period"]
@@ -408,6 +407,8 @@ def format_tables(deal, result, rows, modes) -> str:
 def write_cashflows(result, directory: Path) -> None:
     """One CSV per class and one for the collateral, written to a temporary
     folder and moved into place only when all are complete."""
+    import csv
+    import tempfile
     directory = Path(directory)
     parent = directory.parent if str(directory.parent) else Path(".")
     parent.mkdir(parents=True, exist_ok=True)
