@@ -744,9 +744,12 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     # A 30/360 class that accrues from closing: its first period runs closing -> first date.
     first_frac_30 = D.days_30_360(deal.header.closing, dates[0]) / 360.0
     which = _choose_engine(engine, trace, model, T)
+    kern = None
     if which == "c":
         from . import ckernel
-        lib, gen = ckernel.kernel(model)
+        kern = _compiled(model, engine)
+    if kern is not None:
+        lib, gen = kern
         recs, clause_c, acc_c, con_c, wdt, sold_c, error = ckernel.run_kernel(
             lib, gen, model, S, T, flows, ipaths, pending, dates, closing, retire_event, first_frac_30, keep)
         if error is not None:
@@ -954,6 +957,21 @@ def _choose_engine(engine: Optional[str], trace: bool, model: Model, T: int) -> 
     if want == "c":
         raise RunError(f"the compiled engine cannot run this: {reason}")
     return "numpy"
+
+
+def _compiled(model: Model, engine: Optional[str]):
+    """The deal's compiled kernel; on 'auto', None (the numpy engine runs) if it
+    cannot be built, with a warning: that is a bug of the generator, not of the deal."""
+    import os
+    import warnings
+    from . import cbuild, ckernel
+    try:
+        return ckernel.kernel(model)
+    except (cbuild.CompileError, ckernel.Unsupported) as e:
+        if (engine or os.environ.get("WATERFALL_ENGINE") or "auto").strip().lower() == "c":
+            raise RunError(f"the compiled engine cannot run this deal: {e}") from None
+        warnings.warn(f"compiled engine unavailable for this deal, running the numpy engine: {e}", RuntimeWarning)
+        return None
 
 
 def _raise_kernel_error(model: Model, dates, error) -> None:

@@ -142,3 +142,14 @@ def test_lean_run_keeps_what_the_analytics_read():
     np.testing.assert_array_equal(lean.notional[0], full.notional[0])
     np.testing.assert_allclose(lean.writedown_total(), full.writedown.sum(axis=0), rtol=1e-12, atol=1e-7)
     assert full.writedown.sum() > 0  # the scenarios do write classes down
+
+
+def test_a_kernel_that_cannot_be_built_falls_back_to_numpy_on_auto(seq_deal, seq_assumptions, monkeypatch):
+    from interpreter import ckernel
+    monkeypatch.setattr(ckernel, "_kernels", {})
+    monkeypatch.setattr(ckernel.Generator, "generate", lambda self: "this is not C")
+    with pytest.warns(RuntimeWarning, match="running the numpy engine"):
+        r = run(seq_deal, seq_assumptions, [1.0], engine="auto")
+    assert r.principal.sum() > 0
+    with pytest.raises(RunError, match="compiled engine cannot run this deal"):
+        run(seq_deal, seq_assumptions, [1.0], engine="c")
