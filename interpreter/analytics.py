@@ -505,3 +505,535 @@ def accrued(coupon, days_30_360):
     E.g. 3.108% from April 1 to the April 30 settlement (29 days): 0.03108 * 29 / 360.
     """
     return np.asarray(coupon, dtype=float) * np.asarray(days_30_360, dtype=float) / 360.0
+
+
+# --------------------------------------------------------------------------------------------
+# Term-sheet measures of one class over many scenarios: a compiled kernel
+# --------------------------------------------------------------------------------------------
+#
+# `class_measures` computes, per scenario, what `report.analyze` needs of a class: the
+# principal window, the WAL, and for a fixed-rate class the yield at a full price (and the
+# durations at it), for a floater the discount margin and the yield/durations on actual/360
+# time. It reads the class's cash components where the run left them (any strides: no
+# (S, T) flows array is formed) and solves every scenario on its own flows only.
+#
+# The formulas are the ones above (SIFMA SF, as cited in the module docstring):
+#   WAL = sum(P_t t_t) / sum(P_t);
+#   cash-flow yield: sum_t CF_t (1 + y/2)^(-2 t_t) = full price, solved for x = ln(1 + y/2),
+#     y = 2 expm1(x) (semi-annual on 30/360 years: the BEY; floaters: on actual/360 years);
+#   Macaulay D = sum t PV_t / sum PV_t at the yield, modified D / (1 + y/2);
+#   discount margin: sum_t CF_t prod_{k<=t} 1 / (1 + (i_k + dm) a_k) = price.
+# The root-finder is `_solve`, row by row: the same bracket (x0 -/+ h, h doubling), the same
+# safeguarded Newton steps and stopping rule. Only the evaluation differs: the discount
+# factors exp(-t x) are built by multiplying the previous one by exp(-(t_k - t_{k-1}) x), one
+# exp per distinct step (payment dates are monthly, so there are a handful), instead of one
+# exp per period; the relative difference is a few ulps per period (1e-14 over 360 periods),
+# far inside the 1e-13 convergence tolerance's effect on a yield.
+#
+# `class_measures_numpy` computes the same with the vectorised functions above (the path
+# taken when there is no C compiler); tests compare the two.
+
+_C_SOURCE = r"""
+#include <math.h>
+
+#define TOL 1e-13
+#define MAXIT 200
+#define MAXEXP 40
+#define MAXDT 64
+#define B_MAX 1024
+
+typedef struct {
+    const double *cf;          /* flows of one scenario, length n */
+    long f, l;                 /* first and last nonzero flow */
+    const double *t;           /* yield times (periods of the compounding), length n */
+    const unsigned char *tk;   /* index of t[k] - t[k-1] in dts */
+    const double *dts;
+    int ndt;
+    double price;
+    const double *idx;         /* index rate of each accrual period (this scenario) */
+    long istride;
+    const double *a;           /* accrual fraction of each period (days / 360) */
+    int positive;              /* flows >= 0, times increasing, accruals >= 0 */
+} prob;
+
+typedef void (*fdf_fn)(const prob *, double, double *, double *);
+
+static double sgn(double v) { return v > 0 ? 1.0 : (v < 0 ? -1.0 : (v == 0 ? 0.0 : NAN)); }
+
+/* sum cf exp(-t x) and sum t cf exp(-t x) over the nonzero flows */
+static void pv_exp(const prob *P, double x, double *pv, double *dp) {
+    double e[MAXDT];
+    int j;
+    long k;
+    for (j = 0; j < P->ndt; j++) e[j] = exp(-P->dts[j] * x);
+    double d = exp(-P->t[P->f] * x), s = 0.0, sd = 0.0;
+    for (k = P->f; k <= P->l; k++) {
+        if (k > P->f) {
+            d = d * e[P->tk[k]];
+            if (((k - P->f) & 63) == 0 || !(d > 0.0 && d < INFINITY)) d = exp(-P->t[k] * x);
+        }
+        double c = P->cf[k];
+        if (c != 0.0) {
+            double term = c * d;
+            s += term;
+            sd += P->t[k] * term;
+        }
+    }
+    *pv = s;
+    *dp = sd;
+}
+
+static void fdf_yield(const prob *P, double x, double *f, double *df) {
+    double pv, dp;
+    pv_exp(P, x, &pv, &dp);
+    *f = pv - P->price;
+    *df = -dp;
+}
+
+/* DF_t = prod_{k<=t} 1 / (1 + (i_k + dm) a_k); -dln DF_t / d dm = sum_{k<=t} a_k / (1 + ...) */
+static void fdf_dm(const prob *P, double dm, double *f, double *df) {
+    double D = 1.0, L = 0.0, s = 0.0, sd = 0.0;
+    long k;
+    for (k = 0; k <= P->l; k++) {
+        double a = P->a[k];
+        double inv = 1.0 / (1.0 + (P->idx[k * P->istride] + dm) * a);
+        D = D * inv;
+        L = L + a * inv;
+        double c = P->cf[k];
+        if (c != 0.0) {
+            double term = c * D;
+            s += term;
+            sd += term * L;
+        }
+    }
+    *f = s - P->price;
+    *df = -sd;
+}
+
+static int bracketed(double flo, double fhi) {
+    return isfinite(flo) && isfinite(fhi) && sgn(flo) * sgn(fhi) <= 0;
+}
+
+/* `_solve` of analytics.py for one row */
+static double solve(fdf_fn fn, const prob *P, double x0, double step, double lower) {
+    double h = step, lo, hi, flo, fhi, d;
+    lo = (x0 - h > lower) ? x0 - h : 0.5 * (lower + x0);
+    hi = x0 + h;
+    fn(P, lo, &flo, &d);
+    fn(P, hi, &fhi, &d);
+    int br = bracketed(flo, fhi);
+    for (int k = 0; k < MAXEXP && !br; k++) {
+        h = 2.0 * h;
+        double nlo = (x0 - h > lower) ? x0 - h : 0.5 * (lower + lo);
+        double nhi = x0 + h, fnlo, fnhi;
+        fn(P, nlo, &fnlo, &d);
+        fn(P, nhi, &fnhi, &d);
+        if (isfinite(fnlo)) { lo = nlo; flo = fnlo; }
+        if (isfinite(fnhi)) { hi = nhi; fhi = fnhi; }
+        br = bracketed(flo, fhi);
+    }
+    if (!br) return NAN;
+    double x = x0 > lo ? x0 : lo;
+    x = x < hi ? x : hi;
+    if (flo == 0.0) return lo;
+    if (fhi == 0.0) return hi;
+    double slo = sgn(flo);
+    for (int it = 0; it < MAXIT; it++) {
+        double f, df;
+        fn(P, x, &f, &df);
+        if (f == 0.0) return x;
+        if (sgn(f) == slo) lo = x; else hi = x;
+        double xn = x - f / df;
+        double mn = lo < hi ? lo : hi, mx = lo < hi ? hi : lo;
+        if (!isfinite(xn) || xn <= mn || xn >= mx) xn = 0.5 * (lo + hi);
+        double tol = TOL * (1.0 + fabs(x));
+        if (fabs(xn - x) <= tol || fabs(hi - lo) <= tol) return xn;
+        x = xn;
+    }
+    return NAN;
+}
+
+/*
+ * Newton from x0 alone, for flows that are all >= 0 on increasing times: f is then convex and
+ * strictly decreasing, so after the first step the iterates rise monotonically to the one root
+ * (the same root `solve` brackets). Returns 0 (and leaves *out alone) when the iteration leaves
+ * that regime (a non-finite value, a step out of the domain, no convergence); `solve` then
+ * decides, so an unusual row gets exactly the bracketed search.
+ */
+static int newton(fdf_fn fn, const prob *P, double x0, double lower, double *out) {
+    double x = x0;
+    for (int it = 0; it < 60; it++) {
+        double f, df;
+        fn(P, x, &f, &df);
+        if (!isfinite(f) || !isfinite(df) || !(df < 0.0)) return 0;
+        if (f == 0.0) { *out = x; return 1; }
+        double xn = x - f / df;
+        if (!isfinite(xn) || !(xn > lower)) return 0;
+        if (fabs(xn - x) <= TOL * (1.0 + fabs(x))) { *out = xn; return 1; }
+        x = xn;
+    }
+    return 0;
+}
+
+/* yield (compounded at the unit of t) and Macaulay duration in units of t, on the flows of P */
+static void yield_duration(prob *P, double *yld, double *mac) {
+    double total = 0.0, tw = 0.0;
+    int valid = isfinite(P->price);
+    for (long k = P->f; k <= P->l; k++) {
+        double c = P->cf[k];
+        total += c;
+        if (c != 0.0) {
+            tw += c * P->t[k];
+            if (!isfinite(P->t[k])) valid = 0;
+        }
+    }
+    if (!valid || !isfinite(total)) { *yld = NAN; *mac = NAN; return; }
+    double x0 = log(total / P->price) / (tw / total);
+    if (!isfinite(x0)) x0 = 0.0;
+    double x;
+    if (!(P->positive && newton(fdf_yield, P, x0, -INFINITY, &x)))
+        x = solve(fdf_yield, P, x0, 1e-3, -INFINITY);
+    double y = 2.0 * expm1(x);
+    double pv, dp;
+    pv_exp(P, log1p(y / 2.0), &pv, &dp);
+    *yld = y;
+    *mac = (pv != 0.0) ? (dp / pv) : NAN;
+}
+
+static double discount_margin(prob *P) {
+    double total = 0.0, tc = 0.0, mt = 0.0, mi = 0.0, lower = -INFINITY;
+    int valid = isfinite(P->price);
+    for (long k = 0; k <= P->l; k++) {
+        double c = P->cf[k], a = P->a[k], i = P->idx[k * P->istride];
+        if (!isfinite(a) || !isfinite(i)) valid = 0;
+        total += c;
+        tc += a;
+        if (c != 0.0) {
+            mt += c * tc;
+            mi += c * i;
+        }
+        if (a > 0.0) {
+            double b = -1.0 / a - i;
+            if (b > lower || lower != lower) lower = b;
+        }
+    }
+    if (!valid || !isfinite(total)) return NAN;
+    if (!isfinite(lower)) lower = -INFINITY;
+    double x0 = log(total / P->price) / (mt / total) - mi / total;
+    if (!isfinite(x0)) x0 = 0.0;
+    if (!(x0 > lower)) x0 = isfinite(lower) ? lower + 1e-4 : 0.0;
+    double x;
+    if (P->positive && newton(fdf_dm, P, x0, lower, &x)) return x;
+    return solve(fdf_dm, P, x0, 1e-3, lower);
+}
+
+/*
+ * One class, scenarios s0 <= s < s1. Cash components c[0..3] (interest, principal,
+ * carryover, reimbursement) are read at c[j][t * st[j] + s * ss[j]] (element strides).
+ * mode 0: window and WAL only; 1: fixed (yield at price[s], a full price); 2: floater
+ * (discount margin and yield at price[s]). scratch holds B * n doubles.
+ */
+int wf_class_measures(long n, long s0, long s1, const double **c, const long *st, const long *ss,
+                      double face, const double *years, int mode,
+                      const double *ty, const unsigned char *tk, const double *dts, int ndt,
+                      const double *price, const double *idx, long ist, long iss, const double *acc,
+                      double *wal, long long *first, long long *last, double *yld, double *mdur,
+                      double *dm, double *scratch, long B) {
+    if (ndt > MAXDT) return -1;
+    for (long b0 = s0; b0 < s1; b0 += B) {
+        long nb = (s1 - b0 < B) ? s1 - b0 : B;
+        double num[B_MAX], den[B_MAX];
+        long long fi[B_MAX], li[B_MAX];
+        if (nb > B_MAX) return -2;
+        for (long j = 0; j < nb; j++) { num[j] = 0.0; den[j] = 0.0; fi[j] = -1; li[j] = -1; }
+        /* read in the order of the smaller stride (t outer when scenarios are adjacent) */
+        int t_outer = labs(ss[1]) <= labs(st[1]);
+        if (t_outer && ss[0] == 1 && ss[1] == 1 && ss[2] == 1 && ss[3] == 1) {
+            /* scenarios adjacent in memory: whole runs of each row */
+            for (long t = 0; t < n; t++) {
+                const double *r0 = c[0] + t * st[0] + b0, *r1 = c[1] + t * st[1] + b0;
+                const double *r2 = c[2] + t * st[2] + b0, *r3 = c[3] + t * st[3] + b0;
+                double yt = years[t];
+                for (long j = 0; j < nb; j++) {
+                    double p = r1[j];
+                    double v = ((r0[j] + p) + r2[j]) + r3[j];
+                    scratch[j * n + t] = v / face * 100.0;
+                    if (p != 0.0) num[j] += p * yt;
+                    den[j] += p;
+                    if (p >= 0.006 || (p > 0.004 && rint(p * 100.0) / 100.0 >= 0.01 - 1e-9)) {
+                        if (fi[j] < 0) fi[j] = t;
+                        li[j] = t;
+                    }
+                }
+            }
+        } else
+        for (long outer = 0; outer < (t_outer ? n : nb); outer++) {
+            for (long inner = 0; inner < (t_outer ? nb : n); inner++) {
+                long t = t_outer ? outer : inner, j = t_outer ? inner : outer, s = b0 + j;
+                double i0 = c[0][t * st[0] + s * ss[0]];
+                double p = c[1][t * st[1] + s * ss[1]];
+                double v = ((i0 + p) + c[2][t * st[2] + s * ss[2]]) + c[3][t * st[3] + s * ss[3]];
+                scratch[j * n + t] = v / face * 100.0;
+                if (p != 0.0) num[j] += p * years[t];
+                den[j] += p;
+                /* paid in whole cents: round(p, 2) >= $0.01 (rint is needed only near half a cent) */
+                if (p >= 0.006 || (p > 0.004 && rint(p * 100.0) / 100.0 >= 0.01 - 1e-9)) {
+                    if (fi[j] < 0 || t < fi[j]) fi[j] = t;
+                    if (t > li[j]) li[j] = t;
+                }
+            }
+        }
+        for (long j = 0; j < nb; j++) {
+            long s = b0 + j;
+            first[s] = fi[j];
+            last[s] = li[j];
+            wal[s] = (den[j] != 0.0) ? num[j] / den[j] : NAN;
+        }
+        if (mode == 0) continue;
+        for (long j = 0; j < nb; j++) {
+            long s = b0 + j;
+            prob P;
+            P.cf = scratch + j * n;
+            P.f = -1; P.l = -1;
+            for (long t = 0; t < n; t++) {
+                if (P.cf[t] != 0.0) { if (P.f < 0) P.f = t; P.l = t; }
+            }
+            yld[s] = NAN; mdur[s] = NAN; dm[s] = NAN;
+            if (P.f < 0) continue;
+            P.positive = ty[P.f] > 0.0;
+            for (long t = P.f; t <= P.l; t++) {
+                if (P.cf[t] < 0.0 || (t > P.f && !(ty[t] > ty[t - 1]))) { P.positive = 0; break; }
+            }
+            if (mode == 2 && P.positive) {
+                for (long t = 0; t <= P.l; t++) if (!(acc[t] >= 0.0)) { P.positive = 0; break; }
+            }
+            P.t = ty; P.tk = tk; P.dts = dts; P.ndt = ndt;
+            P.price = price[s];
+            P.idx = idx ? idx + s * iss : 0;
+            P.istride = ist;
+            P.a = acc;
+            if (mode == 2) dm[s] = discount_margin(&P);
+            double y, mac;
+            yield_duration(&P, &y, &mac);
+            yld[s] = y;
+            /* t is in half-years: Macaulay in years is half of it */
+            mdur[s] = (mac / 2.0) / (1.0 + y / 2.0);
+        }
+    }
+    return 0;
+}
+"""
+
+
+class ClassInputs(NamedTuple):
+    """What `class_measures` needs of one class (n periods, S scenarios).
+
+    components  four (n, S) arrays, any strides: interest, principal, carryover paid, loss
+                reimbursed; the class's cash is their sum (in that order), its flows per 100 of
+                face cash / face * 100;
+    face        the face the flows are quoted per 100 of;
+    years       (n,) 30/360 years from settlement (the WAL's times);
+    kind        'window' (principal window and WAL only), 'fixed' or 'floater';
+    price       (S,) full price per 100 (fixed: clean + accrued; floaters settle flat);
+    times       (n,) years on which the yield and durations are solved (fixed: 30/360,
+                floaters: actual/360);
+    index       (S, n) index rate of each accrual period (floaters);
+    accrual_days (n,) actual days of each accrual period, the first from settlement (floaters).
+    """
+    components: tuple
+    face: float
+    years: np.ndarray
+    kind: str
+    price: np.ndarray | None = None
+    times: np.ndarray | None = None
+    index: np.ndarray | None = None
+    accrual_days: np.ndarray | None = None
+
+
+class ClassMeasures(NamedTuple):
+    """Per scenario, shape (S,): WAL; first and last principal period (0-based, -1 if none);
+    yield (semi-annual, decimal); modified duration (years); discount margin (decimal)."""
+    wal: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+    yld: np.ndarray
+    mdur: np.ndarray
+    dm: np.ndarray
+
+
+def _flows_of(ci: ClassInputs) -> np.ndarray:
+    """(S, n) flows per 100 of face (the sum of the components in their order)."""
+    i, p, c, r = ci.components
+    return ((((i + p) + c) + r) / ci.face * 100.0).T
+
+
+def class_measures_numpy(ci: ClassInputs) -> ClassMeasures:
+    """`class_measures` with the vectorised numpy functions of this module."""
+    s = ci.components[1].shape[1]
+    # Only the periods up to the class's last payment (in any scenario) matter:
+    # trimming them makes the root-finding cheaper without changing a result.
+    i, p, c, r = ci.components
+    paying = np.nonzero(((((i + p) + c) + r) != 0).any(axis=1))[0]
+    n = int(paying[-1]) + 1 if len(paying) else 1
+    ci = ci._replace(components=tuple(x[:n] for x in ci.components), years=ci.years[:n],
+                     times=None if ci.times is None else ci.times[:n],
+                     index=None if ci.index is None else ci.index[:, :n],
+                     accrual_days=None if ci.accrual_days is None else ci.accrual_days[:n])
+    prin = np.asarray(ci.components[1]).T
+    first, last = principal_window(prin)
+    wal_ = wal(prin, ci.years)
+    yld = np.full(s, np.nan)
+    mdur = np.full(s, np.nan)
+    dm = np.full(s, np.nan)
+    if ci.kind in ("fixed", "floater"):
+        flows = _flows_of(ci)
+        if ci.kind == "floater":
+            dm = discount_margin(flows, ci.index, ci.accrual_days, ci.price)
+        yd = yield_and_duration(flows, ci.times, ci.price, frequency=2)
+        yld, mdur = yd.yld, yd.modified
+    return ClassMeasures(wal_, first, last, yld, mdur, dm)
+
+
+_KERNEL_BLOCK = 512     # scenarios whose flows the kernel holds at once (B x n doubles)
+_MAX_STEPS = 64        # distinct time steps the kernel's discounting supports (MAXDT)
+_THREAD_MIN = 2000     # scenarios from which the kernel runs in two threads
+
+
+def _kernel():
+    from . import cbuild
+    lib = cbuild.load("analytics", _C_SOURCE)
+    if lib is not None and not getattr(lib, "_wf_typed", False):
+        import ctypes
+        P = ctypes.c_void_p
+        L = ctypes.c_long
+        lib.wf_class_measures.restype = ctypes.c_int
+        lib.wf_class_measures.argtypes = [L, L, L, P, P, P, ctypes.c_double, P, ctypes.c_int,
+                                          P, P, P, ctypes.c_int, P, P, L, L, P,
+                                          P, P, P, P, P, P, P, L]
+        lib._wf_typed = True
+    return lib
+
+
+def _elements(a: np.ndarray) -> np.ndarray:
+    """`a` as float64 with strides in whole elements (a copy only when it is not)."""
+    a = np.asarray(a)
+    if a.dtype != np.float64 or any(st % 8 for st in a.strides):
+        a = np.ascontiguousarray(a, dtype=np.float64)
+    return a
+
+
+def _steps(times: np.ndarray):
+    """(codes uint8 (n,), distinct steps) of times[k] - times[k-1], or None if too many.
+
+    Steps equal to 1e-11 (a whole number of days in years differs by 1e-14 from one date to
+    the next in floating point) share one value, their mean; the kernel re-anchors on the
+    exact time every 64 periods, so what is left is a few ulps."""
+    d = np.diff(times)
+    if d.size == 0:
+        return np.zeros(len(times), np.uint8), np.zeros(1)
+    _, inv = np.unique(np.round(d, 11), return_inverse=True)
+    inv = inv.reshape(-1)
+    if inv.max() + 1 > _MAX_STEPS:
+        return None
+    dts = np.bincount(inv, weights=d) / np.bincount(inv)
+    return np.concatenate([[0], inv]).astype(np.uint8), np.ascontiguousarray(dts)
+
+
+def class_measures(inputs: "list[ClassInputs]", compiled: bool | None = None) -> "list[ClassMeasures]":
+    """The measures of each class (see `ClassInputs`), by the compiled kernel when a C
+    compiler is available (`compiled=None`; True requires it, False uses numpy)."""
+    lib = _kernel() if compiled is not False else None
+    if compiled and lib is None:
+        raise RuntimeError("no C compiler: the compiled analytics kernel is unavailable")
+    if lib is None:
+        return [class_measures_numpy(ci) for ci in inputs]
+    import ctypes
+    from . import cbuild
+    out: list = [None] * len(inputs)
+    calls = []
+    keep = []
+    for k, ci in enumerate(inputs):
+        comps = [_elements(c) for c in ci.components]
+        n, s = comps[1].shape
+        mode = {"fixed": 1, "floater": 2}.get(ci.kind, 0)
+        years = np.ascontiguousarray(ci.years, dtype=float)
+        # yield times in half-years (the compounding period of the semi-annual yield)
+        times = np.ascontiguousarray(ci.times if mode else years, dtype=float) * 2.0
+        steps = _steps(times) if mode else (np.zeros(max(n, 1), np.uint8), np.zeros(1))
+        if steps is None:
+            out[k] = class_measures_numpy(ci)
+            continue
+        tk, dts = steps
+        m = ClassMeasures(np.empty(s), np.empty(s, np.int64), np.empty(s, np.int64),
+                          np.full(s, np.nan), np.full(s, np.nan), np.full(s, np.nan))
+        out[k] = m
+        price = np.ascontiguousarray(ci.price if mode else np.zeros(s), dtype=float)
+        if mode == 2:
+            idx = _elements(ci.index)
+            acc = np.ascontiguousarray(ci.accrual_days, dtype=float) / 360.0
+            ist, iss = idx.strides[1] // 8, idx.strides[0] // 8
+        else:
+            idx, acc, ist, iss = None, None, 0, 0
+        ptrs = (ctypes.c_void_p * 4)(*[c.ctypes.data for c in comps])
+        st = (ctypes.c_long * 4)(*[c.strides[0] // 8 for c in comps])
+        ss = (ctypes.c_long * 4)(*[c.strides[1] // 8 for c in comps])
+        keep.append((comps, years, times, price, idx, acc, tk, dts, ptrs, st, ss))
+        calls.append((n, ptrs, st, ss, float(ci.face), years, mode, times, tk, dts, price, idx, ist, iss,
+                      acc, m))
+
+    def work(s0, s1):
+        if s1 <= s0:
+            return
+        nmax = max((c[0] for c in calls), default=1)
+        scratch = np.empty(_KERNEL_BLOCK * max(nmax, 1))
+        for (n, ptrs, st, ss, face, years, mode, times, tk, dts, price, idx, ist, iss, acc, m) in calls:
+            rc = lib.wf_class_measures(
+                n, s0, s1, ctypes.cast(ptrs, ctypes.c_void_p), ctypes.cast(st, ctypes.c_void_p),
+                ctypes.cast(ss, ctypes.c_void_p), face, cbuild.ptr(years), mode,
+                cbuild.ptr(times), cbuild.ptr(tk), cbuild.ptr(dts), len(dts), cbuild.ptr(price),
+                cbuild.ptr(idx) if idx is not None else None, ist, iss,
+                cbuild.ptr(acc) if acc is not None else None,
+                cbuild.ptr(m.wal), cbuild.ptr(m.first), cbuild.ptr(m.last), cbuild.ptr(m.yld),
+                cbuild.ptr(m.mdur), cbuild.ptr(m.dm), cbuild.ptr(scratch), _KERNEL_BLOCK)
+            if rc != 0:
+                raise RuntimeError(f"analytics kernel failed ({rc})")
+
+    s_all = max((c[-1].wal.shape[0] for c in calls), default=0)
+    workers = _workers()
+    if workers > 1 and s_all >= _THREAD_MIN:
+        import threading
+        bounds = np.linspace(0, s_all, workers + 1).astype(int)
+        errors = []
+
+        def run(s0, s1):
+            try:
+                work(s0, s1)
+            except BaseException as e:  # surfaced below
+                errors.append(e)
+        threads = [threading.Thread(target=run, args=(int(bounds[i]), int(bounds[i + 1])))
+                   for i in range(1, workers)]
+        for th in threads:
+            th.start()
+        run(int(bounds[0]), int(bounds[1]))
+        for th in threads:
+            th.join()
+        if errors:
+            raise errors[0]
+    else:
+        work(0, s_all)
+    del keep
+    return out
+
+
+THREADS: int | None = None   # threads for the kernel (None: up to 2, as the CPUs allow)
+
+
+def _workers() -> int:
+    import os
+    if THREADS is not None:
+        return max(1, int(THREADS))
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    return max(1, min(2, n))

@@ -17,6 +17,8 @@ Standard Formulas for MBS where they define the measure):
 from __future__ import annotations
 
 import datetime as _dt
+import operator
+from collections.abc import Sequence
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -71,19 +73,39 @@ def first_accrual_start(deal: A.Deal) -> _dt.date:
 
 def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
             default_price: float = 100.0, classes: Optional[List[str]] = None,
-            yields: Optional[Dict[str, float]] = None, dms: Optional[Dict[str, float]] = None) -> List[dict]:
+            yields: Optional[Dict[str, float]] = None, dms: Optional[Dict[str, float]] = None,
+            compiled: Optional[bool] = None) -> "Rows":
     """One row per class and scenario, in the JSON schema of ``run-deal --format json``.
 
     Each class is priced at ``prices[class]`` (else ``default_price``), or, the
     inverse, at the price that gives ``yields[class]`` (a bond-equivalent yield,
-    fixed-rate classes) or ``dms[class]`` (a discount margin, floaters)."""
+    fixed-rate classes) or ``dms[class]`` (a discount margin, floaters).
+
+    The rows are a sequence of dicts (class by class, scenario by scenario within
+    a class), made when first read; ``.columns()`` gives the same figures as arrays
+    without making them. ``compiled``: None uses the compiled analytics kernel when
+    there is a C compiler, False the numpy functions (the same figures)."""
     deal = result.deal
     settle = deal.header.settlement or deal.header.closing
     prices = prices or {}
     yields = yields or {}
     dms = dms or {}
-    all_cash = result.cash()  # (T, C, S), once
-    rows = []
+    S = len(result.modes)
+    timing: Dict[object, tuple] = {}  # payment dates are shared by the classes without a delay
+
+    def schedule(c):
+        key = c.delay_days
+        if key not in timing:
+            pdates = payment_dates(deal, c, result.dates)
+            years = np.array(D.years_30_360(settle, pdates), dtype=float)
+            prev = [settle] + pdates[:-1]
+            acc = np.array([(b - a).days for a, b in zip(prev, pdates)], dtype=float)
+            labels = np.array([d.isoformat() for d in pdates] + [None], dtype=object)
+            timing[key] = (pdates, years, acc, labels)
+        return timing[key]
+
+    blocks: List[_Block] = []
+    inputs: List[AN.ClassInputs] = []
     for ci, name in enumerate(result.class_names):
         c = deal.class_named(name)
         kind = class_kind(deal, c)
@@ -91,30 +113,15 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
             continue
         if classes and name not in classes:
             continue
-        pdates = payment_dates(deal, c, result.dates)
-        # Only the periods up to the class's last payment (in any scenario) matter:
-        # trimming them makes the root-finding cheaper without changing a result.
-        paying = np.nonzero((all_cash[:, ci, :] != 0).any(axis=1))[0]
-        n = int(paying[-1]) + 1 if len(paying) else 1
-        pdates = pdates[:n]
-        prin = result.principal[:n, ci, :].T  # (S, n)
-        cash = all_cash[:n, ci, :].T
-        S = prin.shape[0]
-        years = np.array(D.years_30_360(settle, pdates))
-        months = years * 12.0
-        first_i, last_i = AN.principal_window(prin)
+        pdates, years, acc, labels = schedule(c)
         price = np.full(S, float(prices.get(name, default_price)))
-        wal = np.full(S, np.nan)
-        yld = np.full(S, np.nan)
-        dm = np.full(S, np.nan)
-        mdur = np.full(S, np.nan)
-        if kind in ("fixed", "floater"):
-            wal = AN.wal(prin, years)
-            face = float(c.balance.value)
-            flows = cash / face * 100.0
-        else:
-            face = float(result.notional[0, ci, 0]) or 1.0
-            flows = cash / face * 100.0
+        block = _Block(name, kind, float(c.balance.value) if c.balance is not None else None, labels)
+        blocks.append(block)
+        if kind == "io":
+            continue  # no price, yield, WAL or window for a notional class
+        comps = (result.interest[:, ci, :], result.principal[:, ci, :],
+                 result.carryover_paid[:, ci, :], result.loss_reimbursed[:, ci, :])  # (T, S) each
+        face = float(c.balance.value)
         if kind == "fixed":
             coupon = result.rate[0, ci, :]  # period-1 rate accrues from the accrual start
             # Accrued interest to settlement, from where the class's first period accrues:
@@ -127,44 +134,145 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
                 start = deal.header.closing if c.accrues_from_closing else first_accrual_start(deal)
                 accrued = 100.0 * coupon * D.days_30_360(start, settle) / 360.0
             if name in yields:
-                price = AN.price_from_yield(flows, months, np.full(S, yields[name])) - accrued
-            full = price + accrued
-            yd = AN.yield_and_duration(flows, years, full, frequency=2)
-            yld = yd.yld
-            mdur = yd.modified
-        elif kind == "floater":
-            idx = floater_index(deal, c)
-            path = result.index_path[idx][:, : len(pdates)]
-            prev = [settle] + pdates[:-1]
-            acc = np.array([(b - a).days for a, b in zip(prev, pdates)], dtype=float)
+                flows = AN._flows_of(AN.ClassInputs(comps, face, years, kind))
+                price = AN.price_from_yield(flows, years * 12.0, np.full(S, yields[name])) - accrued
+            inputs.append(AN.ClassInputs(comps, face, years, kind, price + accrued, years))
+        else:  # floater
+            path = result.index_path[floater_index(deal, c)][:, : len(pdates)]
             if name in dms:
+                flows = AN._flows_of(AN.ClassInputs(comps, face, years, kind))
                 price = AN.price_from_dm(flows, path, acc, np.full(S, dms[name]))
-            dm = AN.discount_margin(flows, path, acc, price)
             act_years = np.cumsum(acc) / 360.0
-            yd = AN.yield_and_duration(flows, act_years, price, frequency=2)
-            mdur = yd.modified
-        for s in range(S):
-            fi, li = int(first_i[s]), int(last_i[s])
-            rows.append({
-                "scenario": s,
-                "class": name,
-                "to": result.modes[s].lower(),
-                "speed_pct": float(result.speeds[s] * 100.0),
-                "price": _num(price[s]) if kind in ("fixed", "floater") else None,
-                "yield_pct": _num(yld[s] * 100.0),
-                "dm_bp": _num(dm[s] * 10000.0),
-                "wal_years": _num(wal[s]),
-                "mdur_years": _num(mdur[s]),
-                "first_principal": pdates[fi].isoformat() if fi >= 0 and kind != "io" else None,
-                "last_principal": pdates[li].isoformat() if li >= 0 and kind != "io" else None,
-                "first_period": fi + 1 if fi >= 0 and kind != "io" else None,
-                "last_period": li + 1 if li >= 0 and kind != "io" else None,
-                "kind": kind,
-                "balance": float(c.balance.value) if c.balance is not None else None,
-            })
-    return rows
+            inputs.append(AN.ClassInputs(comps, face, years, kind, price, act_years, path, acc))
+        block.price = price
+    measures = iter(AN.class_measures(inputs, compiled=compiled))
+    for block in blocks:
+        if block.kind != "io":
+            block.measures = next(measures)
+    return Rows(result, blocks)
 
 
-def _num(x) -> Optional[float]:
-    x = float(x)
-    return None if not np.isfinite(x) else x
+class _Block:
+    """The figures of one class over the scenarios."""
+
+    def __init__(self, name, kind, balance, labels):
+        self.name = name
+        self.kind = kind
+        self.balance = balance
+        self.labels = labels          # ISO payment dates, and None at index -1
+        self.price = None             # (S,) for fixed classes and floaters
+        self.measures: Optional[AN.ClassMeasures] = None
+
+
+def _finite_or_none(a: np.ndarray) -> list:
+    """Python floats, None where not finite (as `_num`)."""
+    a = np.asarray(a, dtype=float)
+    out = a.astype(object)
+    out[~np.isfinite(a)] = None
+    return out.tolist()
+
+
+class Rows(Sequence):
+    """analyze()'s rows: a read-only sequence of dicts (one per class and scenario,
+    class-major), each made on first access; ``columns()`` the same as arrays."""
+
+    def __init__(self, result: RunResult, blocks: List[_Block]):
+        self._blocks = blocks
+        self._S = len(result.modes)
+        self._modes = [m.lower() for m in result.modes]
+        self._speed_pct = np.asarray(result.speeds, dtype=float) * 100.0
+        self._made: List[Optional[list]] = [None] * len(blocks)
+
+    def __len__(self) -> int:
+        return len(self._blocks) * self._S
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        n = len(self)
+        i = operator.index(i)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("row index out of range")
+        b, s = divmod(i, self._S)
+        made = self._made[b]
+        if made is None:
+            made = self._made[b] = self._make(self._blocks[b])
+        return made[s]
+
+    def __iter__(self):
+        for b, block in enumerate(self._blocks):
+            made = self._made[b]
+            if made is None:
+                made = self._made[b] = self._make(block)
+            yield from made
+
+    def __eq__(self, other):
+        if isinstance(other, (Rows, list, tuple)):
+            return len(self) == len(other) and all(x == y for x, y in zip(self, other))
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"Rows({len(self._blocks)} classes x {self._S} scenarios)"
+
+    def _block_values(self, block: _Block) -> dict:
+        S = self._S
+        none = [None] * S
+        m = block.measures
+        if m is None:  # IO: no figures
+            return {"price": none, "yield_pct": none, "dm_bp": none, "wal_years": none, "mdur_years": none,
+                    "first": np.full(S, -1, np.int64), "last": np.full(S, -1, np.int64)}
+        return {"price": _finite_or_none(block.price),
+                "yield_pct": _finite_or_none(m.yld * 100.0) if block.kind == "fixed" else none,
+                "dm_bp": _finite_or_none(m.dm * 10000.0) if block.kind == "floater" else none,
+                "wal_years": _finite_or_none(m.wal),
+                "mdur_years": _finite_or_none(m.mdur),
+                "first": m.first, "last": m.last}
+
+    def _make(self, block: _Block) -> list:
+        v = self._block_values(block)
+        fp = block.labels[v["first"]].tolist()
+        lp = block.labels[v["last"]].tolist()
+        fn = _periods(v["first"])
+        ln = _periods(v["last"])
+        name, kind, balance = block.name, block.kind, block.balance
+        return [{"scenario": s, "class": name, "to": to, "speed_pct": sp, "price": pr, "yield_pct": y,
+                 "dm_bp": d, "wal_years": w, "mdur_years": md, "first_principal": f, "last_principal": la,
+                 "first_period": f1, "last_period": l1, "kind": kind, "balance": balance}
+                for s, to, sp, pr, y, d, w, md, f, la, f1, l1
+                in zip(range(self._S), self._modes, self._speed_pct.tolist(), v["price"], v["yield_pct"],
+                       v["dm_bp"], v["wal_years"], v["mdur_years"], fp, lp, fn, ln)]
+
+    def columns(self) -> Dict[str, list]:
+        """Every row field as one list (None where a row has None), in row order, plus
+        'class_index' (the class's position in the run) is not included: use 'class'."""
+        S = self._S
+        cols: Dict[str, list] = {k: [] for k in ("scenario", "class", "to", "speed_pct", "price", "yield_pct",
+                                                  "dm_bp", "wal_years", "mdur_years", "first_principal",
+                                                  "last_principal", "first_period", "last_period", "kind",
+                                                  "balance")}
+        scen = list(range(S))
+        speed = self._speed_pct.tolist()
+        for block in self._blocks:
+            v = self._block_values(block)
+            cols["scenario"] += scen
+            cols["class"] += [block.name] * S
+            cols["to"] += self._modes
+            cols["speed_pct"] += speed
+            for k in ("price", "yield_pct", "dm_bp", "wal_years", "mdur_years"):
+                cols[k] += v[k]
+            cols["first_principal"] += block.labels[v["first"]].tolist()
+            cols["last_principal"] += block.labels[v["last"]].tolist()
+            cols["first_period"] += _periods(v["first"])
+            cols["last_period"] += _periods(v["last"])
+            cols["kind"] += [block.kind] * S
+            cols["balance"] += [block.balance] * S
+        return cols
+
+
+def _periods(idx: np.ndarray) -> list:
+    """1-based periods, None where there is none (-1)."""
+    out = (np.asarray(idx) + 1).astype(object)
+    out[np.asarray(idx) < 0] = None
+    return out.tolist()
