@@ -426,6 +426,43 @@ def monthly_rate(curve: Curve, age, period: int, scale=1.0) -> np.ndarray:
     return _monthly(curve, month, np.full(age.shape, float(period)), sc)
 
 
+def _curve_base(curve: Curve, n_cols: int) -> tuple[int, float, np.ndarray]:
+    """The scenario-independent part of ``_curve_table(curve, sc, n_cols)`` for the C kernel.
+
+    Returns (mode, param, base (n_cols,)) such that column j of the table for a
+    scenario multiplier sc is, with x = base[j] (see ``collateral_c``):
+    mode 0 (SMM/MDR): min(sc x, 1);  mode 1 (CPR/CDR/PSA/SDA/PPC):
+    cpr_to_smm(min(sc x, 1));  mode 2 (ABS, x = month, param = ABS speed):
+    a = sc param, SMM = a / (1 - a (x - 1)), 1 once that denominator <= a.
+    ``base`` holds exactly the values ``_monthly`` multiplies by sc.
+    """
+    from .collateral_c import MODE_ABS, MODE_ANNUAL, MODE_LINEAR  # noqa: PLC0415
+
+    j = np.arange(n_cols, dtype=float)
+    month = period = np.maximum(j, 1.0)
+    ones = np.ones(month.shape)
+    kind = curve.kind
+    if curve.vector:
+        vec = np.asarray(curve.vector)
+        v = vec[np.clip(period.astype(np.int64), 1, vec.size) - 1]
+        return (MODE_LINEAR if kind in ("SMM", "MDR") else MODE_ANNUAL), 0.0, v
+    if kind in ("SMM", "MDR"):
+        return MODE_LINEAR, 0.0, curve.rate * ones
+    if kind == "ABS":
+        return MODE_ABS, float(curve.rate), month
+    if kind in ("CPR", "CDR"):
+        annual = curve.rate * ones
+    elif kind == "PSA":
+        annual = psa_cpr(month, curve.rate)
+    elif kind == "SDA":
+        annual = sda_cdr(month, curve.rate)
+    elif kind == "PPC":
+        annual = ppc_cpr(month, curve.ramp_start, curve.ramp_end, curve.ramp_months)
+    else:  # pragma: no cover - guarded by Curve validation
+        raise ValueError(kind)
+    return MODE_ANNUAL, 0.0, np.broadcast_to(annual, month.shape)
+
+
 def _curve_table(curve: Curve | None, sc: np.ndarray, n_cols: int) -> np.ndarray:
     """(S, n_cols) monthly rates; column j = curve month j (age basis) or deal period j."""
     j = np.arange(n_cols, dtype=float)
@@ -526,13 +563,12 @@ class _Pool:
         return self.balance.shape[0]
 
 
-def _index_array(pool: _Pool, index_paths, S: int, T: int) -> np.ndarray:
-    """(n_index, S, T) index levels for the ARM lines' indices."""
-    if not pool.arm_index_names:
-        return np.zeros((0, S, T))
+def _index_sources(pool: _Pool, index_paths, S: int, T: int) -> list[np.ndarray]:
+    """The validated index path of each ARM index of the pool (``pool.arm_index_names``
+    order), each 2-d with 1 or S rows and >= T columns (not copied)."""
     index_paths = index_paths or {}
-    out = np.empty((len(pool.arm_index_names), S, T))
-    for i, name in enumerate(pool.arm_index_names):
+    out = []
+    for name in pool.arm_index_names:
         if name not in index_paths:
             raise ValueError(f"ARM index {name!r} has no path in index_paths (given: {sorted(index_paths)})")
         a = np.asarray(index_paths[name], dtype=float)
@@ -544,6 +580,16 @@ def _index_array(pool: _Pool, index_paths, S: int, T: int) -> np.ndarray:
             )
         if not np.all(np.isfinite(a[:, :T])):
             raise ValueError(f"index path {name!r} has non-finite values")
+        out.append(a)
+    return out
+
+
+def _index_array(pool: _Pool, index_paths, S: int, T: int) -> np.ndarray:
+    """(n_index, S, T) index levels for the ARM lines' indices."""
+    if not pool.arm_index_names:
+        return np.zeros((0, S, T))
+    out = np.empty((len(pool.arm_index_names), S, T))
+    for i, a in enumerate(_index_sources(pool, index_paths, S, T)):
         out[i] = a[:, :T]
     return out
 
@@ -711,15 +757,24 @@ def project(
     *,
     merge: bool = True,
     max_block_elements: int = 500_000,
+    engine: str = "auto",
 ) -> dict[str, GroupFlows]:
     """Project the collateral of ``lines`` over ``n_periods`` months for every scenario.
 
     Returns group name -> GroupFlows (arrays (S, n_periods)).  ``merge`` first
     aggregates lines with identical terms (exact: flows are linear in balance).
-    Scenarios are processed in blocks of at most ``max_block_elements`` (S x L)
-    cells to bound memory; blocks are independent, so the result does not
-    depend on the block size.
+
+    ``engine``: "auto" runs the compiled kernel of ``interpreter.collateral_c``
+    when a C compiler is available (``interpreter.cbuild``; not with
+    ``WATERFALL_ENGINE=numpy``) and the numpy path otherwise; "numpy" forces
+    the numpy path; "c" requires the kernel (RuntimeError without one).  Both
+    compute the same formulas in the same order (equal to ~1e-15 relative).
+    The numpy path processes scenarios in blocks of at most
+    ``max_block_elements`` (S x L) cells to bound memory; blocks are
+    independent, so the result does not depend on the block size.
     """
+    if engine not in ("auto", "numpy", "c"):
+        raise ValueError(f"engine must be 'auto', 'numpy' or 'c', got {engine!r}")
     lines = list(lines)
     if not lines:
         raise ValueError("project() needs at least one line")
@@ -732,8 +787,51 @@ def project(
     S = scenarios.n
     prepay_c = _group_curves(pool, prepay, "prepay", PREPAY_KINDS)
     default_c = _group_curves(pool, default, "default", DEFAULT_KINDS)
-    idx = _index_array(pool, index_paths, S, T)
+    dq = _delinquency(pool, delinquency, S, T)
 
+    per_group = None
+    if engine != "numpy":
+        from . import collateral_c  # noqa: PLC0415 (it imports this module)
+
+        per_group = collateral_c.run(pool, T, scenarios, prepay_c, default_c, _index_sources(pool, index_paths, S, T))
+        if per_group is None and engine == "c":
+            raise RuntimeError("engine='c': the collateral C kernel is unavailable (no C compiler?)")
+    if per_group is None:
+        idx = _index_array(pool, index_paths, S, T)
+        per_group = _project_numpy(pool, T, scenarios, prepay_c, default_c, idx, max_block_elements)
+
+    out: dict[str, GroupFlows] = {}
+    for gi, g in enumerate(pool.groups):
+        a, b = pool.starts[gi], pool.stops[gi]
+        out[g] = GroupFlows(
+            **per_group[gi],
+            delinquent=dq[g] if g in dq else np.zeros((S, T)),
+            cutoff_balance=float(pool.balance[a:b].sum()),
+        )
+    return out
+
+
+def _delinquency(pool: _Pool, delinquency, S: int, T: int) -> dict[str, np.ndarray]:
+    """Validated 60+ delinquency fractions of the pool's groups, each (S, T) (a copy)."""
+    out = {}
+    for g in pool.groups:
+        if g not in (delinquency or {}):
+            continue
+        dq = np.asarray(delinquency[g], dtype=float)
+        if dq.ndim == 1:
+            dq = dq[None, :]
+        if dq.ndim != 2 or dq.shape[0] not in (1, S) or dq.shape[1] < T:
+            raise ValueError(f"delinquency for group {g!r} must have shape ({T},) or ({S}, {T}), got {dq.shape}")
+        out[g] = np.broadcast_to(dq[:, :T], (S, T)).copy()
+    return out
+
+
+def _project_numpy(pool: _Pool, T: int, scenarios: Scenarios, prepay_c, default_c, idx, max_block_elements):
+    """The numpy path: per group a dict GroupFlows field -> (S, T) array (all but
+    ``delinquent`` and ``cutoff_balance``).  Loss = default x severity, recovery =
+    default x (1 - severity) ``recovery_lag`` periods later, WACs = rate sums /
+    beginning balance (0 where it is 0)."""
+    S = scenarios.n
     block = max(1, int(max_block_elements) // max(len(pool), 1))
     parts = []
     for s0 in range(0, S, block):
@@ -744,41 +842,30 @@ def project(
     _, _, severity = scenarios.arrays()
     sev = severity[:, None]
     lag = int(scenarios.recovery_lag)
-    delinquency = delinquency or {}
-    out: dict[str, GroupFlows] = {}
-    for gi, g in enumerate(pool.groups):
+    out = []
+    for gi in range(len(pool.groups)):
         begin = res["begin"][:, gi]
         dflt = res["default"][:, gi]
         recovery = np.zeros_like(dflt)
         if lag < T:
             recovery[:, lag:] = (dflt * (1.0 - sev))[:, : T - lag]
         safe = np.where(begin > 0, begin, 1.0)
-        if g in delinquency:
-            dq = np.asarray(delinquency[g], dtype=float)
-            if dq.ndim == 1:
-                dq = dq[None, :]
-            if dq.ndim != 2 or dq.shape[0] not in (1, S) or dq.shape[1] < T:
-                raise ValueError(f"delinquency for group {g!r} must have shape ({T},) or ({S}, {T}), got {dq.shape}")
-            dq = np.broadcast_to(dq[:, :T], (S, T)).copy()
-        else:
-            dq = np.zeros((S, T))
-        a, b = pool.starts[gi], pool.stops[gi]
-        out[g] = GroupFlows(
-            begin_balance=begin,
-            scheduled_principal=res["sched"][:, gi],
-            prepayment=res["prepay"][:, gi],
-            default=dflt,
-            recovery=recovery,
-            loss=dflt * sev,
-            interest=res["interest"][:, gi],
-            fee=res["fee"][:, gi],
-            net_interest=res["interest"][:, gi] - res["fee"][:, gi],
-            end_balance=res["end"][:, gi],
-            gross_wac=np.where(begin > 0, res["wac"][:, gi] / safe, 0.0),
-            net_wac=np.where(begin > 0, res["nwac"][:, gi] / safe, 0.0),
-            penalty=res["penalty"][:, gi],
-            delinquent=dq,
-            cutoff_balance=float(pool.balance[a:b].sum()),
+        out.append(
+            dict(
+                begin_balance=begin,
+                scheduled_principal=res["sched"][:, gi],
+                prepayment=res["prepay"][:, gi],
+                default=dflt,
+                recovery=recovery,
+                loss=dflt * sev,
+                interest=res["interest"][:, gi],
+                fee=res["fee"][:, gi],
+                net_interest=res["interest"][:, gi] - res["fee"][:, gi],
+                end_balance=res["end"][:, gi],
+                gross_wac=np.where(begin > 0, res["wac"][:, gi] / safe, 0.0),
+                net_wac=np.where(begin > 0, res["nwac"][:, gi] / safe, 0.0),
+                penalty=res["penalty"][:, gi],
+            )
         )
     return out
 
