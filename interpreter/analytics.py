@@ -556,17 +556,18 @@ typedef struct {
     int positive;              /* flows >= 0, times increasing, accruals >= 0 */
 } prob;
 
-typedef void (*fdf_fn)(const prob *, double, double *, double *);
+/* f(x), f'(x) and f''(x) */
+typedef void (*fdf_fn)(const prob *, double, double *);
 
 static double sgn(double v) { return v > 0 ? 1.0 : (v < 0 ? -1.0 : (v == 0 ? 0.0 : NAN)); }
 
-/* sum cf exp(-t x) and sum t cf exp(-t x) over the nonzero flows */
-static void pv_exp(const prob *P, double x, double *pv, double *dp) {
+/* m[0..2] = sum cf exp(-t x) {1, t, t^2} over the nonzero flows */
+static void pv_exp(const prob *P, double x, double *m) {
     double e[MAXDT];
     int j;
     long k;
     for (j = 0; j < P->ndt; j++) e[j] = exp(-P->dts[j] * x);
-    double d = exp(-P->t[P->f] * x), s = 0.0, sd = 0.0;
+    double d = exp(-P->t[P->f] * x), s = 0.0, s1 = 0.0, s2 = 0.0;
     for (k = P->f; k <= P->l; k++) {
         if (k > P->f) {
             d = d * e[P->tk[k]];
@@ -574,40 +575,48 @@ static void pv_exp(const prob *P, double x, double *pv, double *dp) {
         }
         double c = P->cf[k];
         if (c != 0.0) {
-            double term = c * d;
+            double term = c * d, tt = P->t[k] * term;
             s += term;
-            sd += P->t[k] * term;
+            s1 += tt;
+            s2 += P->t[k] * tt;
         }
     }
-    *pv = s;
-    *dp = sd;
+    m[0] = s;
+    m[1] = s1;
+    m[2] = s2;
 }
 
-static void fdf_yield(const prob *P, double x, double *f, double *df) {
-    double pv, dp;
-    pv_exp(P, x, &pv, &dp);
-    *f = pv - P->price;
-    *df = -dp;
+static void fdf_yield(const prob *P, double x, double *f) {
+    double m[3];
+    pv_exp(P, x, m);
+    f[0] = m[0] - P->price;
+    f[1] = -m[1];
+    f[2] = m[2];
 }
 
-/* DF_t = prod_{k<=t} 1 / (1 + (i_k + dm) a_k); -dln DF_t / d dm = sum_{k<=t} a_k / (1 + ...) */
-static void fdf_dm(const prob *P, double dm, double *f, double *df) {
-    double D = 1.0, L = 0.0, s = 0.0, sd = 0.0;
+/* DF_t = prod_{k<=t} 1 / g_k, g_k = 1 + (i_k + dm) a_k; with L_t = sum_{k<=t} a_k / g_k and
+   M_t = sum_{k<=t} (a_k / g_k)^2: dDF_t/ddm = -DF_t L_t, d2DF_t/ddm2 = DF_t (L_t^2 + M_t) */
+static void fdf_dm(const prob *P, double dm, double *f) {
+    double D = 1.0, L = 0.0, M = 0.0, s = 0.0, sd = 0.0, sdd = 0.0;
     long k;
     for (k = 0; k <= P->l; k++) {
         double a = P->a[k];
         double inv = 1.0 / (1.0 + (P->idx[k * P->istride] + dm) * a);
+        double ai = a * inv;
         D = D * inv;
-        L = L + a * inv;
+        L = L + ai;
+        M = M + ai * ai;
         double c = P->cf[k];
         if (c != 0.0) {
             double term = c * D;
             s += term;
             sd += term * L;
+            sdd += term * (L * L + M);
         }
     }
-    *f = s - P->price;
-    *df = -sd;
+    f[0] = s - P->price;
+    f[1] = -sd;
+    f[2] = sdd;
 }
 
 static int bracketed(double flo, double fhi) {
@@ -616,18 +625,18 @@ static int bracketed(double flo, double fhi) {
 
 /* `_solve` of analytics.py for one row */
 static double solve(fdf_fn fn, const prob *P, double x0, double step, double lower) {
-    double h = step, lo, hi, flo, fhi, d;
+    double h = step, lo, hi, flo, fhi, v[3];
     lo = (x0 - h > lower) ? x0 - h : 0.5 * (lower + x0);
     hi = x0 + h;
-    fn(P, lo, &flo, &d);
-    fn(P, hi, &fhi, &d);
+    fn(P, lo, v); flo = v[0];
+    fn(P, hi, v); fhi = v[0];
     int br = bracketed(flo, fhi);
     for (int k = 0; k < MAXEXP && !br; k++) {
         h = 2.0 * h;
         double nlo = (x0 - h > lower) ? x0 - h : 0.5 * (lower + lo);
         double nhi = x0 + h, fnlo, fnhi;
-        fn(P, nlo, &fnlo, &d);
-        fn(P, nhi, &fnhi, &d);
+        fn(P, nlo, v); fnlo = v[0];
+        fn(P, nhi, v); fnhi = v[0];
         if (isfinite(fnlo)) { lo = nlo; flo = fnlo; }
         if (isfinite(fnhi)) { hi = nhi; fhi = fnhi; }
         br = bracketed(flo, fhi);
@@ -639,8 +648,8 @@ static double solve(fdf_fn fn, const prob *P, double x0, double step, double low
     if (fhi == 0.0) return hi;
     double slo = sgn(flo);
     for (int it = 0; it < MAXIT; it++) {
-        double f, df;
-        fn(P, x, &f, &df);
+        fn(P, x, v);
+        double f = v[0], df = v[1];
         if (f == 0.0) return x;
         if (sgn(f) == slo) lo = x; else hi = x;
         double xn = x - f / df;
@@ -654,20 +663,23 @@ static double solve(fdf_fn fn, const prob *P, double x0, double step, double low
 }
 
 /*
- * Newton from x0 alone, for flows that are all >= 0 on increasing times: f is then convex and
- * strictly decreasing, so after the first step the iterates rise monotonically to the one root
- * (the same root `solve` brackets). Returns 0 (and leaves *out alone) when the iteration leaves
- * that regime (a non-finite value, a step out of the domain, no convergence); `solve` then
- * decides, so an unusual row gets exactly the bracketed search.
+ * Halley's iteration from x0 alone, for flows that are all >= 0 at positive, increasing times
+ * (and accruals >= 0): f is then convex and strictly decreasing with one root, the root `solve`
+ * brackets; the same stopping rule (a step below TOL (1 + |x|)). Returns 0 when the iteration
+ * leaves that regime (a non-finite value, a step out of the domain, no convergence): `solve`
+ * then decides, so an unusual row gets exactly the bracketed search. *xe and v[3] are the
+ * last point evaluated and f, f', f'' there.
  */
-static int newton(fdf_fn fn, const prob *P, double x0, double lower, double *out) {
+static int halley(fdf_fn fn, const prob *P, double x0, double lower, double *out, double *xe, double *v) {
     double x = x0;
     for (int it = 0; it < 60; it++) {
-        double f, df;
-        fn(P, x, &f, &df);
-        if (!isfinite(f) || !isfinite(df) || !(df < 0.0)) return 0;
+        fn(P, x, v);
+        *xe = x;
+        double f = v[0], df = v[1], d2 = v[2];
+        if (!isfinite(f) || !isfinite(df) || !isfinite(d2) || !(df < 0.0)) return 0;
         if (f == 0.0) { *out = x; return 1; }
-        double xn = x - f / df;
+        double den = 2.0 * df * df - f * d2;
+        double xn = (den > 0.0) ? x - 2.0 * f * df / den : x - f / df;
         if (!isfinite(xn) || !(xn > lower)) return 0;
         if (fabs(xn - x) <= TOL * (1.0 + fabs(x))) { *out = xn; return 1; }
         x = xn;
@@ -690,14 +702,22 @@ static void yield_duration(prob *P, double *yld, double *mac) {
     if (!valid || !isfinite(total)) { *yld = NAN; *mac = NAN; return; }
     double x0 = log(total / P->price) / (tw / total);
     if (!isfinite(x0)) x0 = 0.0;
-    double x;
-    if (!(P->positive && newton(fdf_yield, P, x0, -INFINITY, &x)))
-        x = solve(fdf_yield, P, x0, 1e-3, -INFINITY);
+    double x, xe, v[3];
+    int fast = P->positive && halley(fdf_yield, P, x0, -INFINITY, &x, &xe, v);
+    if (!fast) x = solve(fdf_yield, P, x0, 1e-3, -INFINITY);
     double y = 2.0 * expm1(x);
-    double pv, dp;
-    pv_exp(P, log1p(y / 2.0), &pv, &dp);
+    double r = log1p(y / 2.0);   /* the rate the duration is taken at (= x to an ulp) */
     *yld = y;
-    *mac = (pv != 0.0) ? (dp / pv) : NAN;
+    if (fast) {
+        /* D(r) = m1/m0 from the sums at the last point evaluated, xe (within TOL of r), to first
+           order: dD/dx = -(m2/m0 - D^2); the second-order term is below 1e-20 */
+        double m0 = v[0] + P->price, D = -v[1] / m0;
+        *mac = (m0 != 0.0) ? D - (v[2] / m0 - D * D) * (r - xe) : NAN;
+    } else {
+        double m[3];
+        pv_exp(P, r, m);
+        *mac = (m[0] != 0.0) ? (m[1] / m[0]) : NAN;
+    }
 }
 
 static double discount_margin(prob *P) {
@@ -722,8 +742,8 @@ static double discount_margin(prob *P) {
     double x0 = log(total / P->price) / (mt / total) - mi / total;
     if (!isfinite(x0)) x0 = 0.0;
     if (!(x0 > lower)) x0 = isfinite(lower) ? lower + 1e-4 : 0.0;
-    double x;
-    if (P->positive && newton(fdf_dm, P, x0, lower, &x)) return x;
+    double x, xe, v[3];
+    if (P->positive && halley(fdf_dm, P, x0, lower, &x, &xe, v)) return x;
     return solve(fdf_dm, P, x0, 1e-3, lower);
 }
 

@@ -29,7 +29,7 @@ import numpy as np
 import yaml
 
 from .engine import run
-from .report import analyze
+from .report import analyze, column_list
 
 
 class GridError(ValueError):
@@ -133,7 +133,7 @@ def _columns(shift_keys) -> Dict[str, list]:
 def run_chunk(deal, assumptions, grid: Dict[str, np.ndarray], lo: int, to=("maturity",), prices=None,
               default_price=100.0, keep_result: bool = False):
     """One vectorised pass over a slice of the grid (its arrays already sliced);
-    ``lo`` is the slice's first scenario number. Returns (columns, result or None).
+    ``lo`` is the slice's first scenario number. Returns (columns as arrays, result or None).
     A plain function of picklable inputs, so a Dask worker can run it."""
     index_names = [i.name for i in deal.indices]
     shift_keys = [k for k in grid if k.startswith("shift:")]
@@ -145,27 +145,50 @@ def run_chunk(deal, assumptions, grid: Dict[str, np.ndarray], lo: int, to=("matu
     r = run(deal, assumptions, grid["speed"], to=to, cdr=grid.get("cdr"), severity=grid.get("severity"),
             index_shift=shifts or None)
     rows = analyze(r, prices, default_price)
-    m = len(grid["speed"])
-    loss = sum(f.loss for f in r.collateral.values()).sum(axis=1)  # (S,)
-    wd = r.writedown.sum(axis=0)  # (C, S)
-    cols = _columns(shift_keys)
-    for row in rows:
-        s = row["scenario"]
-        local = s % m  # scenarios are modes x speeds
-        cols["scenario"].append(lo + local)
-        cols["to"].append(row["to"])
-        cols["class"].append(row["class"])
-        cols["speed_pct"].append(row["speed_pct"])
-        cols["cdr_pct"].append(float(grid["cdr"][local] * 100) if "cdr" in grid else None)
-        cols["severity_pct"].append(float(grid["severity"][local] * 100) if "severity" in grid else
-                                    assumptions.severity * 100)
-        for k in shift_keys:
-            cols[k[6:] + "_shift_bp"].append(float(grid[k][local] * 10000))
-        for k in ("price", "yield_pct", "dm_bp", "wal_years", "mdur_years", "first_period", "last_period"):
-            cols[k].append(row[k])
-        cols["writedown"].append(float(wd[r.cls(row["class"]), s]))
-        cols["collateral_loss"].append(float(loss[s]))
+    cols = chunk_columns(r, rows, grid, lo, assumptions.severity)
     return cols, (r if keep_result else None)
+
+
+_INT_COLUMNS = ("scenario", "first_period", "last_period")
+
+
+def chunk_columns(r, rows, grid: Dict[str, np.ndarray], lo: int, default_severity: float) -> Dict[str, np.ndarray]:
+    """The grid's columns for one chunk, as arrays (NaN where the table has no value):
+    ``rows`` (``analyze(r)``, class by class and scenario by scenario) with the chunk's
+    axis values, each class's writedown and the collateral loss per scenario."""
+    shift_keys = [k for k in grid if k.startswith("shift:")]
+    table = rows.columns()
+    s = table["scenario"]
+    n = len(s)
+    m = len(grid["speed"])
+    local = s % m  # scenarios are modes x speeds
+    cols: Dict[str, np.ndarray] = {k: None for k in _columns(shift_keys)}
+    cols["scenario"] = lo + local
+    cols["to"] = table["to"]
+    cols["class"] = table["class"]
+    cols["speed_pct"] = table["speed_pct"]
+    cols["cdr_pct"] = grid["cdr"][local] * 100 if "cdr" in grid else np.full(n, np.nan)
+    cols["severity_pct"] = (grid["severity"][local] * 100 if "severity" in grid else
+                            np.full(n, default_severity * 100))
+    for k in shift_keys:
+        cols[k[6:] + "_shift_bp"] = grid[k][local] * 10000
+    for k in ("price", "yield_pct", "dm_bp", "wal_years", "mdur_years", "first_period", "last_period"):
+        cols[k] = table[k]
+    # each analysed class's total writedown: (T, S) -> (S,), one class at a time
+    names = table["class"]
+    S = len(r.modes)
+    wd = np.empty(n)
+    for b in range(0, n, S):
+        wd[b:b + S] = r.writedown[:, r.cls(names[b]), :].sum(axis=0)
+    cols["writedown"] = wd
+    loss = sum(f.loss for f in r.collateral.values()).sum(axis=1)  # (S,)
+    cols["collateral_loss"] = loss[s]
+    return cols
+
+
+def columns_as_lists(cols: Dict[str, np.ndarray]) -> Dict[str, list]:
+    """Array columns -> lists of Python values, None where a value is NaN."""
+    return {k: column_list(v, integer=k in _INT_COLUMNS) for k, v in cols.items()}
 
 
 def run_grid(deal, assumptions, spec: str, to=("maturity",), prices=None, default_price=100.0,
@@ -193,15 +216,12 @@ def run_grid(deal, assumptions, spec: str, to=("maturity",), prices=None, defaul
             outs.append(run_chunk(deal, assumptions, part, lo, to, prices, default_price, keep_results))
             if progress:
                 progress(hi, n)
-    cols = _columns(shift_keys)
-    results = []
-    for c, r in outs:
-        for k in cols:
-            cols[k].extend(c[k])
-        if r is not None:
-            results.append(r)
-    # Rows in scenario order, then mode, then class (the order within a chunk).
-    return {"columns": cols, "n_scenarios": n, "results": results}
+    # Chunks return arrays (cheap to build and to send back from a worker); the table
+    # is one list per column, rows in chunk order (class, then scenario, within a chunk).
+    keys = list(_columns(shift_keys))
+    results = [r for _, r in outs if r is not None]
+    cols = {k: np.concatenate([c[k] for c, _ in outs]) if outs else np.empty(0) for k in keys}
+    return {"columns": columns_as_lists(cols), "n_scenarios": n, "results": results}
 
 
 def _run_in_processes(workers, deal, assumptions, parts, bounds, to, prices, default_price, progress):

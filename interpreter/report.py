@@ -244,31 +244,61 @@ class Rows(Sequence):
                 in zip(range(self._S), self._modes, self._speed_pct.tolist(), v["price"], v["yield_pct"],
                        v["dm_bp"], v["wal_years"], v["mdur_years"], fp, lp, fn, ln)]
 
-    def columns(self) -> Dict[str, list]:
-        """Every row field as one list (None where a row has None), in row order, plus
-        'class_index' (the class's position in the run) is not included: use 'class'."""
+    def columns(self) -> Dict[str, np.ndarray]:
+        """Every row field as one array, in row order, without making the rows: 'scenario'
+        int64; 'class', 'to', 'kind', 'first_principal', 'last_principal' object arrays
+        (None where a row has None); 'speed_pct', 'price', 'yield_pct', 'dm_bp', 'wal_years',
+        'mdur_years', 'balance', 'first_period', 'last_period' float64, NaN where a row has None."""
         S = self._S
-        cols: Dict[str, list] = {k: [] for k in ("scenario", "class", "to", "speed_pct", "price", "yield_pct",
-                                                  "dm_bp", "wal_years", "mdur_years", "first_principal",
-                                                  "last_principal", "first_period", "last_period", "kind",
-                                                  "balance")}
-        scen = list(range(S))
-        speed = self._speed_pct.tolist()
+        nb = len(self._blocks)
+        nan = np.full(S, np.nan)
+        parts: Dict[str, list] = {k: [] for k in ("price", "yield_pct", "dm_bp", "wal_years", "mdur_years",
+                                                  "first_principal", "last_principal", "first_period",
+                                                  "last_period")}
         for block in self._blocks:
-            v = self._block_values(block)
-            cols["scenario"] += scen
-            cols["class"] += [block.name] * S
-            cols["to"] += self._modes
-            cols["speed_pct"] += speed
-            for k in ("price", "yield_pct", "dm_bp", "wal_years", "mdur_years"):
-                cols[k] += v[k]
-            cols["first_principal"] += block.labels[v["first"]].tolist()
-            cols["last_principal"] += block.labels[v["last"]].tolist()
-            cols["first_period"] += _periods(v["first"])
-            cols["last_period"] += _periods(v["last"])
-            cols["kind"] += [block.kind] * S
-            cols["balance"] += [block.balance] * S
+            m = block.measures
+            if m is None:
+                for k in ("price", "yield_pct", "dm_bp", "wal_years", "mdur_years", "first_period", "last_period"):
+                    parts[k].append(nan)
+                none = np.full(S, None, dtype=object)
+                parts["first_principal"].append(none)
+                parts["last_principal"].append(none)
+                continue
+            parts["price"].append(block.price)
+            parts["yield_pct"].append(m.yld * 100.0 if block.kind == "fixed" else nan)
+            parts["dm_bp"].append(m.dm * 10000.0 if block.kind == "floater" else nan)
+            parts["wal_years"].append(m.wal)
+            parts["mdur_years"].append(m.mdur)
+            parts["first_principal"].append(block.labels[m.first])
+            parts["last_principal"].append(block.labels[m.last])
+            parts["first_period"].append(np.where(m.first >= 0, m.first + 1.0, np.nan))
+            parts["last_period"].append(np.where(m.last >= 0, m.last + 1.0, np.nan))
+        cols: Dict[str, np.ndarray] = {
+            "scenario": np.tile(np.arange(S, dtype=np.int64), nb),
+            "class": np.repeat(np.array([b.name for b in self._blocks] or [""], dtype=object)[:nb], S),
+            "to": np.tile(np.array(self._modes + [""], dtype=object)[:S], nb),
+            "speed_pct": np.tile(self._speed_pct, nb),
+        }
+        for k, v in parts.items():
+            cols[k] = np.concatenate(v) if v else np.empty(0, dtype=object if k.endswith("principal") else float)
+            if k in ("price", "yield_pct", "dm_bp", "wal_years", "mdur_years"):
+                cols[k] = np.where(np.isfinite(cols[k]), cols[k], np.nan)
+        cols["kind"] = np.repeat(np.array([b.kind for b in self._blocks] or [""], dtype=object)[:nb], S)
+        cols["balance"] = np.repeat(np.array([np.nan if b.balance is None else b.balance
+                                              for b in self._blocks], dtype=float), S)
         return cols
+
+
+def column_list(a: np.ndarray, integer: bool = False) -> list:
+    """A column of `Rows.columns()` as the rows hold it: Python values, None for NaN in a
+    float column (whole numbers as int with ``integer``); other columns as they are."""
+    a = np.asarray(a)
+    if a.dtype == object or a.dtype.kind in "iub":
+        return a.tolist()
+    bad = ~np.isfinite(a)
+    out = (np.where(bad, 0, a).astype(np.int64) if integer else a).astype(object)
+    out[bad] = None
+    return out.tolist()
 
 
 def _periods(idx: np.ndarray) -> list:
