@@ -113,3 +113,38 @@ def test_a_grid_in_two_processes_returns_the_single_process_results(j4):
     for k in ("wal_years", "dm_bp", "yield_pct", "mdur_years", "writedown"):
         for x, y in zip(here["columns"][k], there["columns"][k]):
             assert (x is None and y is None) or x == pytest.approx(y, abs=1e-12), k
+
+
+def test_chunk_columns_equal_the_rows_one_by_one(j4):
+    """The grid's vectorised columns are exactly what a loop over analyze()'s rows gives."""
+    from interpreter.grid import _columns, columns_as_lists, run_chunk
+    from interpreter.report import analyze
+    deal, a = j4
+    grid = expand(parse_grid("speed=50,150 cdr=0,4 libor=+0,+50bp"), [i.name for i in deal.indices])
+    lo = 10
+    cols, r = run_chunk(deal, a, grid, lo, to=("auction", "maturity"), keep_result=True)
+    got = columns_as_lists(cols)
+    m = len(grid["speed"])
+    loss = sum(f.loss for f in r.collateral.values()).sum(axis=1)
+    wd = r.writedown.sum(axis=0)
+    want = _columns(["shift:libor"])
+    for row in analyze(r):
+        s = row["scenario"]
+        local = s % m
+        want["scenario"].append(lo + local)
+        want["to"].append(row["to"])
+        want["class"].append(row["class"])
+        want["speed_pct"].append(row["speed_pct"])
+        want["cdr_pct"].append(float(grid["cdr"][local] * 100))
+        want["severity_pct"].append(a.severity * 100)
+        want["libor_shift_bp"].append(float(grid["shift:libor"][local] * 10000))
+        for k in ("price", "yield_pct", "dm_bp", "wal_years", "mdur_years", "first_period", "last_period"):
+            want[k].append(row[k])
+        want["writedown"].append(float(wd[r.cls(row["class"]), s]))
+        want["collateral_loss"].append(float(loss[s]))
+    assert list(got) == list(want)
+    for k in want:
+        assert [type(x) for x in got[k]] == [type(x) for x in want[k]], k
+        assert got[k] == want[k], k
+    assert None in got["yield_pct"] and None in got["first_period"]  # floaters, IO classes
+    assert len(set(got["scenario"])) == m
