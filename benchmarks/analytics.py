@@ -8,8 +8,8 @@ column building (``interpreter.grid.chunk_columns``) on the same runs.
 
 S=10 is the default ``run-deal`` (5 speeds x 2 modes). The larger runs are a speed x CDR
 sweep (0-300% of the pricing speed, 0-10% CDR, 40% severity), to maturity. Each engine run
-is cached as a pickle under the system's temporary folder (the engine is the slow part;
-delete the files to rebuild). Times are the best of a few calls, wall clock and CPU.
+up to 1,000 scenarios is cached as a pickle under the system's temporary folder (delete
+the files to rebuild; a 10,000-scenario run is ~6 GB of arrays and is run each time). Times are the best of a few calls, wall clock and CPU.
 """
 from __future__ import annotations
 
@@ -49,10 +49,11 @@ def run_for(n: int):
     else:
         r = run(deal, a, np.linspace(0, 3, n), cdr=np.linspace(0, 0.1, n), severity=np.full(n, 0.4))
     print(f"  (engine run of {n} scenarios: {time.perf_counter() - t0:.1f} s, cached in {cache})", file=sys.stderr)
-    try:
-        cache.write_bytes(pickle.dumps(r))
-    except OSError:
-        pass
+    if n <= 1000:  # a 10,000-scenario run pickles to ~6 GB: run it again instead
+        try:
+            cache.write_bytes(pickle.dumps(r))
+        except OSError:
+            pass
     return r
 
 
