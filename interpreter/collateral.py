@@ -768,7 +768,8 @@ def project(
     when a C compiler is available (``interpreter.cbuild``; not with
     ``WATERFALL_ENGINE=numpy``) and the numpy path otherwise; "numpy" forces
     the numpy path; "c" requires the kernel (RuntimeError without one).  Both
-    compute the same formulas in the same order (equal to ~1e-15 relative).
+    compute the same formulas in the same order (equal to ~1e-15 relative);
+    the kernel hands a pool whose balances go NaN / infinite back to numpy.
     The numpy path processes scenarios in blocks of at most
     ``max_block_elements`` (S x L) cells to bound memory; blocks are
     independent, so the result does not depend on the block size.
@@ -794,7 +795,7 @@ def project(
         from . import collateral_c  # noqa: PLC0415 (it imports this module)
 
         per_group = collateral_c.run(pool, T, scenarios, prepay_c, default_c, _index_sources(pool, index_paths, S, T))
-        if per_group is None and engine == "c":
+        if per_group is None and engine == "c" and collateral_c.library() is None:
             raise RuntimeError("engine='c': the collateral C kernel is unavailable (no C compiler?)")
     if per_group is None:
         idx = _index_array(pool, index_paths, S, T)

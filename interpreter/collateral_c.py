@@ -185,8 +185,8 @@ static ATTR void fill_table(int64_t mode, double param, const double *base, int6
    period t of scenario s.  Curves per group g (p: prepay, d: default; mode -1
    = none): mode, param, base table of width w; the rate of line l in period t
    is table[col[l] + t].  out[g * NQ + q]: the (S, T) output q of group g, or
-   NULL if not wanted (the caller holds zeros).  Returns 0, or 1 if scratch
-   memory ran out. */
+   NULL if not wanted (the caller holds zeros).  Returns 0; 1 if scratch
+   memory ran out; 2 if a balance became NaN or infinite. */
 ATTR int project_w(
     int64_t s0, int64_t s1, int64_t T, int64_t L, int64_t G, const int64_t *gstart,
     const double *balance, const double *rate, const double *fee, const double *growth0,
@@ -358,6 +358,12 @@ ATTR int project_w(
                 begin_sum[g] = sum[V_END];
             }
         }
+        /* A non-finite balance (degenerate terms, e.g. a rate so small that
+           (1 + r)^n - 1 == 0) is absorbing: hand the call to numpy, whose
+           skipped steps treat NaN differently (return 2). */
+        for (l = 0; l < L; l++)
+            for (w = 0; w < W; w++)
+                if (!(B[l][w] - B[l][w] == 0.0)) { free(mem); free(ints); free(ptab); return 2; }
         /* the block's rows */
         for (g = 0; g < G; g++)
             for (q = 0; q < NQ; q++) {
@@ -418,6 +424,8 @@ _ARGTYPES += [_P, _I64, _P]  # severity, lag, out
 # Below this many (scenario x line x period) steps one thread is used: starting
 # a second one costs more than it saves.
 THREAD_MIN_WORK = 400_000
+MAX_THREADS = 2  # the scenario split; the grid's --workers already uses the other cores
+WIDTH: int | None = None  # lane width override (tests run both kernels); None: the CPU's widest
 _lock = threading.Lock()
 _broken: set = set()  # compilers that failed on SOURCE (then numpy runs, with one warning)
 
@@ -471,14 +479,14 @@ def widths() -> tuple[int, ...]:
 
 
 def n_threads(S: int, work: int) -> int:
-    """Threads for a call: 1 for small work, else min(2, CPUs available, S)."""
+    """Threads for a call: 1 for small work, else min(MAX_THREADS, CPUs available, S)."""
     if work < THREAD_MIN_WORK or S < 2:
         return 1
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - non-Linux
         cpus = os.cpu_count() or 1
-    return max(1, min(2, cpus, S))
+    return max(1, min(MAX_THREADS, cpus, S))
 
 
 def _f64(a) -> np.ndarray:
@@ -496,12 +504,15 @@ def run(pool, T: int, scenarios, prepay_c, default_c, index_sources, threads: in
     ``index_sources``: per ARM index name of ``pool.arm_index_names`` a
     validated float array (1 or S rows, >= T columns).  Returns a list (one per
     group, in ``pool.groups`` order) of dicts quantity -> (S, T) array (the
-    names of ``QUANTITIES``), or None when the C kernel is unavailable.
+    names of ``QUANTITIES``), or None when the C kernel is unavailable or
+    declines (a balance became NaN / infinite: numpy's NaN handling differs in
+    the steps it skips, so such degenerate pools are left to numpy).
     ``threads``: None picks (``n_threads``); ``width``: the kernel's lane width
     (None: the widest the CPU runs; the results do not depend on it).
     """
     from .collateral import _by_period, _curve_base  # noqa: PLC0415 (collateral imports this module)
 
+    width = WIDTH if width is None else width
     fn = kernel(width)
     if fn is None:
         if width is not None and library() is not None:
@@ -604,13 +615,14 @@ def run(pool, T: int, scenarios, prepay_c, default_c, index_sources, threads: in
         P(severity), lag, P(ptrs),
     ]  # fmt: skip
 
-    _call(fn, S, args_tail, n_threads(S, S * L * T) if threads is None else max(1, int(threads)))
+    finite = _call(fn, S, args_tail, n_threads(S, S * L * T) if threads is None else max(1, int(threads)))
     del keep
-    return out
+    return out if finite else None
 
 
-def _call(fn, S: int, args_tail: list, nt: int) -> None:
-    """Run the kernel over scenarios 0..S-1, split evenly over ``nt`` threads."""
+def _call(fn, S: int, args_tail: list, nt: int) -> bool:
+    """Run the kernel over scenarios 0..S-1, split evenly over ``nt`` threads;
+    False if a balance went non-finite (then the caller runs numpy)."""
     nt = max(1, min(nt, S))
     bounds = [S * i // nt for i in range(nt + 1)]
     status = [0] * nt
@@ -627,5 +639,6 @@ def _call(fn, S: int, args_tail: list, nt: int) -> None:
         call(0)
         for w in workers:
             w.join()
-    if any(status):
+    if 1 in status:
         raise MemoryError("collateral C kernel: out of scratch memory")
+    return 2 not in status
