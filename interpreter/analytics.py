@@ -749,7 +749,8 @@ static double discount_margin(prob *P) {
 
 /*
  * One class, scenarios s0 <= s < s1. Cash components c[0..3] (interest, principal,
- * carryover, reimbursement) are read at c[j][t * st[j] + s * ss[j]] (element strides).
+ * carryover, reimbursement) are read at c[j][t * st[j] + s * ss[j]] (element strides);
+ * with c[2] == NULL, c[0] is the total cash (a lean run) and c[1] its principal.
  * mode 0: window and WAL only; 1: fixed (yield at price[s], a full price); 2: floater
  * (discount margin and yield at price[s]). scratch holds B * n doubles.
  */
@@ -760,6 +761,7 @@ int wf_class_measures(long n, long s0, long s1, const double **c, const long *st
                       double *wal, long long *first, long long *last, double *yld, double *mdur,
                       double *dm, double *scratch, long B) {
     if (ndt > MAXDT) return -1;
+    const int total = (c[2] == 0);  /* two components: c[0] is already the class's total cash */
     for (long b0 = s0; b0 < s1; b0 += B) {
         long nb = (s1 - b0 < B) ? s1 - b0 : B;
         double num[B_MAX], den[B_MAX];
@@ -772,11 +774,11 @@ int wf_class_measures(long n, long s0, long s1, const double **c, const long *st
             /* scenarios adjacent in memory: whole runs of each row */
             for (long t = 0; t < n; t++) {
                 const double *r0 = c[0] + t * st[0] + b0, *r1 = c[1] + t * st[1] + b0;
-                const double *r2 = c[2] + t * st[2] + b0, *r3 = c[3] + t * st[3] + b0;
+                const double *r2 = total ? 0 : c[2] + t * st[2] + b0, *r3 = total ? 0 : c[3] + t * st[3] + b0;
                 double yt = years[t];
                 for (long j = 0; j < nb; j++) {
                     double p = r1[j];
-                    double v = ((r0[j] + p) + r2[j]) + r3[j];
+                    double v = total ? r0[j] : ((r0[j] + p) + r2[j]) + r3[j];
                     scratch[j * n + t] = v / face * 100.0;
                     if (p != 0.0) num[j] += p * yt;
                     den[j] += p;
@@ -792,7 +794,7 @@ int wf_class_measures(long n, long s0, long s1, const double **c, const long *st
                 long t = t_outer ? outer : inner, j = t_outer ? inner : outer, s = b0 + j;
                 double i0 = c[0][t * st[0] + s * ss[0]];
                 double p = c[1][t * st[1] + s * ss[1]];
-                double v = ((i0 + p) + c[2][t * st[2] + s * ss[2]]) + c[3][t * st[3] + s * ss[3]];
+                double v = total ? i0 : ((i0 + p) + c[2][t * st[2] + s * ss[2]]) + c[3][t * st[3] + s * ss[3]];
                 scratch[j * n + t] = v / face * 100.0;
                 if (p != 0.0) num[j] += p * years[t];
                 den[j] += p;
@@ -850,7 +852,7 @@ class ClassInputs(NamedTuple):
 
     components  four (n, S) arrays, any strides: interest, principal, carryover paid, loss
                 reimbursed; the class's cash is their sum (in that order), its flows per 100 of
-                face cash / face * 100;
+                face cash / face * 100. Or two: (total cash, principal), from a lean run;
     face        the face the flows are quoted per 100 of;
     years       (n,) 30/360 years from settlement (the WAL's times);
     kind        'window' (principal window and WAL only), 'fixed' or 'floater';
@@ -883,8 +885,16 @@ class ClassMeasures(NamedTuple):
 
 def _flows_of(ci: ClassInputs) -> np.ndarray:
     """(S, n) flows per 100 of face (the sum of the components in their order)."""
-    i, p, c, r = ci.components
-    return ((((i + p) + c) + r) / ci.face * 100.0).T
+    return (_cash_of(ci.components) / ci.face * 100.0).T
+
+
+def _cash_of(components) -> np.ndarray:
+    """(n, S) total cash: ((interest + principal) + carryover) + reimbursed losses, or
+    the total itself when the components are (total cash, principal) (a lean run)."""
+    if len(components) == 2:
+        return components[0]
+    i, p, c, r = components
+    return ((i + p) + c) + r
 
 
 def class_measures_numpy(ci: ClassInputs) -> ClassMeasures:
@@ -892,8 +902,7 @@ def class_measures_numpy(ci: ClassInputs) -> ClassMeasures:
     s = ci.components[1].shape[1]
     # Only the periods up to the class's last payment (in any scenario) matter:
     # trimming them makes the root-finding cheaper without changing a result.
-    i, p, c, r = ci.components
-    paying = np.nonzero(((((i + p) + c) + r) != 0).any(axis=1))[0]
+    paying = np.nonzero((_cash_of(ci.components) != 0).any(axis=1))[0]
     n = int(paying[-1]) + 1 if len(paying) else 1
     ci = ci._replace(components=tuple(x[:n] for x in ci.components), years=ci.years[:n],
                      times=None if ci.times is None else ci.times[:n],
@@ -994,9 +1003,10 @@ def class_measures(inputs: "list[ClassInputs]", compiled: bool | None = None) ->
             ist, iss = idx.strides[1] // 8, idx.strides[0] // 8
         else:
             idx, acc, ist, iss = None, None, 0, 0
-        ptrs = (ctypes.c_void_p * 4)(*[c.ctypes.data for c in comps])
-        st = (ctypes.c_long * 4)(*[c.strides[0] // 8 for c in comps])
-        ss = (ctypes.c_long * 4)(*[c.strides[1] // 8 for c in comps])
+        # two components (total cash, principal): the last two pointers are NULL
+        ptrs = (ctypes.c_void_p * 4)(*[c.ctypes.data for c in comps] + [None] * (4 - len(comps)))
+        st = (ctypes.c_long * 4)(*[c.strides[0] // 8 for c in comps] + [0] * (4 - len(comps)))
+        ss = (ctypes.c_long * 4)(*[c.strides[1] // 8 for c in comps] + [comps[0].strides[1] // 8] * (4 - len(comps)))
         keep.append((comps, years, times, price, idx, acc, tk, dts, ptrs, st, ss))
         calls.append((n, ptrs, st, ss, float(ci.face), years, mode, times, tk, dts, price, idx, ist, iss,
                       acc, m))

@@ -142,8 +142,9 @@ def run_chunk(deal, assumptions, grid: Dict[str, np.ndarray], lo: int, to=("matu
         for name in index_names:
             if k[6:].upper() in name.upper():
                 shifts[name] = shifts.get(name, 0.0) + grid[k]
+    # Only what the table reads is recorded, unless the caller keeps the run.
     r = run(deal, assumptions, grid["speed"], to=to, cdr=grid.get("cdr"), severity=grid.get("severity"),
-            index_shift=shifts or None)
+            index_shift=shifts or None, keep="all" if keep_result else "lean")
     rows = analyze(r, prices, default_price)
     cols = chunk_columns(r, rows, grid, lo, assumptions.severity)
     return cols, (r if keep_result else None)
@@ -174,12 +175,13 @@ def chunk_columns(r, rows, grid: Dict[str, np.ndarray], lo: int, default_severit
         cols[k[6:] + "_shift_bp"] = grid[k][local] * 10000
     for k in ("price", "yield_pct", "dm_bp", "wal_years", "mdur_years", "first_period", "last_period"):
         cols[k] = table[k]
-    # each analysed class's total writedown: (T, S) -> (S,), one class at a time
+    # each analysed class's total writedown (S,), one class at a time
     names = table["class"]
     S = len(r.modes)
     wd = np.empty(n)
+    totals = r.writedown_total()  # (C, S)
     for b in range(0, n, S):
-        wd[b:b + S] = r.writedown[:, r.cls(names[b]), :].sum(axis=0)
+        wd[b:b + S] = totals[r.cls(names[b])]
     cols["writedown"] = wd
     loss = sum(f.loss for f in r.collateral.values()).sum(axis=1)  # (S,)
     cols["collateral_loss"] = loss[s]

@@ -119,8 +119,11 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
         blocks.append(block)
         if kind == "io":
             continue  # no price, yield, WAL or window for a notional class
-        comps = (result.interest[:, ci, :], result.principal[:, ci, :],
-                 result.carryover_paid[:, ci, :], result.loss_reimbursed[:, ci, :])  # (T, S) each
+        if result.cash_paid is not None:  # a lean run keeps the total
+            comps = (result.cash_paid[:, ci, :], result.principal[:, ci, :])
+        else:
+            comps = (result.interest[:, ci, :], result.principal[:, ci, :],
+                     result.carryover_paid[:, ci, :], result.loss_reimbursed[:, ci, :])  # (T, S) each
         face = float(c.balance.value)
         if kind == "fixed":
             coupon = result.rate[0, ci, :]  # period-1 rate accrues from the accrual start
