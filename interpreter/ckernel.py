@@ -481,7 +481,10 @@ class Generator:
             else:
                 frac = f"(act_days / {_lit(360.0 if cls.day_count == 'actual/360' else 365.0)})"
             base = f"s->notl[{c}]" if cls.notional is not None else f"s->bal[{c}]"
-            lines.append("        {")
+            if cls.notional is not None:
+                lines.append("        {")
+            else:  # retired with nothing owed: no accrual, no rate, no cap
+                lines.append(f"        if (s->bal[{c}] != 0.0 || s->carry[{c}] != 0.0) {{")
             lines.append(f"            double frac = {frac}, coupon = {self.expr(cls.coupon)}, rate = coupon;")
             if cls.cap is not None:
                 lines.append(f"            double capv = {self.expr(cls.cap)}; PUT(9, {c}, capv); rate = mn(coupon, capv);")
@@ -493,7 +496,7 @@ class Generator:
                 unc = "coupon" if cls.carryover_max is None else f"mn(coupon, {self.expr(cls.carryover_max)})"
                 lines += [f"            double unc = {unc};",
                           f"            s->carry[{c}] = s->carry[{c}] * (1.0 + unc * frac) + base * mx(unc - rate, 0.0) * frac;"]
-            lines.append("        }")
+            lines.append("        }" if cls.notional is not None else f"        }} else s->due[{c}] = 0.0;")
             accruals.append("\n".join(lines))
         clause_src = "\n".join(clauses)
         # retirement and losses
@@ -656,9 +659,7 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
         s->version++;
         double act_days = P[{self.slot('days')}][t];
 {chr(10).join(accruals)}
-        memset(s->pint, 0, sizeof s->pint); memset(s->pprin, 0, sizeof s->pprin);
-        memset(s->pcarry, 0, sizeof s->pcarry); memset(s->ploss, 0, sizeof s->ploss);
-        memset(s->accr, 0, sizeof s->accr);
+        for (int c = 0; c < NC; c++) {{ s->pint[c] = 0.0; s->pprin[c] = 0.0; s->pcarry[c] = 0.0; s->ploss[c] = 0.0; s->accr[c] = 0.0; }}
         s->paid_total = 0.0;
         double before = 0.0;
 {clause_src}

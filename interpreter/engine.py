@@ -833,20 +833,31 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                 frac = first_frac_30 if (t == 0 and cls.accrues_from_closing) else day_frac_fixed
             else:
                 frac = act_days / (360.0 if cls.day_count == "actual/360" else 365.0)
+            # A class retired with nothing owed accrues nothing and has no rate (0)
+            # or cap (NaN) that period: its formulas are not evaluated for it.
+            live = None
+            if model.notional_f[c] is None:
+                live = (st.balance[c] != 0) | (st.carryover[c] != 0)
+                if not live.any():
+                    st.current_due[c] = 0.0
+                    continue
+                if live.all():
+                    live = None
             coupon = _per_s(model.coupon[c](st), S)
             rate = coupon
             if model.cap[c] is not None:
                 cap = model.cap[c](st)
-                rec["cap"][t, c] = cap
+                rec["cap"][t, c] = cap if live is None else np.where(live, cap, np.nan)
                 rate = np.minimum(coupon, cap)
             rate = np.maximum(rate, 0.0)
             base = st.notional_now[c] if model.notional_f[c] is not None else st.balance[c]
-            st.current_due[c] = base * rate * frac
-            rec["rate"][t, c] = rate
+            due = base * rate * frac
+            st.current_due[c] = due if live is None else np.where(live, due, 0.0)
+            rec["rate"][t, c] = rate if live is None else np.where(live, rate, 0.0)
             if model.has_carry[c]:
                 uncapped = coupon if model.carry_max[c] is None else np.minimum(coupon, model.carry_max[c](st))
-                st.carryover[c] = st.carryover[c] * (1.0 + uncapped * frac) + \
-                    base * np.maximum(uncapped - rate, 0.0) * frac
+                carry = st.carryover[c] * (1.0 + uncapped * frac) + base * np.maximum(uncapped - rate, 0.0) * frac
+                st.carryover[c] = carry if live is None else np.where(live, carry, st.carryover[c])
         # 3. the waterfall
         for arr in (st.paid_interest, st.paid_principal, st.paid_carry, st.paid_loss, st.paid_residual, st.accreted):
             arr[:] = 0.0

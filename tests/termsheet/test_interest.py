@@ -31,14 +31,20 @@ def test_step_ups_after_the_mandatory_auction_date_to_maturity(base, io_table):
     assert rate("2-A")[ta + 1] == pytest.approx(LIBOR + 2 * 0.0025, abs=1e-12)
     assert rate("M-1")[ta] == pytest.approx(LIBOR + 0.006, abs=1e-12)
     assert rate("M-1")[ta + 1] == pytest.approx(LIBOR + 1.5 * 0.006, abs=1e-12)
-    assert rate("1-A-1")[ta + 1] == pytest.approx(LIBOR + 0.0016, abs=1e-12)  # unchanged
+    # 1-A-1 (first in sequence) is retired long before the auction: no rate applies to it
+    # then; its coupon is LIBOR + 0.16% with no step-up
+    assert rate("1-A-1")[ta + 1] == 0.0
+    first = int(np.argmax(r.balance[:, r.cls("1-A-1"), s] == 0))  # its last payment period
+    assert np.allclose(rate("1-A-1")[:first + 1], LIBOR + 0.0016, rtol=0, atol=1e-12)
     # every class, every period: pass-through rate = min(stepped coupon, hand-computed cap)
     caps = hand_caps(r, s, *io_table[:2])
     cp = coupons(r, s, auction_t=ta)
-    alive = r.begin_balance[:, idx(r, CERTS), s].sum(axis=1) > 0
     for c in CERTS:
+        # while the class is outstanding (or owed carryover); retired, no rate applies
+        alive = (r.begin_balance[:, r.cls(c), s] > 0)
         want = np.minimum(cp[c], cap_of(c, caps))
         np.testing.assert_allclose(rate(c)[alive], want[alive], rtol=0, atol=1e-12, err_msg=c)
+        assert np.all(rate(c)[~alive & (r.carryover_paid[:, r.cls(c), s] == 0)] == 0.0), c
     # to auction, no step-up is ever paid: the classes are retired on the auction date
     sa = scen(r, "auction", 1.0)
     assert np.all(r.begin_balance[ta + 1:, idx(r, CERTS), sa] == 0.0)
