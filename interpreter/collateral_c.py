@@ -214,17 +214,15 @@ ATTR int project_w(
        scenarios, copied into their rows once the block is done */
     void *mem = NULL;
     const size_t nvec = (size_t)((7 + NV) * L + G + ptot + dtot + G * NQ * T + 1);
-    int64_t *ints = (int64_t *)malloc(sizeof(int64_t) * (size_t)(L + 4 * G + 1));
+    int64_t *next = (int64_t *)malloc(sizeof(int64_t) * (size_t)(L + 1));  /* next reset age per line */
     vd **ptab = (vd **)malloc(sizeof(vd *) * (size_t)(2 * G + 1));
     if (posix_memalign(&mem, 64, sizeof(vd) * nvec) != 0) mem = NULL;
-    if (!mem || !ints || !ptab) { free(mem); free(ints); free(ptab); return 1; }
+    if (!mem || !next || !ptab) { free(mem); free(next); free(ptab); return 1; }
     vd *B = (vd *)mem, *r = B + L, *disc = r + L, *growth = disc + L, *armrate = growth + L;
     vd *lastrm = armrate + L, *lastlog = lastrm + L;  /* log1p of the last reset rate */
     vd *V = lastlog + L;  /* V[l * NV + q]: per-line value q of the period */
     vd *begin_sum = V + NV * L, *tabs = begin_sum + G, *Y = tabs + ptot + dtot;
     vd **dtab = ptab + G;
-    int64_t *next = ints, *pcol0 = ints + L, *dcol0 = pcol0 + G;
-    (void)dcol0;
     {
         /* a group without a curve reads a one-column table of zeros: rate 0,
            which leaves every balance as it is (b - b 0 == b) */
@@ -236,7 +234,6 @@ ATTR int project_w(
             if (dmode[g] < 0) dtab[g][0] = splat(0.0);
         }
     }
-    (void)pcol0;
 
     for (s = s0; s < s1; s += W) {
         const int64_t nw = s1 - s < W ? s1 - s : W;  /* live lanes; the rest repeat the last */
@@ -363,7 +360,7 @@ ATTR int project_w(
            skipped steps treat NaN differently (return 2). */
         for (l = 0; l < L; l++)
             for (w = 0; w < W; w++)
-                if (!(B[l][w] - B[l][w] == 0.0)) { free(mem); free(ints); free(ptab); return 2; }
+                if (!(B[l][w] - B[l][w] == 0.0)) { free(mem); free(next); free(ptab); return 2; }
         /* the block's rows */
         for (g = 0; g < G; g++)
             for (q = 0; q < NQ; q++) {
@@ -379,7 +376,7 @@ ATTR int project_w(
             }
     }
     put_done();
-    free(mem); free(ints); free(ptab);
+    free(mem); free(next); free(ptab);
     return 0;
 }
 """
