@@ -1,21 +1,29 @@
 """Compiled (C) collateral projection: the fast path of ``collateral.project``.
 
 The kernel below is a fixed C source (the same for every deal), built once by
-``interpreter.cbuild`` and called through ctypes.  It loops scenario-major: for
-one scenario it builds that scenario's prepayment / default rate tables, then
-runs periods 1..T over the scenario's lines, summing each group's flows and
-writing them straight into contiguous (S, T) output rows.  Scenarios are split
-over threads (ctypes releases the GIL while the C code runs).
+``interpreter.cbuild`` and called through ctypes.  It loops scenario-major in
+blocks of W scenarios held in the W lanes of a machine vector (W = 2 with
+SSE2, W = 4 on AVX2 CPUs, chosen at run time): for one block it builds the
+block's prepayment / default rate tables, runs periods 1..T over the lines
+(every per-line decision -- ARM reset, IO, payoff, penalty window -- is the
+same for all scenarios, so the lanes run in lock step), keeps each group's
+per-period sums in a small scratch and then writes each scenario's
+contiguous (S, T) output rows (non-temporal stores on x86-64).  Scenarios are
+split over 2 threads when the work is large (ctypes releases the GIL while the
+C code runs).
 
 Every formula is the one of the numpy path in ``interpreter.collateral`` (see
 that module's docstring), evaluated in the same order with the same IEEE
-operations; cbuild's flags forbid fast-math and fused multiply-add, so the two
-paths agree to the last few ulps (they can differ only where libm's
-``exp``/``log1p``/``expm1`` differ from numpy's by an ulp).  Group sums run over
-the group's lines in order, as ``np.add.reduceat`` does.
+operations, including numpy's summation order over a group's lines
+(``np.add.reduceat``: first + pairwise sum of the rest); cbuild's flags forbid
+fast-math and fused multiply-add.  The two paths agree bit for bit where
+libm's ``exp``/``log1p``/``expm1`` agree with numpy's (they do on glibc x86-64),
+and to a few ulps otherwise.
 
 ``run`` returns None when no C compiler is available (or
-``WATERFALL_ENGINE=numpy``); the caller then runs the numpy path.
+``WATERFALL_ENGINE=numpy``), or when a balance goes NaN / infinite (degenerate
+terms, where numpy's skipped steps treat NaN differently); the caller then
+runs the numpy path.
 """
 
 from __future__ import annotations
