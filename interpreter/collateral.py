@@ -3,7 +3,10 @@
 Every projected quantity is a numpy array with a leading scenario axis ``S``
 (``S == 1`` for a single run).  Loan lines sit on a second axis ``L``.  The
 projection loops over the ``T`` deal periods only; scenarios and lines are
-handled by array arithmetic on ``(S, L)`` arrays.
+handled by array arithmetic on ``(S, L)`` arrays.  When a C compiler is
+available, ``project`` runs the same formulas in the compiled kernel of
+``interpreter.collateral_c`` instead (same results; ``engine="numpy"`` or
+``WATERFALL_ENGINE=numpy`` forces this numpy path).
 
 Conventions (all stated once here, referenced in the code below)
 ----------------------------------------------------------------
