@@ -32,14 +32,17 @@ class CompileError(RuntimeError):
     """The C compiler rejected source this package generated: a bug here, not in the deal."""
 
 
+_which: Dict[str, Optional[str]] = {}
+
+
 def compiler() -> Optional[str]:
     """The C compiler to use, or None (then the numpy paths run)."""
     if os.environ.get("WATERFALL_ENGINE", "").strip().lower() == "numpy":
         return None
-    cc = os.environ.get("CC")
-    if cc:
-        return shutil.which(cc)
-    return shutil.which("cc") or shutil.which("gcc")
+    cc = os.environ.get("CC") or ""
+    if cc not in _which:  # a PATH search, once per process
+        _which[cc] = shutil.which(cc) if cc else (shutil.which("cc") or shutil.which("gcc"))
+    return _which[cc]
 
 
 def available() -> bool:

@@ -207,7 +207,7 @@ class Generator:
         return self.m.group_index[args[0].name]
 
     def gfield(self, field: str, g: int) -> str:
-        return f"s->g[{self.group_slot(g, field) }][s->t]"
+        return f"s->gv[{self.group_slot(g, field)}]"
 
     def _e_Call(self, e: A.Call) -> str:
         fn = e.fn
@@ -582,6 +582,7 @@ typedef struct {{
     int64_t dver[ND];
     double dval[ND];
     const double *g[{max(self.n_group_slots, 1)}];   /* this scenario's group rows */
+    double gv[{max(self.n_group_slots, 1)}];          /* their values this period */
     const double *ix[NI];      /* this scenario's index paths */
     const double *pending;
     const double *const *P;
@@ -644,6 +645,7 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
         double *R_CLAUSE = R_CLAUSE_ALL ? R_CLAUSE_ALL + ((size_t)sc * T + t) * {max(NCL, 1)} : 0;
         const int k_off_cl = 0;
         s->t = t; s->period = t + 1; s->version++;
+        for (int i = 0; i < {self.n_group_slots}; i++) s->gv[i] = s->g[i][t];
         memcpy(s->prior, s->bal, sizeof s->bal);
         COPY(6, s->bal);
         for (int i = 0; i < {nflow}; i++) s->funds[i] = 0.0;
