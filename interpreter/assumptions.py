@@ -90,11 +90,50 @@ def _construct_scalar_str(loader, node):
     return loader.construct_scalar(node)
 
 
+# The same loader over libyaml's parser when PyYAML has it: the constructors
+# and the resolver are the Python ones, only scanning and parsing are in C (a
+# tenth of the time). libyaml and PyYAML differ at the edges, so the C parser
+# only reads texts on which they agree (tests/errors/test_yaml_loaders.py
+# compares them on thousands of broken files): no tab, '?' or byte-order mark
+# (PyYAML refuses some that libyaml reads), no empty value (they place it a
+# column apart) or block scalar ('|', '>'), a last line that ends (they end a block at EOF differently),
+# and nothing libyaml refuses. Any other text, the Python
+# loader reads, so values, positions and YAML errors are what they always were.
+class _NotForC(Exception):
+    pass
+
+
+def _c_checked(construct):
+    def checked(loader, node):
+        for item in node.value:
+            for n in (item if isinstance(item, tuple) else (item,)):
+                if isinstance(n, yaml.ScalarNode) and (n.style in ("|", ">") or (n.value == "" and not n.style)):
+                    raise _NotForC()  # a block scalar, or a plain empty one
+        return construct(loader, node)
+    return checked
+
+
+_CLoader = type("_CLoader", (yaml.CSafeLoader,), {}) if getattr(yaml, "__with_libyaml__", False) else None
+
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
 # No key takes a YAML timestamp: keep date-like text as text (an impossible
 # date is then a positioned error, not a crash in the YAML library).
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_scalar_str)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
+if _CLoader is not None:
+    _CLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c_checked(_construct_map))
+    _CLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_scalar_str)
+    _CLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _c_checked(_construct_seq))
+
+
+def _load_yaml(text: str):
+    """The document in ``text``, loaded safely (no arbitrary objects)."""
+    if _CLoader is not None and text.endswith("\n") and not any(c in text for c in "\t?\ufeff"):
+        try:
+            return yaml.load(text, Loader=_CLoader)
+        except (yaml.YAMLError, _NotForC):
+            pass
+    return yaml.load(text, Loader=_Loader)
 
 
 @attrs.frozen
@@ -270,7 +309,7 @@ def load_assumptions(path: str | Path, deal: A.Deal) -> Assumptions:
     except OSError as e:
         raise DealError([Diagnostic(A.Span(path, 0, 0), f"cannot read the assumptions file: {e.strerror}")]) from None
     try:
-        doc = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: no arbitrary objects
+        doc = _load_yaml(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         span = A.Span(path, mark.line + 1, mark.column + 1) if mark else A.Span(path, 1, 1)
