@@ -74,11 +74,10 @@ def _lark_cache_file(grammar: str):
     """Where Lark keeps the LALR tables it builds from the grammar (0.4 s to
     build, 30 ms to load): in the waterfall cache folder, named by the
     grammar's hash (Lark checks the grammar, its options and its own version
-    against the file, too); with WATERFALL_CACHE=off, Lark's own file in the
-    temp folder, as before there was a cache folder."""
+    against the file, too). With WATERFALL_CACHE=off, none: Lark builds them."""
     folder = cache_dir("lark")
     if folder is None:
-        return True
+        return False
     digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:24]
     return str(folder / f"waterfall-{digest}-lark{lark.__version__}-py{sys.version_info[0]}{sys.version_info[1]}.cache")
 
