@@ -12,7 +12,6 @@ like a compiler does::
 """
 from __future__ import annotations
 
-import difflib
 from typing import Iterable, Optional, Sequence
 
 from .ast import Span
@@ -62,6 +61,7 @@ class DealError(Exception):
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """'did you mean 'X'?' for the closest candidate, or '' if none is close."""
+    import difflib  # only when there is an error to explain
     cands = list(candidates)
     best = difflib.get_close_matches(word, cands, n=1, cutoff=0.6)
     if not best:
