@@ -94,6 +94,7 @@ class Generator:
         self.out: List[str] = []
         self.dist_fns: Dict[str, str] = {}
         self.uncached = contextual_defines(self.deal)
+        self.volatile = _volatile_defines(self.deal)
         self.max_depth = 1
 
     # ---- inputs: pointer slots
@@ -440,9 +441,14 @@ class Generator:
             if d.name in self.uncached:
                 define_src.append(f"static double D{i}(St *s) {{ return {body}; }}  /* {d.name} */")
             else:
+                # Cached until what it reads can change: a formula that reads balances
+                # or accounts until the next payment (version), any other until the
+                # period's state is next set (pver: period start, contracts, events,
+                # notionals), so it is computed once a period, not once a step.
+                key = "version" if d.name in self.volatile else "pver"
                 define_src.append(
                     f"static double D{i}(St *s) {{  /* {d.name} */\n"
-                    f"    if (s->dver[{i}] != s->version) {{ s->dval[{i}] = {body}; s->dver[{i}] = s->version; }}\n"
+                    f"    if (s->dver[{i}] != s->{key}) {{ s->dval[{i}] = {body}; s->dver[{i}] = s->{key}; }}\n"
                     f"    return s->dval[{i}];\n}}")
         # the waterfall
         clauses = []
@@ -458,11 +464,11 @@ class Generator:
         for k, c in enumerate(deal.contracts):
             f = m.fund_index[("contract", c.name)]
             contracts.append(f"        {{ double amt = mx({self.expr(c.pays)}, 0.0) * s->alive; "
-                             f"s->contract_paid[{k}] = amt; s->funds[{f}] = amt; s->version++; }}")
+                             f"s->contract_paid[{k}] = amt; s->funds[{f}] = amt; s->version++; s->pver++; }}")
         events = []
         for k, e in enumerate(deal.events):
             events.append(f"        if (s->ev_before[{k}]) s->ev_now[{k}] = 0;\n"
-                          f"        else {{ s->ev_now[{k}] = ({self.cond(e.when)}) && s->alive > 0; s->version++; }}")
+                          f"        else {{ s->ev_now[{k}] = ({self.cond(e.when)}) && s->alive > 0; s->version++; s->pver++; }}")
         notionals = []
         for c, cls in enumerate(m.classes):
             if cls.notional is not None:
@@ -578,7 +584,8 @@ typedef struct {{
     double contract_paid[NK];
     double amounts[MAXD];
     int depth, cf, t, period;
-    int64_t version;
+    int64_t version;           /* moves with every change of cash or balances */
+    int64_t pver;              /* moves with every change of the period's other state */
     int64_t dver[ND];
     double dval[ND];
     const double *g[{max(self.n_group_slots, 1)}];   /* this scenario's group rows */
@@ -644,13 +651,13 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
 #define WD(c, w) do {{ if (rec[4]) rec[4][c] += (w); wdt[c] += (w); }} while (0)
         double *R_CLAUSE = R_CLAUSE_ALL ? R_CLAUSE_ALL + ((size_t)sc * T + t) * {max(NCL, 1)} : 0;
         const int k_off_cl = 0;
-        s->t = t; s->period = t + 1; s->version++;
+        s->t = t; s->period = t + 1; s->version++; s->pver++;
         for (int i = 0; i < {self.n_group_slots}; i++) s->gv[i] = s->g[i][t];
         memcpy(s->prior, s->bal, sizeof s->bal);
         COPY(6, s->bal);
         for (int i = 0; i < {nflow}; i++) s->funds[i] = 0.0;
 {chr(10).join(fill)}
-        s->version++;
+        s->version++; s->pver++;
 {chr(10).join(contracts)}
         double collected = 0.0;
         for (int i = 0; i < {nflow}; i++) collected += s->funds[i];
@@ -658,7 +665,7 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
         for (int i = {nflow}; i < NF; i++) accounts_before += s->funds[i];
 {chr(10).join(events)}
 {chr(10).join(notionals)}
-        s->version++;
+        s->version++; s->pver++;
         double act_days = P[{self.slot('days')}][t];
 {chr(10).join(accruals)}
         for (int c = 0; c < NC; c++) {{ s->pint[c] = 0.0; s->pprin[c] = 0.0; s->pcarry[c] = 0.0; s->ploss[c] = 0.0; s->accr[c] = 0.0; }}
@@ -671,7 +678,7 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
         for (int c = 0; c < NC; c++) {{ s->shortfall[c] += s->due[c]; s->due[c] = 0.0; }}
         for (int k = 0; k < NE; k++) s->ev_before[k] |= s->ev_now[k];
         if (sold) {{ s->alive = 0.0; sold_period[sc] = t; }}
-        s->version++;
+        s->version++; s->pver++;
         COPY(0, s->pint);
         COPY(1, s->pprin);
         COPY(2, s->pcarry);
@@ -739,6 +746,40 @@ def _settle(what: str, c: int, p: str) -> str:
     if what == "unpaid realized losses":
         return f"s->uloss[{c}] -= {p}; s->ploss[{c}] += {p};"
     raise Unsupported(what)
+
+
+def _volatile_defines(deal: A.Deal) -> set:
+    """The formulas that read what payments change within a period: balance()
+    or an account (directly or through other formulas)."""
+    from .expr import names_in
+    accounts = {a.name for a in deal.accounts}
+    direct = {}
+    for d in deal.defines:
+        names = names_in(d.expr, set())
+        calls = set()
+        _calls(d.expr, calls)
+        direct[d.name] = (names, "balance" in calls or bool(names & accounts))
+    out = {n for n, (_, v) in direct.items() if v}
+    changed = True
+    while changed:
+        changed = False
+        for n, (names, _) in direct.items():
+            if n not in out and names & out:
+                out.add(n)
+                changed = True
+    return out
+
+
+def _calls(e, out: set) -> None:
+    if isinstance(e, A.Call):
+        out.add(e.fn)
+    for f in ("left", "right", "operand", "cond", "then", "other"):
+        v = getattr(e, f, None)
+        if v is not None and not isinstance(v, (str, int, float)):
+            _calls(v, out)
+    for f in ("operands", "args"):
+        for v in getattr(e, f, ()) or ():
+            _calls(v, out)
 
 
 def _depth(deal: A.Deal, name: str) -> int:
