@@ -643,12 +643,17 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
     for (int t = 0; t < T; t++) {{
         /* this period's record rows; a record not asked for (or asked for its
            first TN[r] periods only) has no row: nothing is written to it */
+        /* records are (C, S, T) arrays: one class's periods lie together, which is
+           how the analytics read them */
         double *rec[{len(RECORDS)}];
-        for (int r = 0; r < {len(RECORDS)}; r++)
-            rec[r] = (R[r] && t < TN[r]) ? R[r] + ((size_t)sc * TN[r] + t) * NC : 0;
-#define PUT(r, c, v) do {{ if (rec[r]) rec[r][c] = (v); }} while (0)
-#define COPY(r, a) do {{ if (rec[r]) memcpy(rec[r], a, sizeof a); }} while (0)
-#define WD(c, w) do {{ if (rec[4]) rec[4][c] += (w); wdt[c] += (w); }} while (0)
+        size_t cs[{len(RECORDS)}];
+        for (int r = 0; r < {len(RECORDS)}; r++) {{
+            rec[r] = (R[r] && t < TN[r]) ? R[r] + (size_t)sc * TN[r] + t : 0;
+            cs[r] = (size_t)S * TN[r];
+        }}
+#define PUT(r, c, v) do {{ if (rec[r]) rec[r][(size_t)(c) * cs[r]] = (v); }} while (0)
+#define COPY(r, a) do {{ if (rec[r]) for (int c_ = 0; c_ < NC; c_++) rec[r][c_ * cs[r]] = (a)[c_]; }} while (0)
+#define WD(c, w) do {{ if (rec[4]) rec[4][(size_t)(c) * cs[4]] += (w); wdt[c] += (w); }} while (0)
         double *R_CLAUSE = R_CLAUSE_ALL ? R_CLAUSE_ALL + ((size_t)sc * T + t) * {max(NCL, 1)} : 0;
         const int k_off_cl = 0;
         s->t = t; s->period = t + 1; s->version++; s->pver++;
@@ -686,7 +691,7 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
         COPY(5, s->bal);
         COPY(7, s->notl);
         COPY(10, s->accr);
-        if (rec[11]) for (int c = 0; c < NC; c++) rec[11][c] = s->pint[c] + s->pprin[c] + s->pcarry[c] + s->ploss[c];
+        if (rec[11]) for (int c = 0; c < NC; c++) rec[11][c * cs[11]] = s->pint[c] + s->pprin[c] + s->pcarry[c] + s->ploss[c];
         if (R_ACC) for (int a = 0; a < {NA}; a++) R_ACC[((size_t)sc * T + t) * {max(NA, 1)} + a] = s->funds[{nflow} + a];
         if (R_CON) for (int k = 0; k < {NK}; k++) R_CON[((size_t)sc * T + t) * {max(NK, 1)} + k] = s->contract_paid[k];
         /* money is conserved: collected = paid + change in accounts */
@@ -869,7 +874,7 @@ KEEP = {
 def run_kernel(lib, gen: Generator, model, S: int, T: int, flows: dict, ipaths: np.ndarray, pending: np.ndarray,
                dates, closing, retire_event: np.ndarray, first_frac_30: float, keep_records: str = "all"):
     """Run every scenario through the compiled deal. Returns (records: name ->
-    (S, T', C) array for the records ``KEEP[keep_records]`` names, clause_paid
+    (C, S, T') array for the records ``KEEP[keep_records]`` names, clause_paid
     (S, T, K), accounts (S, T, A), contracts (S, T, N) (None when lean),
     write-down totals (S, C), sold_period (S,), error or None)."""
     keep = []
@@ -909,11 +914,11 @@ def run_kernel(lib, gen: Generator, model, S: int, T: int, flows: dict, ipaths: 
     wanted = KEEP[keep_records]
     recs = {}
     for k, n in wanted.items():
-        recs[k] = np.zeros((S, T if n is None else min(n, T), Cn))
+        recs[k] = np.zeros((Cn, S, T if n is None else min(n, T)))
     if "cap" in recs:
         recs["cap"][:] = np.nan
     R = (ctypes.c_void_p * len(RECORDS))(*[recs[k].ctypes.data if k in recs else None for k in RECORDS])
-    TN = np.array([recs[k].shape[1] if k in recs else 0 for k in RECORDS], dtype=np.intc)
+    TN = np.array([recs[k].shape[2] if k in recs else 0 for k in RECORDS], dtype=np.intc)
     ncl, na, nk = len(model.deal.waterfall.clauses), len(model.deal.accounts), len(model.deal.contracts)
     full = keep_records == "all"
     clause = np.zeros((S, T, max(ncl, 1))) if full else None

@@ -757,7 +757,10 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
 
         def tcs(a):  # (S, T, X) -> (T, X, S) views
             return None if a is None else a.transpose(1, 2, 0)
-        rec = {k: tcs(recs.get(k)) for k in ckernel.RECORDS}
+
+        def cst(a):  # (C, S, T) -> (T, C, S) views
+            return None if a is None else a.transpose(2, 0, 1)
+        rec = {k: cst(recs.get(k)) for k in ckernel.RECORDS}
         return RunResult(deal=deal, speeds=speeds, modes=modes, dates=tuple(dates),
                          class_names=tuple(c.name for c in model.classes),
                          interest=rec["interest"], principal=rec["principal"],
