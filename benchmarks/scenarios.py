@@ -56,27 +56,41 @@ def main() -> int:
     p.add_argument("--scenarios", type=int, help="run one size in this process")
     p.add_argument("--chunk", type=int, default=1000)
     p.add_argument("--workers", type=int, default=1, help="processes for the chunks (peak memory is then per process)")
+    p.add_argument("--engine", choices=("auto", "c", "numpy"), default="auto",
+                   help="the compiled (C) or the numpy engine (WATERFALL_ENGINE)")
+    p.add_argument("--compare", action="store_true",
+                   help="also run 1, 100 and 1,000 scenarios on the numpy engine: the compiled kernel's gain")
     args = p.parse_args()
+    os.environ["WATERFALL_ENGINE"] = args.engine
     if args.scenarios:
         one(args.scenarios, args.chunk, args.workers)
         return 0
-    results = {}
-    for n in (1, 100, 1000, 10000):
+
+    def size(n, engine):
         proc = subprocess.run([sys.executable, __file__, "--scenarios", str(n), "--chunk", str(args.chunk),
-                               "--workers", str(args.workers)],
+                               "--workers", str(args.workers), "--engine", engine],
                               capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
         if proc.returncode != 0:
             print(proc.stderr, file=sys.stderr)
-            return 1
+            raise SystemExit(1)
         last = proc.stdout.strip().splitlines()[-1]
         fields = dict(kv.split("=") for kv in last.split())
-        results[n] = (float(fields["seconds"]), float(fields["peak_mb"]))
+        return float(fields["seconds"]), float(fields["peak_mb"])
+
+    size(1, args.engine)  # builds (or finds) the compiled kernels, so no run below pays for compiling
+    results = {n: size(n, args.engine) for n in (1, 100, 1000, 10000)}
     single = results[1][0]
+    print(f"engine: {args.engine}")
     print(f"{'scenarios':>10} {'seconds':>9} {'scen/s':>9} {'peak MB':>8} {'speed-up vs loop':>17}")
     for n, (sec, mb) in results.items():
         speedup = single * n / sec
         print(f"{n:>10} {sec:>9.2f} {n / sec:>9.1f} {mb:>8.0f} {speedup:>16.1f}x")
     print(f"(speed-up = {single:.3f} s per single-scenario run x N / batched seconds)")
+    if args.compare:
+        print("numpy engine, for comparison:")
+        for n in (1, 100, 1000):
+            sec, mb = size(n, "numpy")
+            print(f"{n:>10} {sec:>9.2f} {n / sec:>9.1f} {mb:>8.0f}   compiled is {sec / results[n][0]:.0f}x faster")
     return 0
 
 
