@@ -122,17 +122,25 @@ def test_another_version_of_the_package_does_not_read_the_entry(cache, parses, m
     assert len(parses) == 2 and len(entries(cache)) == 2
 
 
-def test_the_fingerprint_covers_the_grammar_and_the_parser():
-    dealcache.code_fingerprint()
-    names = {p.name for p in Path(dsl.parse.__file__).parent.glob("*.py")}
-    assert {"parse.py", "ast.py", "check.py", "checker.py", "record.py"} <= names
-    # The fingerprint is a digest of those files and the grammar: change one byte, change it.
-    saved = dealcache._fingerprint
-    try:
-        dealcache._fingerprint = None
-        assert dealcache.code_fingerprint() == saved
-    finally:
-        dealcache._fingerprint = saved
+def test_the_fingerprint_covers_the_grammar_and_the_parser(tmp_path, monkeypatch):
+    import shutil
+    here = Path(dealcache.__file__).resolve().parent
+    shutil.copytree(here, tmp_path / "dsl")
+    shutil.copytree(here.parent / "grammar", tmp_path / "grammar")
+    monkeypatch.setattr(dealcache, "_HERE", tmp_path / "dsl")
+
+    def fingerprint():
+        monkeypatch.setattr(dealcache, "_fingerprint", None)
+        return dealcache.code_fingerprint()
+    first = fingerprint()
+    assert fingerprint() == first
+    for edited in (tmp_path / "grammar" / "waterfall.lark", tmp_path / "dsl" / "parse.py",
+                   tmp_path / "dsl" / "checker.py", tmp_path / "dsl" / "ast.py"):
+        before = edited.read_bytes()
+        edited.write_bytes(before + b"\n")
+        assert fingerprint() != first, f"an edit of {edited.name} keeps the fingerprint"
+        edited.write_bytes(before)
+        assert fingerprint() == first
 
 
 @pytest.mark.parametrize("damage", [
