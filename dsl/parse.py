@@ -58,8 +58,12 @@ class DealIndenter(Indenter):
 
 @functools.lru_cache(maxsize=1)
 def _parser() -> Lark:
+    return _new_parser(shared_regexes=True)
+
+
+def _new_parser(shared_regexes: bool) -> Lark:
     text = importlib.resources.files("grammar").joinpath("waterfall.lark").read_text(encoding="utf-8")
-    return Lark(
+    parser = Lark(
         text,
         parser="lalr",
         lexer="contextual",
@@ -68,6 +72,110 @@ def _parser() -> Lark:
         maybe_placeholders=False,
         cache=_lark_cache_file(text),
     )
+    if shared_regexes:
+        _share_regexes(parser)
+    return parser
+
+
+# ------------------------------------------------------------------ the lexer's regexes
+# Lark's contextual lexer has one scanner per set of terminals a parser state
+# accepts (88 of them for J4), and compiles each as one alternation of those
+# terminals' regexes: 40-50 ms of re.compile on every first parse, most of it
+# compiling the same terminals again and again. A scanner here tries its
+# terminals one by one, in the alternation's order, each terminal's regex
+# compiled once per process. It is the same match (an alternation takes its
+# first alternative that matches; nothing follows it in the pattern), and
+# tests/language/test_lexer.py compares the two lexers token by token.
+
+
+class _Alternation:
+    """Lark's compiled scanner pattern, ``(?P<A>...)|(?P<B>...)|...``, as its
+    alternatives matched in turn; a match is the alternative's own re.Match
+    (its lastgroup names the terminal, as the alternation's would)."""
+
+    __slots__ = ("_pieces", "_flags", "_matches", "_fullmatches")
+
+    def __init__(self, pieces, flags):
+        self._pieces, self._flags = pieces, flags
+        self._matches = self._fullmatches = None
+
+    def _compile(self):
+        compiled = [_piece(p, self._flags) for p in self._pieces]
+        self._matches = [c.match for c in compiled]
+        self._fullmatches = [c.fullmatch for c in compiled]
+
+    def match(self, text, pos=0, endpos=sys.maxsize):
+        if self._matches is None:
+            self._compile()
+        for match in self._matches:
+            m = match(text, pos, endpos)
+            if m is not None:
+                return m
+        return None
+
+    def fullmatch(self, text, pos=0, endpos=sys.maxsize):
+        if self._fullmatches is None:
+            self._compile()
+        for fullmatch in self._fullmatches:
+            m = fullmatch(text, pos, endpos)
+            if m is not None:
+                return m
+        return None
+
+
+@functools.lru_cache(maxsize=None)
+def _piece(pattern: str, flags: int):
+    return re.compile(pattern, flags)
+
+
+class _SharedRe:
+    """Stands in for the ``re`` module in Lark's lexers: ``compile`` of a
+    scanner's alternation gives an ``_Alternation``; anything else is ``re``'s."""
+
+    error = re.error
+
+    def __init__(self, terminals):
+        self._alternatives = {t.name: "(?P<%s>%s)" % (t.name, t.pattern.to_regexp()) for t in terminals}
+
+    def match(self, pattern, string, flags=0):
+        return re.match(pattern, string, flags)
+
+    def compile(self, pattern, flags=0):
+        pieces = self._split(pattern) if isinstance(pattern, str) else None
+        return re.compile(pattern, flags) if pieces is None else _Alternation(pieces, flags)
+
+    def _split(self, pattern: str):
+        """The alternatives of a pattern Lark built by joining terminals with '|', or None."""
+        out, i, n = [], 0, len(pattern)
+        while i < n:
+            j = pattern.find(">", i + 4) if pattern.startswith("(?P<", i) else -1
+            piece = self._alternatives.get(pattern[i + 4:j]) if j > 0 else None
+            if piece is None or not pattern.startswith(piece, i):
+                return None
+            out.append(piece)
+            i += len(piece)
+            if i < n:
+                if pattern[i] != "|" or i + 1 == n:
+                    return None
+                i += 1
+        return out or None
+
+
+def _share_regexes(parser: Lark) -> None:
+    """Give the lexers of every parser state the shared regexes (a Lark whose
+    insides differ from the ones this was written for keeps its own)."""
+    lexer = getattr(parser.parser, "lexer", None)
+    lexer = getattr(lexer, "lexer", lexer)  # inside the PostLexConnector of the indenter
+    states = getattr(lexer, "lexers", None)
+    root = getattr(lexer, "root_lexer", None)
+    if not isinstance(states, dict) or root is None:
+        return
+    basics = [*states.values(), root]
+    if not all(getattr(b, "_scanner", 1) is None and getattr(b, "re", None) is re for b in basics):
+        return
+    shared = _SharedRe(parser.terminals)
+    for b in basics:
+        b.re = shared
 
 
 def _lark_cache_file(grammar: str):
