@@ -24,7 +24,7 @@ from typing import Dict, Optional
 
 from dsl.cachedir import cache_dir
 
-FLAGS = ("-O2", "-std=c99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno", "-w")
+FLAGS = ("-O3", "-std=c99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno", "-w")
 _loaded: Dict[str, ctypes.CDLL] = {}
 
 
