@@ -109,19 +109,20 @@ def main() -> int:
         def load(kind):
             out = []
             for k in range(args.repeat):
-                if kind == "warm":
-                    e = env_warm
+                if kind == "first":
+                    e = {**env, "WATERFALL_CACHE": str(work / f"first-{k}")}
                 else:
-                    folder = work / f"{kind}-{k}"
-                    if kind == "cold":  # Lark's tables cached, the deal not
-                        shutil.copytree(warm / "lark", folder / "lark")
-                    e = {**env, "WATERFALL_CACHE": str(folder)}
+                    if kind == "cold":  # Lark's tables cached (Lark checks their path too), the deal not
+                        shutil.rmtree(warm / "deals", ignore_errors=True)
+                    e = env_warm
                 out.append(run([py, "-c", LOAD, deal], e)[1])
             return out
 
         for kind, label in (("first", "parse+check, first run ever (empty cache)"),
                             ("cold", "parse+check, cold (deal not cached)"),
                             ("warm", "parse+check, warm (deal cached)")):
+            if kind == "warm":
+                run([py, "-c", LOAD, deal], env_warm)
             res = load(kind)
             rows.append((label, median([r["load"] for r in res]),
                          f"imports {median([r['import'] for r in res]):.1f}; Lark imported: "
@@ -133,16 +134,14 @@ def main() -> int:
 
         cmd = [py, "-m", "interpreter", deal]
         try:
+            run(cmd, env_warm)
             whole_warm = [run(cmd, env_warm)[0] for _ in range(args.repeat)]
             rows.append(("run-deal (process, warm)", median(whole_warm),
                          f"{median(whole_warm) - median(bare):+.1f} over bare"))
             whole_cold = []
             for k in range(args.repeat):
-                folder = work / f"run-cold-{k}"
-                shutil.copytree(warm / "lark", folder / "lark")
-                if (warm / "c").exists():  # compiled kernels are not part of this measure
-                    shutil.copytree(warm / "c", folder / "c")
-                whole_cold.append(run(cmd, {**env, "WATERFALL_CACHE": str(folder)})[0])
+                shutil.rmtree(warm / "deals", ignore_errors=True)
+                whole_cold.append(run(cmd, env_warm)[0])
             rows.append(("run-deal (process, deal not cached)", median(whole_cold),
                          f"{median(whole_cold) - median(bare):+.1f} over bare"))
         except subprocess.CalledProcessError as e:
