@@ -1,4 +1,4 @@
-"""The deal AST: immutable records (``dsl.record``), one class per construct.
+"""The deal AST: immutable attrs records, one class per construct.
 
 Every node carries a ``span`` (file, line, column) so that a diagnostic or a
 payment in a cashflow report can be traced to the line of the deal file, and
@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Optional, Union
 
-from .record import FrozenInstanceError, evolve, field, fields, record  # noqa: F401 (re-exported)
+import attrs
 
 
-@record
+@attrs.frozen
 class Span:
     file: str
     line: int
@@ -29,97 +29,97 @@ NOWHERE = Span("<builtin>", 0, 0)
 
 
 # ------------------------------------------------------------------ literals and expressions
-@record
+@attrs.frozen
 class Quantity:
     """A number with its unit as written: '%' (stored as a fraction), 'bp'
     (stored as a fraction), '$' (an amount), or '' (a bare number)."""
     value: float
     unit: str
     text: str
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class DateLit:
     value: _dt.date
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class Name:
     id: str
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class GroupRef:
     """``group 1`` or ``all groups`` (name None)."""
     name: Optional[str]
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class SetArg:
     """A quoted set name used as a function argument: balance("Class 1-A")."""
     name: str
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class Call:
     fn: str
     args: tuple
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class BinOp:
     op: str
     left: "Expr"
     right: "Expr"
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class Neg:
     operand: "Expr"
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class Compare:
     op: str
     left: "Expr"
     right: "Expr"
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class BoolOp:
     op: str  # 'and' | 'or'
     operands: tuple
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class Not:
     operand: "Expr"
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class IfExpr:
     cond: "Expr"
     then: "Expr"
     other: "Expr"
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
 Expr = Union[Quantity, DateLit, Name, GroupRef, SetArg, Call, BinOp, Neg, Compare, BoolOp, Not, IfExpr]
 
 
 # ------------------------------------------------------------------ deal terms
-@record
+@attrs.frozen
 class Speed:
     """A prepayment speed as the term sheet states it. kind: CPR, SMM, PSA,
     PPC, ABS or RAMP (start/end CPR over ``months``, counted on loan age or
@@ -130,10 +130,10 @@ class Speed:
     ramp_end: float = 0.0
     ramp_months: int = 0
     basis: str = "age"
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class Header:
     name: str
     cutoff: Optional[_dt.date] = None
@@ -145,29 +145,29 @@ class Header:
     pricing_speed: Optional[Speed] = None
     table_speeds: tuple = ()  # of Quantity
     table_event: Optional[str] = None
-    spans: tuple = field(default=(), eq=False)  # (item, Span) for each line of the header
-    span: Span = field(default=NOWHERE, eq=False)
+    spans: tuple = attrs.field(default=(), eq=False)  # (item, Span) for each line of the header
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
     def span_of(self, item: str) -> Span:
         return dict(self.spans).get(item, self.span)
 
 
-@record
+@attrs.frozen
 class IndexDecl:
     name: str
     title: str
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class GroupDecl:
     name: str
     title: str
     pricing_speed: Optional[Speed] = None
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class ClassDecl:
     name: str
     title: str
@@ -183,8 +183,8 @@ class ClassDecl:
     no_cashflow: bool = False
     delay_days: Optional[int] = None
     accrues_from_closing: bool = False  # the first period accrues from the closing date
-    spans: tuple = field(default=(), eq=False)  # (item, Span) for each line of the class
-    span: Span = field(default=NOWHERE, eq=False)
+    spans: tuple = attrs.field(default=(), eq=False)  # (item, Span) for each line of the class
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
     def span_of(self, item: str) -> Span:
         return dict(self.spans).get(item, self.span)
@@ -194,76 +194,76 @@ class ClassDecl:
         return self.notional is not None
 
 
-@record
+@attrs.frozen
 class ClassRef:
     name: str
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class ClassRange:
     first: str
     last: str
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class SetRef:
     name: str
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class ClassesDecl:
     name: str
     members: tuple  # of ClassRef | ClassRange | SetRef
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class TableRow:
     first: int
     last: Optional[int]  # None: open-ended ("85+")
     values: tuple  # of Quantity
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class TableDecl:
     name: str
     title: str
     key: str  # 'period' | 'month'
     rows: tuple
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class DefineDecl:
     name: str
     title: str
     expr: Expr
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class ParameterDecl:
     """A deal term the term sheet leaves open ([TBD]); the assumptions file
     sets it, or its default applies."""
     name: str
     title: str
     default: Optional[Quantity] = None
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class AccountDecl:
     name: str
     title: str
     initial: Optional[Quantity] = None  # funded at closing (from the proceeds of the offering)
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class EventDecl:
     """A condition that happens once. With ``retires``, a run 'to' this event
     sells the collateral at its balance in the period the event happens and
@@ -272,10 +272,10 @@ class EventDecl:
     title: str
     when: Expr
     retires: tuple = ()
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class ScheduleDecl:
     """A planned-balance schedule computed from a group's collateral between
     two constant speeds (a PAC band)."""
@@ -285,39 +285,39 @@ class ScheduleDecl:
     group: str
     low: Speed
     high: Speed
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class ContractDecl:
     """Cash a counterparty pays into the deal each period (corridor, cap, swap receipt)."""
     name: str
     title: str
     pays: Expr
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class DistributionDecl:
     """A named sub-waterfall ("Class 1-A Principal Distribution")."""
     name: str
     title: str
     steps: tuple
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
 # ------------------------------------------------------------------ waterfall
-@record
+@attrs.frozen
 class Fund:
     """A source of cash: kind 'interest' | 'principal' | 'funds' | 'penalties'
     of a group (group None = all groups), 'excess', or 'account' / 'contract'
     (group = the account's or contract's name)."""
     kind: str
     group: Optional[str]
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class Pay:
     """pay <what> [sequentially|pro rata] to <classes> [up to <expr>]"""
     what: str  # 'current and unpaid interest' | ... | 'principal' | 'remaining'
@@ -325,76 +325,76 @@ class Pay:
     targets: tuple  # of ClassRef | ClassRange | SetRef
     limit: Optional[Expr] = None
     then: bool = False
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class FromBlock:
     funds: tuple  # of Fund
     steps: tuple
     then: bool = False
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class IfStep:
     cond: Expr
     then_steps: tuple
     else_steps: tuple = ()
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class Accrete:
     """accrete Z into principal of group G: the classes' current interest is
     added to their balances and the cash joins the named fund (accretion-directed)."""
     targets: tuple
     into: Fund
     then: bool = False
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class Deposit:
     """deposit to account NAME [up to EXPR]: cash from the funds into an account."""
     account: str
     limit: Optional[Expr] = None
     then: bool = False
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
 Step = Union[Pay, FromBlock, IfStep, Accrete, Deposit]
 
 
-@record
+@attrs.frozen
 class Clause:
     label: str
     steps: tuple
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class Waterfall:
     title: str
     clauses: tuple
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class LossStep:
     mode: str
     targets: tuple
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class LossesDecl:
     title: str
     steps: tuple
-    span: Span = field(default=NOWHERE, eq=False)
+    span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-@record
+@attrs.frozen
 class Deal:
     header: Header
     indices: tuple = ()
@@ -411,8 +411,8 @@ class Deal:
     schedules: tuple = ()
     waterfall: Optional[Waterfall] = None
     losses: Optional[LossesDecl] = None
-    source: str = field(default="", eq=False, repr=False)
-    path: str = field(default="<string>", eq=False)
+    source: str = attrs.field(default="", eq=False, repr=False)
+    path: str = attrs.field(default="<string>", eq=False)
 
     @property
     def name(self) -> str:

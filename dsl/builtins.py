@@ -7,10 +7,10 @@ kinds: 'class' (a class name or a quoted set), 'group' (``group 1`` or
 """
 from __future__ import annotations
 
-from .record import record
+import attrs
 
 
-@record
+@attrs.frozen
 class Builtin:
     name: str
     args: tuple  # kinds of the fixed arguments

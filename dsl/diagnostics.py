@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from typing import Iterable, Optional, Sequence
 
+import attrs
+
 from .ast import Span
-from .record import record
 
 
-@record
+@attrs.frozen
 class Diagnostic:
     span: Span
     message: str

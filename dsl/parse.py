@@ -268,7 +268,7 @@ def parse(text: str, path: str = "<string>") -> A.Deal:
 
 
 def _deal_fields(deal: A.Deal) -> dict:
-    return {f.name: getattr(deal, f.name) for f in A.fields(type(deal)) if f.name not in ("source", "path")}
+    return {f.name: getattr(deal, f.name) for f in deal.__attrs_attrs__ if f.name not in ("source", "path")}
 
 
 def _syntax_diagnostic(e: lark.exceptions.UnexpectedInput, text: str, path: str) -> Diagnostic:

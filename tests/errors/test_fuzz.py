@@ -22,7 +22,6 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from dsl import ast as A
 from dsl.check import check
 from dsl.diagnostics import DealError
 from dsl.parse import parse
@@ -137,7 +136,7 @@ def pipeline(deal_text: str, yaml_text: str, workdir: Path) -> str:
         raise
     if months_asked(assumptions) > MAX_MONTHS:
         return "known: absurd months accepted by load_assumptions"
-    key = (repr(A.evolve(deal, source="", path="")), repr(attrs.evolve(assumptions, path="")))
+    key = (repr(attrs.evolve(deal, source="", path="")), repr(attrs.evolve(assumptions, path="")))
     if key not in _run_cache:
         try:
             run(deal, assumptions, [1.0])
