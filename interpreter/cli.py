@@ -64,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--afc", nargs="?", const="20%", metavar="STRESS",
                    help="print the effective Net Rate Cap by period (available funds cap schedule) at the pricing "
                         "speed, with the indices on their curves and held at STRESS (default 20%%)")
+    p.add_argument("--engine", choices=("auto", "c", "numpy"), default=None,
+                   help="the compiled C engine, the numpy engine, or auto (C when a C compiler is found; the "
+                        "default, or $WATERFALL_ENGINE): the same results either way")
     return p
 
 
@@ -157,6 +160,13 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def _main(args) -> int:
+    if args.engine:
+        import os
+        os.environ["WATERFALL_ENGINE"] = args.engine  # grid worker processes inherit it
+        if args.engine == "c":
+            from .cbuild import available
+            if not available():
+                raise UsageError("--engine c: no C compiler found (install gcc, or set CC)")
     deal = load_deal(args.deal)
     apath = args.assumptions or str(Path(args.deal).with_suffix("")) + ".assumptions.yaml"
     assumptions = load_assumptions(apath, deal)

@@ -155,3 +155,31 @@ def test_a_table_shorter_than_the_deal_is_refused_before_running(tmp_path, capsy
     assert main([str(bad), "--check"]) == 2
     err = capsys.readouterr().err
     assert f"{bad}:22:5: error: table short ends at period 10 but the deal runs 358 periods" in err
+
+
+def test_both_engines_print_the_same_tables(capsys, monkeypatch):
+    monkeypatch.delenv("WATERFALL_ENGINE", raising=False)
+    outs = []
+    for engine in ("numpy", "auto"):
+        assert main([DEAL, "--format", "json", "--engine", engine]) == 0
+        outs.append(json.loads(capsys.readouterr().out))
+    # unrounded figures: the numpy paths (engine, collateral, analytics) agree with the
+    # compiled ones to rounding error; every date and every printed figure is the same
+    assert len(outs[0]["tables"]) == len(outs[1]["tables"]) > 0
+    for a, b in zip(outs[0]["tables"], outs[1]["tables"]):
+        assert a.keys() == b.keys()
+        for k in a:
+            if isinstance(a[k], float):
+                assert b[k] == pytest.approx(a[k], rel=1e-11, abs=1e-11), (a["class"], k)
+            else:
+                assert a[k] == b[k]
+    monkeypatch.delenv("WATERFALL_ENGINE", raising=False)
+
+
+def test_engine_c_without_a_compiler_is_a_usage_error(capsys, monkeypatch):
+    monkeypatch.setenv("WATERFALL_ENGINE", "numpy")  # as if no compiler: cbuild finds none
+    monkeypatch.setenv("CC", "no-such-compiler")
+    from interpreter import cbuild
+    monkeypatch.setattr(cbuild, "_which", {})
+    assert main([DEAL, "--engine", "c"]) == 2
+    assert "no C compiler" in capsys.readouterr().err
