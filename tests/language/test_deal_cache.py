@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
+import attrs
 import pytest
 
 import dsl.parse
@@ -176,7 +177,7 @@ def test_the_folder_is_pruned_to_the_recently_used(cache, parses, tmp_path, monk
     assert len(parses) == 6, "the newest entry was pruned"
 
 
-# ------------------------------------------------------------------ the records themselves
+# ------------------------------------------------------------------ the AST's attrs classes (as the cache keeps them)
 def test_records_are_frozen_values():
     s = A.Span("f", 1, 2, 1, 5)
     q = A.Quantity(0.05, "%", "5%", s)
@@ -189,9 +190,9 @@ def test_records_are_frozen_values():
         q.value = 1.0
     with pytest.raises(AttributeError):
         del q.unit
-    assert A.evolve(q, value=0.06, text="6%") == A.Quantity(0.06, "%", "6%")
+    assert attrs.evolve(q, value=0.06, text="6%") == A.Quantity(0.06, "%", "6%")
     assert pickle.loads(pickle.dumps(q)) == q and pickle.loads(pickle.dumps(q)).span == s
-    assert [f.name for f in A.fields(A.Quantity)] == ["value", "unit", "text", "span"]
+    assert [f.name for f in attrs.fields(A.Quantity)] == ["value", "unit", "text", "span"]
     assert A.Quantity.__match_args__ == ("value", "unit", "text", "span")
 
 
