@@ -925,7 +925,7 @@ def class_measures_numpy(ci: ClassInputs) -> ClassMeasures:
 
 _KERNEL_BLOCK = 512     # scenarios whose flows the kernel holds at once (B x n doubles)
 _MAX_STEPS = 64        # distinct time steps the kernel's discounting supports (MAXDT)
-_THREAD_MIN = 2000     # scenarios from which the kernel runs in two threads
+_THREAD_MIN = 256      # scenarios from which the kernel runs in two threads
 
 
 def _kernel():

@@ -872,7 +872,8 @@ KEEP = {
 
 
 def run_kernel(lib, gen: Generator, model, S: int, T: int, flows: dict, ipaths: np.ndarray, pending: np.ndarray,
-               dates, closing, retire_event: np.ndarray, first_frac_30: float, keep_records: str = "all"):
+               dates, closing, retire_event: np.ndarray, first_frac_30: float, keep_records: str = "all",
+               pending_by_group: Optional[dict] = None):
     """Run every scenario through the compiled deal. Returns (records: name ->
     (C, S, T') array for the records ``KEEP[keep_records]`` names, clause_paid
     (S, T, K), accounts (S, T, A), contracts (S, T, N) (None when lean),
@@ -889,8 +890,9 @@ def run_kernel(lib, gen: Generator, model, S: int, T: int, flows: dict, ipaths: 
         for field in GROUP_FIELDS:
             if field == "principal":
                 v = f.principal
-            elif field == "pending":
-                v = np.cumsum(f.default - f.loss - f.recovery, axis=1)
+            elif field == "pending":  # defaulted balance not yet recovered, before the floor at 0
+                v = (pending_by_group[g] if pending_by_group is not None
+                     else np.cumsum(f.default - f.loss - f.recovery, axis=1))
             else:
                 v = getattr(f, field)
             slots[gen.group_slot(gi, field)] = arr(v)

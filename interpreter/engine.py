@@ -739,8 +739,8 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     dates = distribution_schedule(deal, T)
     closing = deal.header.closing
     # Recoveries still to come on loans already defaulted, by period (S, T).
-    pending = sum(np.cumsum(f.default - f.loss - f.recovery, axis=1) for f in flows.values())
-    pending = np.maximum(pending, 0.0)
+    pending_by_group = {g: np.cumsum(f.default - f.loss - f.recovery, axis=1) for g, f in flows.items()}
+    pending = np.maximum(sum(pending_by_group.values()), 0.0)
     # A 30/360 class that accrues from closing: its first period runs closing -> first date.
     first_frac_30 = D.days_30_360(deal.header.closing, dates[0]) / 360.0
     which = _choose_engine(engine, trace, model, T)
@@ -751,7 +751,8 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     if kern is not None:
         lib, gen = kern
         recs, clause_c, acc_c, con_c, wdt, sold_c, error = ckernel.run_kernel(
-            lib, gen, model, S, T, flows, ipaths, pending, dates, closing, retire_event, first_frac_30, keep)
+            lib, gen, model, S, T, flows, ipaths, pending, dates, closing, retire_event, first_frac_30, keep,
+            pending_by_group)
         if error is not None:
             _raise_kernel_error(model, dates, error)
 
