@@ -930,7 +930,7 @@ _THREAD_MIN = 256      # scenarios from which the kernel runs in two threads
 
 def _kernel():
     from . import cbuild
-    lib = cbuild.load("analytics", _C_SOURCE)
+    lib = cbuild.load("analytics", _C_SOURCE, note="the analytics kernel")
     if lib is not None and not getattr(lib, "_wf_typed", False):
         import ctypes
         P = ctypes.c_void_p

@@ -49,9 +49,10 @@ def available() -> bool:
     return compiler() is not None
 
 
-def load(name: str, source: str) -> Optional[ctypes.CDLL]:
+def load(name: str, source: str, note: str = "") -> Optional[ctypes.CDLL]:
     """The library built from ``source`` (compiled now if not cached), or None
-    when there is no C compiler. Raises CompileError if compilation fails."""
+    when there is no C compiler. Raises CompileError if compilation fails.
+    ``note`` is said on a terminal's stderr while compiling (it takes seconds)."""
     cc = compiler()
     if cc is None:
         return None
@@ -66,6 +67,8 @@ def load(name: str, source: str) -> Optional[ctypes.CDLL]:
         folder = Path(tmp_root)
     so = folder / f"{name}-{key}.so"
     if not so.exists():
+        if note and sys.stderr.isatty():
+            print(f"compiling {note} (once, until it changes) ...", file=sys.stderr, flush=True)
         _compile(cc, source, so)
     lib = ctypes.CDLL(str(so))
     _loaded[key] = lib

@@ -842,7 +842,7 @@ def kernel(model) -> Optional[tuple]:
         return None
     gen = Generator(model)
     src = gen.generate()
-    lib = cbuild.load("deal", src)
+    lib = cbuild.load("deal", src, note=f"the waterfall of {model.deal.header.name}")
     if lib is None:
         return None
     fn = lib.run_range

@@ -442,7 +442,7 @@ def library():
     if cc is None or cc in _broken:
         return None
     try:
-        lib = cbuild.load("collateral", SOURCE)
+        lib = cbuild.load("collateral", SOURCE, note="the collateral kernel")
     except (cbuild.CompileError, OSError) as exc:
         with _lock:
             _broken.add(cc)
