@@ -756,13 +756,12 @@ def _settle(what: str, c: int, p: str) -> str:
 def _volatile_defines(deal: A.Deal) -> set:
     """The formulas that read what payments change within a period: balance()
     or an account (directly or through other formulas)."""
-    from .expr import names_in
+    from .expr import names_in, nodes
     accounts = {a.name for a in deal.accounts}
     direct = {}
     for d in deal.defines:
         names = names_in(d.expr, set())
-        calls = set()
-        _calls(d.expr, calls)
+        calls = {n.fn for n in nodes(d.expr) if isinstance(n, A.Call)}
         direct[d.name] = (names, "balance" in calls or bool(names & accounts))
     out = {n for n, (_, v) in direct.items() if v}
     changed = True
@@ -773,18 +772,6 @@ def _volatile_defines(deal: A.Deal) -> set:
                 out.add(n)
                 changed = True
     return out
-
-
-def _calls(e, out: set) -> None:
-    if isinstance(e, A.Call):
-        out.add(e.fn)
-    for f in ("left", "right", "operand", "cond", "then", "other"):
-        v = getattr(e, f, None)
-        if v is not None and not isinstance(v, (str, int, float)):
-            _calls(v, out)
-    for f in ("operands", "args"):
-        for v in getattr(e, f, ()) or ():
-            _calls(v, out)
 
 
 def _depth(deal: A.Deal, name: str) -> int:

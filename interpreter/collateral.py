@@ -378,6 +378,20 @@ def sda_cdr(month, multiple: float = 1.0):
     return multiple * np.where(m <= 60, up, down)
 
 
+def _annual(curve: Curve, month: np.ndarray, ones: np.ndarray) -> np.ndarray:
+    """The annual rate (CPR or CDR) of an annual-rate curve at curve months ``month``."""
+    kind = curve.kind
+    if kind in ("CPR", "CDR"):
+        return curve.rate * ones
+    if kind == "PSA":
+        return psa_cpr(month, curve.rate)
+    if kind == "SDA":
+        return sda_cdr(month, curve.rate)
+    if kind == "PPC":
+        return ppc_cpr(month, curve.ramp_start, curve.ramp_end, curve.ramp_months)
+    raise ValueError(kind)  # pragma: no cover - guarded by Curve validation
+
+
 def _monthly(curve: Curve, month: np.ndarray, period: np.ndarray, sc: np.ndarray) -> np.ndarray:
     """Monthly rate for curve months ``month`` / deal periods ``period`` (same shape (N,)),
     scenario multipliers ``sc`` (S, 1); returns (S, N)."""
@@ -398,17 +412,7 @@ def _monthly(curve: Curve, month: np.ndarray, period: np.ndarray, sc: np.ndarray
         with np.errstate(divide="ignore", invalid="ignore"):
             smm = np.where(den > a, a / np.where(den > 0, den, 1.0), 1.0)
         return np.clip(smm, 0.0, 1.0)
-    if kind in ("CPR", "CDR"):
-        annual = curve.rate * ones
-    elif kind == "PSA":
-        annual = psa_cpr(month, curve.rate)
-    elif kind == "SDA":
-        annual = sda_cdr(month, curve.rate)
-    elif kind == "PPC":
-        annual = ppc_cpr(month, curve.ramp_start, curve.ramp_end, curve.ramp_months)
-    else:  # pragma: no cover - guarded by Curve validation
-        raise ValueError(kind)
-    return cpr_to_smm(np.minimum(sc * annual, 1.0))
+    return cpr_to_smm(np.minimum(sc * _annual(curve, month, ones), 1.0))
 
 
 def _by_period(curve: Curve) -> bool:
@@ -453,17 +457,7 @@ def _curve_base(curve: Curve, n_cols: int) -> tuple[int, float, np.ndarray]:
         return MODE_LINEAR, 0.0, curve.rate * ones
     if kind == "ABS":
         return MODE_ABS, float(curve.rate), month
-    if kind in ("CPR", "CDR"):
-        annual = curve.rate * ones
-    elif kind == "PSA":
-        annual = psa_cpr(month, curve.rate)
-    elif kind == "SDA":
-        annual = sda_cdr(month, curve.rate)
-    elif kind == "PPC":
-        annual = ppc_cpr(month, curve.ramp_start, curve.ramp_end, curve.ramp_months)
-    else:  # pragma: no cover - guarded by Curve validation
-        raise ValueError(kind)
-    return MODE_ANNUAL, 0.0, np.broadcast_to(annual, month.shape)
+    return MODE_ANNUAL, 0.0, np.broadcast_to(_annual(curve, month, ones), month.shape)
 
 
 def _curve_table(curve: Curve | None, sc: np.ndarray, n_cols: int) -> np.ndarray:

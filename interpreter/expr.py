@@ -241,17 +241,21 @@ class Compiler:
         raise KeyError(fn)  # pragma: no cover - the checker knows every builtin
 
 
-def names_in(e, out: set) -> set:
-    """Every bare name an expression reads (variables, formulas, tables...)."""
-    if isinstance(e, A.Name):
-        out.add(e.id)
+def nodes(e):
+    """An expression and every expression inside it, depth first."""
+    yield e
     for f in ("left", "right", "operand", "cond", "then", "other"):
         v = getattr(e, f, None)
         if v is not None and not isinstance(v, (str, int, float)):
-            names_in(v, out)
+            yield from nodes(v)
     for f in ("operands", "args"):
         for v in getattr(e, f, ()) or ():
-            names_in(v, out)
+            yield from nodes(v)
+
+
+def names_in(e, out: set) -> set:
+    """Every bare name an expression reads (variables, formulas, tables...)."""
+    out.update(n.id for n in nodes(e) if isinstance(n, A.Name))
     return out
 
 
