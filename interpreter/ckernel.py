@@ -249,10 +249,10 @@ class Generator:
         if fn == "delinquency":
             if g is not None:
                 return self.gfield("delinquent", g)
-            return f"delinquency_all(s, s->t)"
+            return "delinquency_all(s, s->t)"
         if fn == "pending_recoveries":
             if g is None:
-                return f"(s->pending[s->t] * s->alive)"
+                return "(s->pending[s->t] * s->alive)"
             return f"(mx({self.gfield('pending', g)}, 0.0) * s->alive)"
         if fn == "principal_collected":
             return "(" + " + ".join(self._gvalue(f, g) for f in ("scheduled_principal", "prepayment", "recovery")) + ")"
@@ -457,7 +457,7 @@ class Generator:
             for st in clause.steps:
                 body.append("        s->cf = -1;")
                 body += self.step(st, None, "        ")
-            body.append(f"        if (R_CLAUSE) R_CLAUSE[k_off_cl + {k}] = s->paid_total - before; before = s->paid_total;")
+            body.append(f"        if (R_CLAUSE) R_CLAUSE[{k}] = s->paid_total - before; before = s->paid_total;")
             clauses.append("\n".join(body))
         # accruals, events, contracts
         contracts = []
@@ -494,7 +494,7 @@ class Generator:
             lines.append(f"            double frac = {frac}, coupon = {self.expr(cls.coupon)}, rate = coupon;")
             if cls.cap is not None:
                 lines.append(f"            double capv = {self.expr(cls.cap)}; PUT(9, {c}, capv); rate = mn(coupon, capv);")
-            lines += [f"            rate = mx(rate, 0.0);",
+            lines += ["            rate = mx(rate, 0.0);",
                       f"            double base = {base};",
                       f"            s->due[{c}] = base * rate * frac;",
                       f"            PUT(8, {c}, rate);"]
@@ -513,7 +513,7 @@ class Generator:
             pool = " + ".join(self.gfield("end_balance", g) for g in range(NG))
             lines = [f"        if (s->ev_now[{k}] && retire_event == {k} && s->alive > 0) {{",
                      f"            double proceeds = {pool};",
-                     f"            collected = collected + proceeds;"]
+                     "            collected = collected + proceeds;"]
             if n:
                 lines += [f"            double d[{n}] = {{{', '.join(f's->bal[{c}]' for c in targets)}}}, p[{n}];",
                           f"            prorata(proceeds, d, d, p, {n});"]
@@ -655,7 +655,6 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
 #define COPY(r, a) do {{ if (rec[r]) for (int c_ = 0; c_ < NC; c_++) rec[r][c_ * cs[r]] = (a)[c_]; }} while (0)
 #define WD(c, w) do {{ if (rec[4]) rec[4][(size_t)(c) * cs[4]] += (w); wdt[c] += (w); }} while (0)
         double *R_CLAUSE = R_CLAUSE_ALL ? R_CLAUSE_ALL + ((size_t)sc * T + t) * {max(NCL, 1)} : 0;
-        const int k_off_cl = 0;
         s->t = t; s->period = t + 1; s->version++; s->pver++;
         for (int i = 0; i < {self.n_group_slots}; i++) s->gv[i] = s->g[i][t];
         memcpy(s->prior, s->bal, sizeof s->bal);
