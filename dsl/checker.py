@@ -41,6 +41,7 @@ class _Checker:
             self.check_class(c)
         for s in self.deal.sets:
             self.check_targets(s.members)
+            self.check_repeats(s.members, s.span)
         for t in self.deal.tables:
             self.check_table(t)
         for d in self.deal.defines:
@@ -48,6 +49,7 @@ class _Checker:
         for e in self.deal.events:
             self.check_expr(e.when)
             self.check_targets(e.retires)
+            self.check_repeats(e.retires, e.span)
         for c in self.deal.contracts:
             self.check_expr(c.pays)
         for sc in self.deal.schedules:
@@ -67,6 +69,7 @@ class _Checker:
         if self.deal.losses is not None:
             for step in self.deal.losses.steps:
                 self.check_targets(step.targets)
+                self.check_repeats(step.targets, step.span)
         return self.diags
 
     def check_duplicates(self):
@@ -188,6 +191,19 @@ class _Checker:
             elif isinstance(r, A.SetRef):
                 if r.name not in self.set_names:
                     self.error(r.span, f"unknown class set \"{r.name}\"", hint=did_you_mean(r.name, self.set_names))
+
+    def check_repeats(self, refs, span):
+        """A class named twice in one list (itself and through a set, say) would be
+        paid, retired or written down twice: refused."""
+        if not all(self.ref_ok(r) for r in refs):
+            return  # already reported
+        seen = set()
+        for n in expand_classes(self.deal, list(refs)):
+            if n in seen:
+                self.error(span, f"class {n} is named twice in this list (directly or through a class set)",
+                           hint="name each class once")
+                return
+            seen.add(n)
 
     def known_value_names(self):
         return list(self.defines) + list(self.params) + list(self.tables) + list(self.indices) + list(VARIABLES) \
@@ -346,6 +362,7 @@ class _Checker:
                     walk(s.else_steps, in_from)
                 elif isinstance(s, A.Accrete):
                     self.check_targets(s.targets)
+                    self.check_repeats(s.targets, s.span)
                     for n in expand_classes(self.deal, [r for r in s.targets if self.ref_ok(r)]):
                         c = self.deal.class_named(n)
                         if c is not None and (c.coupon is None or c.notional is not None):
@@ -367,6 +384,7 @@ class _Checker:
                         self.check_expr(s.limit)
                 elif isinstance(s, A.Pay):
                     self.check_targets(s.targets)
+                    self.check_repeats(s.targets, s.span)
                     if s.limit is not None:
                         self.check_expr(s.limit)
                     names = set(expand_classes(self.deal, [r for r in s.targets if self.ref_ok(r)]))

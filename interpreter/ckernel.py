@@ -154,9 +154,8 @@ class Generator:
         if n == "amount":
             return "(s->depth > 0 ? s->amounts[s->depth - 1] : 0.0)"
         if n in m.schedules:
-            k = self.schedule_id[n]
-            last = len(m.schedules[n]) - 1
-            return f"s->P[{self.slot('schedule', k)}][s->period < {last} ? s->period : {last}]"
+            k = self.schedule_id[n]  # a planned balance by period, 0..T: indexed by the period
+            return f"s->P[{self.slot('schedule', k)}][s->period]"
         if n in m.account_index:
             return f"s->funds[{m.fund_index[('account', n)]}]"
         if n in m.contract_index:
@@ -272,8 +271,6 @@ class Generator:
     def steps(self, steps, buckets, in_dist: bool, indent: str) -> List[str]:
         out = []
         for st in steps:
-            if in_dist:
-                out.append(f"{indent}s->cf = -1;")
             out += self.step(st, buckets, indent)
         return out
 
@@ -287,7 +284,9 @@ class Generator:
                 out += self.step(inner, b, ind)
             return out
         if isinstance(step, A.IfStep):
-            out = [f"{ind}if ({self.cond(step.cond)}) {{  /* line {line} */"]
+            ctx = self.set_id(m.available_funds if buckets is None else buckets)
+            out = [f"{ind}s->cf = {ctx};  /* 'available' in the condition: the enclosing funds */",
+                   f"{ind}if ({self.cond(step.cond)}) {{  /* line {line} */"]
             for inner in step.then_steps:
                 out += self.step(inner, buckets, ind + "    ")
             out.append(f"{ind}}} else {{")
@@ -301,6 +300,7 @@ class Generator:
             into = int(m._buckets([step.into])[0])
             sid = self.set_id(src)
             out = [f"{ind}{{  /* accrete (line {line}) */",
+                   f"{ind}    s->cf = {sid};",
                    f"{ind}    double av = mx(fsum{sid}(s), 0.0), amt[{len(targets)}];"]
             for j, c in enumerate(targets):
                 out += [f"{ind}    amt[{j}] = mn(av, s->due[{c}]); av = av - amt[{j}];"]
@@ -316,9 +316,10 @@ class Generator:
             sid = self.set_id(src)
             acct = m.fund_index[("account", step.account)]
             out = [f"{ind}{{  /* deposit to {step.account} (line {line}) */",
+                   f"{ind}    s->cf = {sid};",
                    f"{ind}    double av = mx(fsum{sid}(s), 0.0);"]
             if step.limit is not None:
-                out += [f"{ind}    s->cf = {sid};", f"{ind}    av = mn(av, mx({self.expr(step.limit)}, 0.0));"]
+                out += [f"{ind}    av = mn(av, mx({self.expr(step.limit)}, 0.0));"]
             out += [f"{ind}    draw{sid}(s, av);", f"{ind}    s->funds[{acct}] += av;", f"{ind}}}"]
             return out
         assert isinstance(step, A.Pay)
@@ -332,12 +333,13 @@ class Generator:
         targets = [m.class_index[n] for n in expand_classes(self.deal, step.targets)]
         n = len(targets)
         out = [f"{ind}{{  /* pay {step.what} {step.mode} (line {line}) */",
+               f"{ind}    s->cf = {sid};",
                f"{ind}    double av = mx(fsum{sid}(s), 0.0);",
                f"{ind}    if (av > 0) {{"]
         i2 = ind + "        "
         if step.what == "remaining":
             if step.limit is not None:
-                out += [f"{i2}s->cf = {sid};", f"{i2}av = mn(av, mx({self.expr(step.limit)}, 0.0));"]
+                out += [f"{i2}av = mn(av, mx({self.expr(step.limit)}, 0.0));"]
             c = targets[0]
             out += [f"{i2}draw{sid}(s, av);", f"{i2}s->paid_total += av; s->pint[{c}] += av;"]
             out += [f"{ind}    }}", f"{ind}}}"]
@@ -349,7 +351,6 @@ class Generator:
         anyd = " || ".join(f"due[{j}] > 0" for j in range(n))
         out += [f"{i2}if ({anyd}) {{"]
         i3 = i2 + "    "
-        out.append(f"{i3}s->cf = {sid};")
         if step.limit is not None:
             out.append(f"{i3}av = mn(av, mx({self.expr(step.limit)}, 0.0));")
         if step.mode == "sequentially":
@@ -382,11 +383,12 @@ class Generator:
         nb = len(src)
         i2 = ind + "    "
         out = [f"{ind}{{  /* pay principal to {name} (line {step.span.line}) */",
-               f"{i2}double av = mx(fsum{sid}(s), 0.0);",
-               f"{i2}if (av > 0) {{"]
-        i3 = i2 + "    "
+               f"{i2}s->cf = {sid};",
+               f"{i2}double av = mx(fsum{sid}(s), 0.0);"]
         if step.limit is not None:
-            out += [f"{i3}s->cf = {sid};", f"{i3}av = mn(av, mx({self.expr(step.limit)}, 0.0));"]
+            out += [f"{i2}if (av > 0) av = mn(av, mx({self.expr(step.limit)}, 0.0));"]
+        out.append(f"{i2}if (av > 0) {{  /* the distribution runs where something is routed to it */")
+        i3 = i2 + "    "
         out.append(f"{i3}double before[{nb}], drawn[{nb}];")
         for j, b in enumerate(src):
             out.append(f"{i3}before[{j}] = s->funds[{b}];")
@@ -656,6 +658,7 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
 #define WD(c, w) do {{ if (rec[4]) rec[4][(size_t)(c) * cs[4]] += (w); wdt[c] += (w); }} while (0)
         double *R_CLAUSE = R_CLAUSE_ALL ? R_CLAUSE_ALL + ((size_t)sc * T + t) * {max(NCL, 1)} : 0;
         s->t = t; s->period = t + 1; s->version++; s->pver++;
+        s->cf = -1;  /* outside the waterfall 'available' is all interest and principal */
         for (int i = 0; i < {self.n_group_slots}; i++) s->gv[i] = s->g[i][t];
         memcpy(s->prior, s->bal, sizeof s->bal);
         COPY(6, s->bal);
@@ -700,18 +703,18 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
         for (int i = {nflow}; i < NF; i++) held += s->funds[i];
         held = held - accounts_before;
         double gap = collected - paid - held;
-        if (fabs(gap) > 1e-6 + 1e-12 * fabs(collected)) {{
+        if (!(fabs(gap) <= 1e-6 + 1e-12 * fabs(collected))) {{  /* NaN fails too */
             double left = 0.0; for (int i = 0; i < {nflow}; i++) left += s->funds[i];
             err[0] = 1; err[1] = t; err[2] = sc; errv[0] = collected; errv[1] = paid; errv[2] = held; errv[3] = gap; errv[4] = left;
             return 1;
         }}
         for (int c = 0; c < NC; c++) {{
-            if (s->shortfall[c] < -1e-6) {{ err[0] = 2; err[1] = t; err[2] = sc; err[3] = c; err[4] = 0; errv[0] = -s->shortfall[c]; return 1; }}
-            if (s->carry[c] < -1e-6) {{ err[0] = 2; err[1] = t; err[2] = sc; err[3] = c; err[4] = 1; errv[0] = -s->carry[c]; return 1; }}
-            if (s->uloss[c] < -1e-6) {{ err[0] = 2; err[1] = t; err[2] = sc; err[3] = c; err[4] = 2; errv[0] = -s->uloss[c]; return 1; }}
+            if (!(s->shortfall[c] >= -1e-6)) {{ err[0] = 2; err[1] = t; err[2] = sc; err[3] = c; err[4] = 0; errv[0] = -s->shortfall[c]; return 1; }}
+            if (!(s->carry[c] >= -1e-6)) {{ err[0] = 2; err[1] = t; err[2] = sc; err[3] = c; err[4] = 1; errv[0] = -s->carry[c]; return 1; }}
+            if (!(s->uloss[c] >= -1e-6)) {{ err[0] = 2; err[1] = t; err[2] = sc; err[3] = c; err[4] = 2; errv[0] = -s->uloss[c]; return 1; }}
         }}
         for (int c = 0; c < NC; c++)
-            if (s->bal[c] < -1e-6) {{ err[0] = 3; err[1] = t; err[2] = sc; err[3] = c; errv[0] = s->bal[c]; return 1; }}
+            if (!(s->bal[c] >= -1e-6)) {{ err[0] = 3; err[1] = t; err[2] = sc; err[3] = c; errv[0] = s->bal[c]; return 1; }}
 #undef PUT
 #undef COPY
 #undef WD

@@ -232,6 +232,7 @@ class Model:
             other = [self._compile_step(s, buckets) for s in step.else_steps]
 
             def run_if(st, mask):
+                st.current_funds = buckets  # 'available' = the enclosing from's funds (None: all)
                 m = _per_s(cond(st), st.S, bool)
                 m_then = m if mask is None else (m & mask)
                 m_else = ~m if mask is None else (~m & mask)
@@ -299,6 +300,7 @@ class _AccreteStep:
         self.node, self.buckets, self.targets, self.into = node, buckets, targets, into
 
     def __call__(self, st: "PeriodState", mask):
+        st.current_funds = self.buckets
         avail = np.maximum(st.funds[self.buckets].sum(axis=0), 0.0)
         if mask is not None:
             avail = np.where(mask, avail, 0.0)
@@ -323,11 +325,11 @@ class _DepositStep:
         self.node, self.buckets, self.account, self.limit = node, buckets, account, limit
 
     def __call__(self, st: "PeriodState", mask):
+        st.current_funds = self.buckets
         avail = np.maximum(st.funds[self.buckets].sum(axis=0), 0.0)
         if mask is not None:
             avail = np.where(mask, avail, 0.0)
         if self.limit is not None:
-            st.current_funds = self.buckets
             avail = np.minimum(avail, np.maximum(np.asarray(self.limit(st), dtype=float), 0.0))
         st.draw(self.buckets, avail)
         st.funds[self.account] += avail
@@ -347,14 +349,20 @@ class _RouteStep:
 
     def __call__(self, st: "PeriodState", mask):
         scratch, steps = self.model.distributions[self.name]
+        st.current_funds = self.buckets
         avail = np.maximum(st.funds[self.buckets].sum(axis=0), 0.0)
         if mask is not None:
             avail = np.where(mask, avail, 0.0)
         if not (avail > 0).any():
             return
         if self.limit is not None:
-            st.current_funds = self.buckets
             avail = np.minimum(avail, np.maximum(np.asarray(self.limit(st), dtype=float), 0.0))
+        # The distribution runs where something is routed to it, and only there
+        # (a step in it that draws on other funds pays nothing where amount is 0).
+        runs = avail > 0
+        if not runs.any():
+            return
+        inner_mask = None if runs.all() else runs
         before = st.funds[self.buckets].copy()
         st.draw(self.buckets, avail)
         drawn = before - st.funds[self.buckets]
@@ -363,8 +371,7 @@ class _RouteStep:
         st.version += 1
         try:
             for f in steps:
-                st.current_funds = None
-                f(st, mask)
+                f(st, inner_mask)
         finally:
             st.amounts.pop()
             st.version += 1
@@ -389,6 +396,7 @@ class _PayStep:
 
     def __call__(self, st: "PeriodState", mask):
         b = self.buckets
+        st.current_funds = b  # 'available' in its limit: these funds
         avail = st.funds[b[0]].copy() if len(b) == 1 else st.funds[b].sum(axis=0)
         avail = np.maximum(avail, 0.0)  # a fund can hold -1 ulp after pro rata draws
         if mask is not None:
@@ -398,7 +406,6 @@ class _PayStep:
         if self.what == "remaining":
             # Release what is left in these funds (up to the limit) to the (first) residual class.
             if self.limit is not None:
-                st.current_funds = self.buckets
                 avail = np.minimum(avail, np.maximum(np.asarray(self.limit(st), dtype=float), 0.0))
             st.draw(self.buckets, avail)
             st.pay_cash(self.targets[0], avail, "residual")
@@ -409,7 +416,6 @@ class _PayStep:
         due = st.due(self.what, self.targets)  # (n, S)
         if not (due > 0).any():
             return  # nothing owed
-        st.current_funds = self.buckets
         if self.limit is not None:
             lim = np.maximum(np.asarray(self.limit(st), dtype=float), 0.0)
             avail = np.minimum(avail, lim)
@@ -511,10 +517,16 @@ class PeriodState:
         return self.amounts[-1] if self.amounts else 0.0
 
     def average_delinquency(self, n, g):
-        n = int(np.max(n)) if np.ndim(n) else int(n)
-        t0 = max(0, self.t - n + 1)
-        vals = [self.group_value_at("delinquent", g, t) for t in range(t0, self.t + 1)]
-        return sum(vals) / len(vals)
+        """The mean over each scenario's own last n periods (this one included;
+        fewer at the start of the deal; 0 for n < 1)."""
+        n = np.broadcast_to(np.trunc(np.asarray(n, dtype=float)), (self.S,))
+        total = np.zeros(self.S)
+        count = np.zeros(self.S)
+        for k in range(0, min(int(np.max(n)) if n.size else 0, self.t + 1)):
+            use = k < n
+            total = total + np.where(use, self.group_value_at("delinquent", g, self.t - k), 0.0)
+            count = count + use
+        return np.where(count > 0, total / np.where(count > 0, count, 1.0), 0.0)
 
     def index_level(self, i):
         return self.index_paths[i, :, self.t]
@@ -795,6 +807,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     for t in range(T):
         st.t = t
         st.period = t + 1
+        st.current_funds = None  # outside the waterfall 'available' is all interest and principal
         st.version += 1
         st._gcache.clear()
         st.prior_balance = st.balance.copy()
@@ -1014,7 +1027,7 @@ def _check_period(model: Model, st: PeriodState, t: int, collected, accounts_bef
     held = st.funds[model.n_flow_buckets:].sum(axis=0) - accounts_before
     gap = collected - paid - held
     tol = 1e-6 + 1e-12 * np.abs(collected)
-    bad = np.abs(gap) > tol
+    bad = ~(np.abs(gap) <= tol)  # NaN is a failure too
     if bad.any():
         s = int(np.argmax(bad))
         left = st.funds[: model.n_flow_buckets, s].sum()
@@ -1025,12 +1038,12 @@ def _check_period(model: Model, st: PeriodState, t: int, collected, accounts_bef
     # No class is paid more than it is owed: what it is owed never goes below zero.
     for what, owed in (("interest", st.shortfall), ("carryover", st.carryover),
                        ("unpaid realized losses", st.unpaid_loss)):
-        over = owed < -1e-6
+        over = ~(owed >= -1e-6)
         if over.any():
             c, s = np.argwhere(over)[0]
             raise ConservationError(f"class {model.classes[c].name} was paid {-owed[c, s]:,.6f} more {what} than it "
                                     f"was owed in period {t + 1}, scenario {s}")
-    neg = st.balance < -1e-6
+    neg = ~(st.balance >= -1e-6)
     if neg.any():
         c, s = np.argwhere(neg)[0]
         raise ConservationError(f"class {model.classes[c].name} has a negative balance {st.balance[c, s]:,.6f} "

@@ -23,7 +23,7 @@ _CMP = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equ
 def _div(a, b):
     # x / 0 is taken as 0: a ratio of an empty pool or a retired class.
     if np.ndim(b) == 0:
-        return a / b if b != 0 else a * 0.0
+        return a / b if b != 0 else np.zeros(np.shape(a)) if np.ndim(a) else 0.0
     a, b = np.broadcast_arrays(np.asarray(a, dtype=float), b)
     return np.divide(a, b, out=np.zeros(b.shape), where=b != 0)
 
