@@ -213,6 +213,17 @@ def run_grid(deal, assumptions, spec: str, to=("maturity",), prices=None, defaul
         outs = _run_on_dask(dask, deal, assumptions, parts, bounds, to, prices, default_price, progress)
     elif workers > 1 and len(parts) > 1:
         outs = _run_in_processes(workers, deal, assumptions, parts, bounds, to, prices, default_price, progress)
+    elif len(parts) > 1 and not keep_results:
+        # Two chunks in flight: one chunk's Python work (setting up, building
+        # columns) runs while the other's compiled kernels run without the GIL.
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futures = [pool.submit(run_chunk, deal, assumptions, part, lo, to, prices, default_price, False)
+                       for (lo, hi), part in zip(bounds, parts)]
+            for (lo, hi), fut in zip(bounds, futures):
+                outs.append(fut.result())
+                if progress:
+                    progress(hi, n)
     else:
         for (lo, hi), part in zip(bounds, parts):
             outs.append(run_chunk(deal, assumptions, part, lo, to, prices, default_price, keep_results))
