@@ -1,0 +1,53 @@
+"""cbuild: C source compiled once, cached by its hash, loaded with ctypes."""
+import ctypes
+
+import pytest
+
+from interpreter import cbuild
+
+pytestmark = pytest.mark.skipif(not cbuild.available(), reason="no C compiler on this machine")
+
+SRC = "double twice(double x) { return 2.0 * x; }\n"
+
+
+def twice(lib):
+    lib.twice.restype = ctypes.c_double
+    lib.twice.argtypes = [ctypes.c_double]
+    return lib.twice(21.0)
+
+
+def test_compiled_once_then_read_from_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("WATERFALL_CACHE", str(tmp_path))
+    monkeypatch.setattr(cbuild, "_loaded", {})
+    assert twice(cbuild.load("t", SRC)) == 42.0
+    built = list((tmp_path / "c").glob("t-*.so"))
+    assert len(built) == 1
+    stamp = built[0].stat().st_mtime_ns
+    monkeypatch.setattr(cbuild, "_loaded", {})  # a new process, as it were
+    calls = []
+    monkeypatch.setattr(cbuild, "_compile", lambda *a: calls.append(a))
+    assert twice(cbuild.load("t", SRC)) == 42.0
+    assert calls == [] and built[0].stat().st_mtime_ns == stamp
+    # other source, other library
+    monkeypatch.undo()
+    monkeypatch.setenv("WATERFALL_CACHE", str(tmp_path))
+    cbuild.load("t", SRC + "/* changed */\n")
+    assert len(list((tmp_path / "c").glob("t-*.so"))) == 2
+
+
+def test_without_a_cache_folder_it_still_builds(monkeypatch):
+    monkeypatch.setenv("WATERFALL_CACHE", "off")
+    monkeypatch.setattr(cbuild, "_loaded", {})
+    assert twice(cbuild.load("t", SRC + "/* no cache */\n")) == 42.0
+
+
+def test_source_the_compiler_rejects_is_a_compile_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("WATERFALL_CACHE", str(tmp_path))
+    with pytest.raises(cbuild.CompileError, match="failed on generated source"):
+        cbuild.load("bad", "this is not C\n")
+    assert not list((tmp_path / "c").glob("*.so")) and not list((tmp_path / "c").glob("*.c"))
+
+
+def test_numpy_engine_asked_for_means_no_compiler(monkeypatch):
+    monkeypatch.setenv("WATERFALL_ENGINE", "numpy")
+    assert cbuild.compiler() is None and cbuild.load("t", SRC) is None
