@@ -1060,8 +1060,11 @@ THREADS: int | None = None   # threads for the kernel (None: up to 2, as the CPU
 
 def _workers() -> int:
     import os
+    from . import cbuild
     if THREADS is not None:
         return max(1, int(THREADS))
+    if cbuild.thread_budget() is not None:
+        return max(1, cbuild.thread_budget())
     try:
         n = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):

@@ -12,6 +12,7 @@ multiply-add contraction), so the C paths reproduce the numpy paths.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import os
@@ -19,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Dict, Optional
 
@@ -95,6 +97,27 @@ def _compile(cc: str, source: str, so: Path) -> None:
                 os.unlink(p)
             except FileNotFoundError:
                 pass
+
+
+_local = threading.local()
+
+
+def thread_budget() -> Optional[int]:
+    """How many threads a kernel called from this thread may use (None: as many
+    as it likes). A caller that already runs work in parallel, such as a grid
+    with several chunks in flight, sets it with ``threads(1)``."""
+    return getattr(_local, "budget", None)
+
+
+@contextlib.contextmanager
+def threads(n: int):
+    """Within the block, kernels called from this thread use at most ``n`` threads."""
+    old = getattr(_local, "budget", None)
+    _local.budget = n
+    try:
+        yield
+    finally:
+        _local.budget = old
 
 
 def ptr(a) -> ctypes.c_void_p:

@@ -846,7 +846,9 @@ def kernel(model) -> Optional[tuple]:
 def threads_for(S: int) -> int:
     if S < 64:
         return 1
-    return max(1, min(os.cpu_count() or 1, S // 32))
+    n = max(1, min(os.cpu_count() or 1, S // 32))
+    budget = cbuild.thread_budget()
+    return n if budget is None else max(1, min(n, budget))
 
 
 # What a run keeps. "all": every record for every period. "lean" (grids of

@@ -491,7 +491,8 @@ def n_threads(S: int, work: int) -> int:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - non-Linux
         cpus = os.cpu_count() or 1
-    return max(1, min(MAX_THREADS, cpus, S))
+    budget = cbuild.thread_budget()  # the caller may already be running work in parallel
+    return max(1, min(MAX_THREADS, cpus, S, budget if budget is not None else cpus))
 
 
 def _f64(a) -> np.ndarray:

@@ -216,9 +216,17 @@ def run_grid(deal, assumptions, spec: str, to=("maturity",), prices=None, defaul
     elif len(parts) > 1 and not keep_results:
         # Two chunks in flight: one chunk's Python work (setting up, building
         # columns) runs while the other's compiled kernels run without the GIL.
+        # Each chunk's kernels then use one thread: the chunks are the parallelism.
         from concurrent.futures import ThreadPoolExecutor
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            futures = [pool.submit(run_chunk, deal, assumptions, part, lo, to, prices, default_price, False)
+
+        from .cbuild import threads
+
+        def one_thread(*args):
+            with threads(1):
+                return run_chunk(*args)
+        import os
+        with ThreadPoolExecutor(max_workers=max(2, min(os.cpu_count() or 1, len(parts)))) as pool:
+            futures = [pool.submit(one_thread, deal, assumptions, part, lo, to, prices, default_price, False)
                        for (lo, hi), part in zip(bounds, parts)]
             for (lo, hi), fut in zip(bounds, futures):
                 outs.append(fut.result())

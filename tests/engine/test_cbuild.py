@@ -51,3 +51,19 @@ def test_source_the_compiler_rejects_is_a_compile_error(tmp_path, monkeypatch):
 def test_numpy_engine_asked_for_means_no_compiler(monkeypatch):
     monkeypatch.setenv("WATERFALL_ENGINE", "numpy")
     assert cbuild.compiler() is None and cbuild.load("t", SRC) is None
+
+
+def test_a_thread_budget_limits_the_kernels_called_from_that_thread():
+    import threading
+
+    from interpreter import analytics, ckernel, collateral_c
+    with cbuild.threads(1):
+        assert ckernel.threads_for(10_000) == 1
+        assert analytics._workers() == 1
+        assert collateral_c.n_threads(10_000, 10**9) == 1
+        seen = []
+        th = threading.Thread(target=lambda: seen.append(cbuild.thread_budget()))
+        th.start()
+        th.join()
+        assert seen == [None]  # another thread has its own budget
+    assert cbuild.thread_budget() is None
