@@ -79,6 +79,15 @@ def load(name: str, source: str, note: str = "") -> Optional[ctypes.CDLL]:
     return lib
 
 
+def load_file(so: Path) -> Optional[ctypes.CDLL]:
+    """A library this module built earlier (see ``load``), by its path; None if it is gone."""
+    key = str(so)
+    lib = _loaded.get(key)
+    if lib is None and so.exists():
+        lib = _loaded[key] = ctypes.CDLL(key)
+    return lib
+
+
 def _compile(cc: str, source: str, so: Path) -> None:
     # Build beside the target and rename into place: another process building
     # the same library at the same time never sees a half-written file.

@@ -23,8 +23,10 @@ past their last row).
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import os
 import threading
+from pathlib import Path
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -830,10 +832,20 @@ def kernel(model) -> Optional[tuple]:
     if not cbuild.available():
         return None
     gen = Generator(model)
-    src = gen.generate()
-    lib = cbuild.load("deal", src, note=f"the waterfall of {model.deal.header.name}")
+    # The C source is a function of the deal's text and of this package's code:
+    # an index keyed by both names the library built from it, so a run finds its
+    # kernel without generating the source again.
+    index = _index_path(model.deal)
+    lib = None
+    if index is not None and index.exists():
+        lib = cbuild.load_file(Path(index.read_text().strip()))
     if lib is None:
-        return None
+        src = gen.generate()
+        lib = cbuild.load("deal", src, note=f"the waterfall of {model.deal.header.name}")
+        if lib is None:
+            return None
+        if index is not None:
+            _write_atomically(index, str(Path(lib._name).resolve()))
     fn = lib.run_range
     fn.restype = ctypes.c_int
     fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int,
@@ -841,6 +853,33 @@ def kernel(model) -> Optional[tuple]:
                    ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
     _kernels[id(model.deal)] = (model.deal, lib, gen)
     return lib, gen
+
+
+def _index_path(deal: A.Deal) -> Optional[Path]:
+    """Where the name of the deal's compiled library is kept (None: no cache, or a
+    deal built in memory without its text)."""
+    from dsl.cachedir import cache_dir
+    from dsl.dealcache import code_fingerprint
+    if not deal.source:
+        return None
+    folder = cache_dir("c")
+    if folder is None:
+        return None
+    h = hashlib.sha256(code_fingerprint())
+    here = Path(__file__).resolve().parent
+    for name in ("ckernel.py", "engine.py", "expr.py", "cbuild.py"):
+        h.update((here / name).read_bytes())
+    h.update("\0".join((str(cbuild.compiler()), *cbuild.FLAGS, deal.path, deal.source)).encode())
+    return folder / f"deal-index-{h.hexdigest()[:24]}"
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # only a shortcut: the kernel is found by generating its source next time
 
 
 def threads_for(S: int) -> int:

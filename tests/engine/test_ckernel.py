@@ -112,6 +112,7 @@ def test_compiled_step_that_debits_without_crediting_is_caught(seq_deal, seq_ass
         return original(what, c, f"0.999 * {p}") + (f" s->bal[{c}] -= 0.001 * {p};" if what == "principal" else "")
     monkeypatch.setattr(ckernel, "_settle", lossy)
     monkeypatch.setattr(ckernel, "_kernels", {})
+    monkeypatch.setattr(ckernel, "_index_path", lambda deal: None)
     with pytest.raises(ConservationError, match="money not conserved in period 1 "):
         run(seq_deal, seq_assumptions, [1.0], engine="c")
 
@@ -125,6 +126,7 @@ def test_compiled_step_that_pays_more_interest_than_owed_is_caught(seq_deal, seq
             due[k] = f"1.5 * {due[k]}"
     monkeypatch.setattr(ckernel, "_WHAT_DUE", due)
     monkeypatch.setattr(ckernel, "_kernels", {})
+    monkeypatch.setattr(ckernel, "_index_path", lambda deal: None)
     with pytest.raises(ConservationError, match="more interest than it was owed"):
         run(seq_deal, seq_assumptions, [1.0], engine="c")
 
@@ -147,9 +149,26 @@ def test_lean_run_keeps_what_the_analytics_read():
 def test_a_kernel_that_cannot_be_built_falls_back_to_numpy_on_auto(seq_deal, seq_assumptions, monkeypatch):
     from interpreter import ckernel
     monkeypatch.setattr(ckernel, "_kernels", {})
+    monkeypatch.setattr(ckernel, "_index_path", lambda deal: None)
     monkeypatch.setattr(ckernel.Generator, "generate", lambda self: "this is not C")
     with pytest.warns(RuntimeWarning, match="running the numpy engine"):
         r = run(seq_deal, seq_assumptions, [1.0], engine="auto")
     assert r.principal.sum() > 0
     with pytest.raises(RunError, match="compiled engine cannot run this deal"):
         run(seq_deal, seq_assumptions, [1.0], engine="c")
+
+
+def test_a_deal_finds_its_kernel_without_generating_it_again(seq_deal, seq_assumptions, monkeypatch, tmp_path):
+    """The index (deal text + package code -> library) spares a run the generation of C."""
+    from interpreter import ckernel
+    monkeypatch.setenv("WATERFALL_CACHE", str(tmp_path))
+    monkeypatch.setattr(ckernel, "_kernels", {})
+    first = run(seq_deal, seq_assumptions, [1.0], engine="c")
+    assert list((tmp_path / "c").glob("deal-index-*"))
+
+    def refuse(self):
+        raise AssertionError("generated again")
+    monkeypatch.setattr(ckernel.Generator, "generate", refuse)
+    monkeypatch.setattr(ckernel, "_kernels", {})  # as in a new process
+    again = run(seq_deal, seq_assumptions, [1.0], engine="c")
+    np.testing.assert_array_equal(first.principal, again.principal)
