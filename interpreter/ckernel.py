@@ -13,7 +13,13 @@ translation rule, the same that engine.py and expr.py implement, and the two
 engines are compared on every bundled deal and on random deals
 (tests/engine/test_ckernel.py). Values that come from the assumptions
 (parameters, tables by period, index paths, collateral flows) are inputs of the
-kernel, not constants in its source, so one build serves every run of a deal.
+kernel, not constants in its source, so one build serves every run of a deal
+(and an index keyed by the deal's text and this package's code finds that
+build without generating the source again).
+
+Records are written (class, scenario, period): a class's periods lie
+together, the order in which the analytics read them. A lean run writes only
+what the analytics need (see ``KEEP``).
 
 What the generated C does not cover runs on the numpy engine instead:
 ``run(trace=True)`` (the payment ledger) and tables that stop short of the
