@@ -72,11 +72,45 @@ def load(name: str, source: str, note: str = "") -> Optional[ctypes.CDLL]:
         if note and sys.stderr.isatty():
             print(f"compiling {note} (once, until it changes) ...", file=sys.stderr, flush=True)
         _compile(cc, source, so)
+        if tmp_root is None:
+            prune(folder)
+    else:
+        _touch(so)  # recently used: kept when the folder is pruned
     lib = ctypes.CDLL(str(so))
     _loaded[key] = lib
     if tmp_root is not None:
         shutil.rmtree(tmp_root, ignore_errors=True)
     return lib
+
+
+MAX_LIBRARIES = 200  # compiled libraries kept in the cache folder (a deal makes one per edit)
+
+
+def prune(folder: Path, keep: int = MAX_LIBRARIES) -> None:
+    """Remove the least recently used libraries (and index entries) beyond ``keep``."""
+    for pattern, limit in (("*.so", keep), ("*-index-*", 2 * keep)):
+        entries = list(folder.glob(pattern))
+        if len(entries) <= limit:
+            continue
+
+        def mtime(p: Path) -> float:
+            try:
+                return p.stat().st_mtime
+            except OSError:
+                return 0.0
+        entries.sort(key=mtime)
+        for p in entries[: len(entries) - limit // 2]:
+            try:
+                p.unlink()
+            except OSError:
+                pass
+
+
+def _touch(p: Path) -> None:
+    try:
+        os.utime(p)
+    except OSError:
+        pass
 
 
 def load_file(so: Path) -> Optional[ctypes.CDLL]:

@@ -22,12 +22,12 @@ def test_compiled_once_then_read_from_the_cache(tmp_path, monkeypatch):
     assert twice(cbuild.load("t", SRC)) == 42.0
     built = list((tmp_path / "c").glob("t-*.so"))
     assert len(built) == 1
-    stamp = built[0].stat().st_mtime_ns
+    inode = built[0].stat().st_ino
     monkeypatch.setattr(cbuild, "_loaded", {})  # a new process, as it were
     calls = []
     monkeypatch.setattr(cbuild, "_compile", lambda *a: calls.append(a))
     assert twice(cbuild.load("t", SRC)) == 42.0
-    assert calls == [] and built[0].stat().st_mtime_ns == stamp
+    assert calls == [] and built[0].stat().st_ino == inode  # the same file, not rebuilt
     # other source, other library
     monkeypatch.undo()
     monkeypatch.setenv("WATERFALL_CACHE", str(tmp_path))
@@ -67,3 +67,20 @@ def test_a_thread_budget_limits_the_kernels_called_from_that_thread():
         th.join()
         assert seen == [None]  # another thread has its own budget
     assert cbuild.thread_budget() is None
+
+
+def test_the_cache_folder_keeps_the_most_recently_used_libraries(tmp_path):
+    import os
+    import time
+    folder = tmp_path / "c"
+    folder.mkdir()
+    now = time.time()
+    for i in range(12):
+        p = folder / f"deal-{i:02d}.so"
+        p.write_bytes(b"")
+        os.utime(p, (now - 100 + i, now - 100 + i))  # deal-11 the most recent
+    cbuild.prune(folder, keep=10)
+    left = sorted(p.name for p in folder.glob("*.so"))
+    assert left == [f"deal-{i:02d}.so" for i in range(7, 12)]  # pruned to half, newest kept
+    cbuild.prune(folder, keep=10)  # within the limit: nothing more goes
+    assert len(list(folder.glob("*.so"))) == 5
