@@ -31,3 +31,23 @@ def cache_dir(sub: str) -> Optional[Path]:
     if not os.access(path, os.W_OK):
         return None
     return path
+
+
+def prune(folder: Path, pattern: str, keep: int) -> None:
+    """Beyond ``keep`` entries matching ``pattern``, remove the least recently used
+    (oldest modification time) down to half of ``keep``."""
+    entries = list(folder.glob(pattern))
+    if len(entries) <= keep:
+        return
+
+    def mtime(p: Path) -> float:
+        try:
+            return p.stat().st_mtime
+        except OSError:
+            return 0.0
+    entries.sort(key=mtime)
+    for p in entries[: len(entries) - keep // 2]:
+        try:
+            p.unlink()
+        except OSError:
+            pass

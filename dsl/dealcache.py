@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Optional
 
 from . import ast as A
-from .cachedir import cache_dir
+from .cachedir import cache_dir, prune
 
 MAGIC = b"waterfall-dsl deal cache 1\n"
 MAX_ENTRIES = 256
@@ -113,17 +113,4 @@ def store(path: str, text: str, deal: A.Deal) -> None:
 
 
 def _prune(folder: Path) -> None:
-    entries = list(folder.glob("*.pickle"))
-    if len(entries) <= MAX_ENTRIES:
-        return
-    def mtime(p: Path) -> float:
-        try:
-            return p.stat().st_mtime
-        except OSError:
-            return 0.0
-    entries.sort(key=mtime)
-    for p in entries[: len(entries) - MAX_ENTRIES // 2]:
-        try:
-            p.unlink()
-        except OSError:
-            pass
+    prune(folder, "*.pickle", MAX_ENTRIES)

@@ -24,6 +24,7 @@ import threading
 from pathlib import Path
 from typing import Dict, Optional
 
+from dsl import cachedir
 from dsl.cachedir import cache_dir
 
 FLAGS = ("-O3", "-std=c99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno", "-w")
@@ -88,22 +89,8 @@ MAX_LIBRARIES = 200  # compiled libraries kept in the cache folder (a deal makes
 
 def prune(folder: Path, keep: int = MAX_LIBRARIES) -> None:
     """Remove the least recently used libraries (and index entries) beyond ``keep``."""
-    for pattern, limit in (("*.so", keep), ("*-index-*", 2 * keep)):
-        entries = list(folder.glob(pattern))
-        if len(entries) <= limit:
-            continue
-
-        def mtime(p: Path) -> float:
-            try:
-                return p.stat().st_mtime
-            except OSError:
-                return 0.0
-        entries.sort(key=mtime)
-        for p in entries[: len(entries) - limit // 2]:
-            try:
-                p.unlink()
-            except OSError:
-                pass
+    cachedir.prune(folder, "*.so", keep)
+    cachedir.prune(folder, "*-index-*", 2 * keep)
 
 
 def _touch(p: Path) -> None:
