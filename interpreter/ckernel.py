@@ -88,7 +88,7 @@ class Unsupported(Exception):
 
 
 class Generator:
-    """C source for one deal. ``model`` is engine.Model (names resolved to indices)."""
+    """C source for one deal. ``model`` is waterfall.lowering.Model (names resolved to indices)."""
 
     def __init__(self, model):
         self.m = model

@@ -30,15 +30,9 @@ from dsl.check import expand_classes
 from . import collateral as C
 from . import dates as D
 from .assumptions import Assumptions, speed_curve
+from .errors import ConservationError, RunError
 from .expr import Compiler
-
-
-class RunError(Exception):
-    """A run that cannot go on (a missing input, a broken invariant)."""
-
-
-class ConservationError(RunError):
-    pass
+from .waterfall.lowering import Model, planned_balance  # noqa: F401 - re-exported (engine.Model, engine.planned_balance)
 
 
 _INTEREST_WHATS = ("current and unpaid interest", "current interest", "unpaid interest", "interest")
@@ -99,196 +93,80 @@ class RunResult:
         return self.writedown.sum(axis=0)
 
 
-class Model:
-    """A deal compiled for the engine: names resolved to array indices,
-    expressions to closures, tables to arrays by period."""
-
-    def __init__(self, deal: A.Deal, assumptions: Assumptions, n_periods: int):
-        self.deal = deal
-        self.assumptions = assumptions
-        self.n_periods = n_periods
-        self.classes = list(deal.classes)
-        self.class_index = {c.name: i for i, c in enumerate(self.classes)}
-        self.groups = [g.name for g in deal.groups]
-        self.group_index = {g: i for i, g in enumerate(self.groups)}
-        self.index_names = {ix.name: i for i, ix in enumerate(deal.indices)}
-        self.event_index = {e.name: i for i, e in enumerate(deal.events)}
-        self.contract_index = {c.name: i for i, c in enumerate(deal.contracts)}
-        self.parameters = {}
-        for p in deal.parameters:
-            if p.name in assumptions.parameters:
-                self.parameters[p.name] = assumptions.parameters[p.name]
-            elif p.default is not None:
-                self.parameters[p.name] = p.default.value
-            else:
-                raise RunError(f"{p.span}: parameter '{p.name}' has no value: set it under 'parameters:' "
-                               f"in {assumptions.path}")
-        self.tables = {}
-        for t in deal.tables:
-            arr = np.full(n_periods + 1, np.nan)
-            for row in t.rows:
-                last = n_periods if row.last is None else min(row.last, n_periods)
-                arr[row.first:last + 1] = row.values[0].value
-            self.tables[t.name] = arr
-        self.original = np.array([c.balance.value if (c.balance is not None and c.notional is None) else 0.0
-                                  for c in self.classes])
-        self.is_residual = np.array([c.residual for c in self.classes])
-        self.is_notional = np.array([c.notional is not None for c in self.classes])
-        self._cutoff = {g: float(sum(l.balance for l in assumptions.lines if l.group == g)) for g in self.groups}
-        self.account_index = {a.name: i for i, a in enumerate(deal.accounts)}
-        self.schedules = {sc.name: planned_balance(sc, assumptions, n_periods) for sc in deal.schedules}
-        self.has_carry = [c.carryover or c.carryover_max is not None for c in self.classes]
-        self.event_retires = [np.array([self.class_index[n] for n in expand_classes(deal, e.retires)], dtype=int)
-                              for e in deal.events]
-        residuals = [i for i, c in enumerate(self.classes) if c.residual]
-        self.first_residual = residuals[0] if residuals else None
-        # Funds. Flow buckets (emptied every period): interest, principal and
-        # prepayment charges per group, each contract's receipts, each
-        # distribution's scratch bucket. Then accounts, which carry over.
-        self.fund_keys = []
-        for g in self.groups:
-            self.fund_keys += [("interest", g), ("principal", g), ("penalties", g)]
-        for c in deal.contracts:
-            self.fund_keys.append(("contract", c.name))
-        for d in deal.distributions:
-            self.fund_keys.append(("distribution", d.name))
-        self.n_flow_buckets = len(self.fund_keys)
-        for a in deal.accounts:
-            self.fund_keys.append(("account", a.name))
-        self.fund_index = {k: i for i, k in enumerate(self.fund_keys)}
-        self.available_funds = np.array([self.fund_index[(k, g)] for g in self.groups
-                                         for k in ("interest", "principal")], dtype=int)
-        self.all_flow_buckets = np.arange(self.n_flow_buckets)
-        self.distributions = {}
-        for d in deal.distributions:
-            scratch = np.array([self.fund_index[("distribution", d.name)]], dtype=int)
-            self.distributions[d.name] = (scratch, None)
-        self.clause_labels = tuple(c.label for c in deal.waterfall.clauses)
-        self.compiled = False
-        self.loss_order = []
-        if deal.losses is not None:
-            for step in deal.losses.steps:
-                self.loss_order.append((step.mode, np.array([self.class_index[n] for n in
-                                                             expand_classes(deal, step.targets)], dtype=int)))
-
-    def compile(self) -> "Model":
-        """Formulas and steps as closures for the numpy engine (the compiled
-        engine generates C from the deal instead and does not need them)."""
-        if self.compiled:
-            return self
-        deal = self.deal
-        self.compiler = Compiler(self)
-        comp = self.compiler.compile
-        self.coupon = [comp(c.coupon) if c.coupon is not None else None for c in self.classes]
-        self.cap = [comp(c.cap) if c.cap is not None else None for c in self.classes]
-        self.carry_max = [comp(c.carryover_max) if c.carryover_max is not None else None for c in self.classes]
-        self.notional_f = [comp(c.notional) if c.notional is not None else None for c in self.classes]
-        self.events = [comp(e.when) for e in deal.events]
-        self.contracts = [comp(c.pays) for c in deal.contracts]
-        for d in deal.distributions:
-            scratch = self.distributions[d.name][0]
-            self.distributions[d.name] = (scratch, [self._compile_step(x, scratch) for x in d.steps])
-        self.program = [[self._compile_step(s, None) for s in clause.steps] for clause in deal.waterfall.clauses]
-        self.compiled = True
-        return self
-
-    def cutoff_balance(self, g: Optional[int]) -> float:
-        if g is None:
-            return float(sum(self._cutoff.values()))
-        return float(self._cutoff[self.groups[g]])
-
-    # ---- steps
-    def _buckets(self, funds: Sequence[A.Fund]) -> np.ndarray:
-        out = []
-        for f in funds:
-            if f.kind == "account":
-                out.append(self.fund_index[("account", f.group)])
-                continue
-            if f.kind == "contract":
-                out.append(self.fund_index[("contract", f.group)])
-                continue
-            groups = self.groups if f.group is None else [f.group]
-            kinds = {"interest": ("interest",), "principal": ("principal",), "funds": ("interest", "principal"),
-                     "excess": ("interest", "principal"), "penalties": ("penalties",)}[f.kind]
-            if f.kind == "excess":
-                groups = self.groups
-            for g in groups:
-                for k in kinds:
-                    out.append(self.fund_index[(k, g)])
-        return np.array(sorted(set(out)), dtype=int)
-
-    def _compile_step(self, step, buckets):
-        if isinstance(step, A.FromBlock):
-            b = self._buckets(step.funds)
-            inner = [self._compile_step(s, b) for s in step.steps]
-
-            def run_from(st, mask):
-                for f in inner:
-                    f(st, mask)
-            return run_from
-        if isinstance(step, A.IfStep):
-            cond = self.compiler.compile(step.cond)
-            then = [self._compile_step(s, buckets) for s in step.then_steps]
-            other = [self._compile_step(s, buckets) for s in step.else_steps]
-
-            def run_if(st, mask):
-                st.current_funds = buckets  # 'available' = the enclosing from's funds (None: all)
-                m = _per_s(cond(st), st.S, bool)
-                m_then = m if mask is None else (m & mask)
-                m_else = ~m if mask is None else (~m & mask)
-                # A branch whose mask is empty pays nothing: skip it. A full mask
-                # is passed as None (no masking), which pays the same.
-                if m_then.any():
-                    m_then = None if m_then.all() else m_then
-                    for f in then:
-                        f(st, m_then)
-                if m_else.any():
-                    m_else = None if m_else.all() else m_else
-                    for f in other:
-                        f(st, m_else)
-            return run_if
-        if isinstance(step, A.Accrete):
-            src = self.available_funds if buckets is None else buckets
-            targets = np.array([self.class_index[n] for n in expand_classes(self.deal, step.targets)], dtype=int)
-            into = self._buckets([step.into])[:1]
-            return _AccreteStep(step, src, targets, into)
-        if isinstance(step, A.Deposit):
-            src = self.available_funds if buckets is None else buckets
-            limit = self.compiler.compile(step.limit) if step.limit is not None else None
-            return _DepositStep(step, src, self.fund_index[("account", step.account)], limit)
-        assert isinstance(step, A.Pay)
-        limit = self.compiler.compile(step.limit) if step.limit is not None else None
-        route = [r.name for r in step.targets if isinstance(r, A.ClassRef) and r.name in self.distributions]
-        if route:
-            src = self.available_funds if buckets is None else buckets
-            return _RouteStep(step, src, route[0], limit, self)
-        if buckets is None:
-            # Outside a 'from': interest and principal of all groups; 'pay remaining'
-            # releases everything still in the period's funds.
-            buckets = self.all_flow_buckets if step.what == "remaining" else self.available_funds
-        targets = np.array([self.class_index[n] for n in expand_classes(self.deal, step.targets)], dtype=int)
-        return _PayStep(step, buckets, targets, limit)
+# ------------------------------------------------------------------ the numpy engine's steps
+def _compile_numpy(model: Model) -> Model:
+    """Formulas and steps as closures for the numpy engine (the compiled
+    engine generates C from the deal instead and does not need them)."""
+    if getattr(model, "compiled", False):
+        return model
+    deal = model.deal
+    model.compiler = Compiler(model)
+    comp = model.compiler.compile
+    model.coupon = [comp(c.coupon) if c.coupon is not None else None for c in model.classes]
+    model.cap = [comp(c.cap) if c.cap is not None else None for c in model.classes]
+    model.carry_max = [comp(c.carryover_max) if c.carryover_max is not None else None for c in model.classes]
+    model.notional_f = [comp(c.notional) if c.notional is not None else None for c in model.classes]
+    model.events = [comp(e.when) for e in deal.events]
+    model.contracts = [comp(c.pays) for c in deal.contracts]
+    for d in deal.distributions:
+        scratch = model.distributions[d.name][0]
+        model.distributions[d.name] = (scratch, [_compile_step(model, x, scratch) for x in d.steps])
+    model.program = [[_compile_step(model, s, None) for s in clause.steps] for clause in deal.waterfall.clauses]
+    model.compiled = True
+    return model
 
 
-def planned_balance(sc: A.ScheduleDecl, assumptions: Assumptions, T: int) -> np.ndarray:
-    """A PAC planned balance by period (index 0 = closing): the size less the
-    cumulative least principal of the group at the band's two speeds."""
-    lines = [l for l in assumptions.lines if l.group == sc.group]
-    if not lines:
-        raise RunError(f"{sc.span}: schedule {sc.name}: group {sc.group} has no collateral lines")
-    principal = []
-    for speed in (sc.low, sc.high):
-        try:
-            curve = speed_curve(speed)
-        except ValueError as e:
-            raise RunError(f"{speed.span}: {e}") from None
-        flows = C.project(lines, T, C.Scenarios.single(), {sc.group: curve})
-        principal.append(flows[sc.group].principal[0])
-    band = np.minimum(principal[0], principal[1])
-    out = np.empty(T + 1)
-    out[0] = sc.size.value
-    out[1:] = np.maximum(sc.size.value - np.cumsum(band), 0.0)
-    return out
+def _compile_step(model: Model, step, buckets):
+    if isinstance(step, A.FromBlock):
+        b = model._buckets(step.funds)
+        inner = [_compile_step(model, s, b) for s in step.steps]
+
+        def run_from(st, mask):
+            for f in inner:
+                f(st, mask)
+        return run_from
+    if isinstance(step, A.IfStep):
+        cond = model.compiler.compile(step.cond)
+        then = [_compile_step(model, s, buckets) for s in step.then_steps]
+        other = [_compile_step(model, s, buckets) for s in step.else_steps]
+
+        def run_if(st, mask):
+            st.current_funds = buckets  # 'available' = the enclosing from's funds (None: all)
+            m = _per_s(cond(st), st.S, bool)
+            m_then = m if mask is None else (m & mask)
+            m_else = ~m if mask is None else (~m & mask)
+            # A branch whose mask is empty pays nothing: skip it. A full mask
+            # is passed as None (no masking), which pays the same.
+            if m_then.any():
+                m_then = None if m_then.all() else m_then
+                for f in then:
+                    f(st, m_then)
+            if m_else.any():
+                m_else = None if m_else.all() else m_else
+                for f in other:
+                    f(st, m_else)
+        return run_if
+    if isinstance(step, A.Accrete):
+        src = model.available_funds if buckets is None else buckets
+        targets = np.array([model.class_index[n] for n in expand_classes(model.deal, step.targets)], dtype=int)
+        into = model._buckets([step.into])[:1]
+        return _AccreteStep(step, src, targets, into)
+    if isinstance(step, A.Deposit):
+        src = model.available_funds if buckets is None else buckets
+        limit = model.compiler.compile(step.limit) if step.limit is not None else None
+        return _DepositStep(step, src, model.fund_index[("account", step.account)], limit)
+    assert isinstance(step, A.Pay)
+    limit = model.compiler.compile(step.limit) if step.limit is not None else None
+    route = [r.name for r in step.targets if isinstance(r, A.ClassRef) and r.name in model.distributions]
+    if route:
+        src = model.available_funds if buckets is None else buckets
+        return _RouteStep(step, src, route[0], limit, model)
+    if buckets is None:
+        # Outside a 'from': interest and principal of all groups; 'pay remaining'
+        # releases everything still in the period's funds.
+        buckets = model.all_flow_buckets if step.what == "remaining" else model.available_funds
+    targets = np.array([model.class_index[n] for n in expand_classes(model.deal, step.targets)], dtype=int)
+    return _PayStep(step, buckets, targets, limit)
 
 
 class _AccreteStep:
@@ -786,7 +664,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                          index_path=named_paths, collateral=flows, clause_paid=tcs(clause_c),
                          clause_labels=model.clause_labels, lean=keep == "lean", cash_paid=rec["cash"],
                          writedowns=wdt.T)
-    model.compile()
+    _compile_numpy(model)
     st = PeriodState(model, S, flows, ipaths, dates, closing)
     st.pending = pending
     if trace:

@@ -106,7 +106,7 @@ class Compiler:
 
             def lookup(st):
                 if st.period > covered:
-                    from .engine import RunError
+                    from .errors import RunError
                     raise RunError(f"{decl.span}: table {n} has no row for {decl.key} {st.period} "
                                    f"(its last row ends at {covered}; end it with an open row such as '{covered + 1}+')")
                 return tab[st.period]

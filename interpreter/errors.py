@@ -1,0 +1,15 @@
+"""The errors of a run: a leaf module every stage may import.
+
+A ``RunError`` is a run that cannot go on (a missing input, a broken
+invariant); the command line prints it as "run failed" and exits 1. Input
+mistakes are ``dsl.diagnostics.DealError`` (positioned, exit 2).
+"""
+from __future__ import annotations
+
+
+class RunError(Exception):
+    """A run that cannot go on (a missing input, a broken invariant)."""
+
+
+class ConservationError(RunError):
+    pass
