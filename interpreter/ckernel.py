@@ -41,7 +41,7 @@ from dsl import ast as A
 from dsl.check import expand_classes
 
 from . import cbuild
-from .expr import contextual_defines
+from .waterfall import program as P
 
 # Group fields passed to the kernel, per group, each (S, T).
 GROUP_FIELDS = ("begin_balance", "end_balance", "scheduled_principal", "prepayment", "recovery", "net_interest",
@@ -59,6 +59,7 @@ _WHAT_DUE = {
     "unpaid realized losses": "s->uloss[{c}]",
 }
 _CMP = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}
+_ARITH = {"+": "+", "-": "-", "*": "*"}
 
 _PRELUDE = r"""
 #include <math.h>
@@ -94,15 +95,9 @@ class Generator:
         self.m = model
         self.deal: A.Deal = model.deal
         self.defines = {d.name: d for d in self.deal.defines}
-        self.define_id = {d.name: i for i, d in enumerate(self.deal.defines)}
-        self.param_id = {p.name: i for i, p in enumerate(self.deal.parameters)}
-        self.table_id = {t.name: i for i, t in enumerate(self.deal.tables)}
-        self.schedule_id = {s.name: i for i, s in enumerate(self.deal.schedules)}
         self.sets: List[tuple] = []  # bucket sets (sorted fund indices); id = position
         self.out: List[str] = []
         self.dist_fns: Dict[str, str] = {}
-        self.uncached = contextual_defines(self.deal)
-        self.volatile = _volatile_defines(self.deal)
         self.max_depth = 1
 
     # ---- inputs: pointer slots
@@ -135,145 +130,128 @@ class Generator:
             self.sets.append(key)
         return self.sets.index(key)
 
-    # ---- expressions (every value is a C double; conditions are tested with nz())
+    # ---- expressions: one handler per operation of the period program
+    # (waterfall/program.py); every value is a C double, conditions are tested with nz()
     def expr(self, e) -> str:
+        """C for an operation, or for an AST expression of the deal (lowered first)."""
+        if not isinstance(e, P.OPERATIONS):
+            e = self.m.lower(e)
         return getattr(self, "_e_" + type(e).__name__)(e)
 
     def cond(self, e) -> str:
         return f"nz({self.expr(e)})"
 
-    def _e_Quantity(self, e: A.Quantity) -> str:
-        return _lit(float(e.value))
+    def _e_Const(self, e: P.Const) -> str:
+        return f"s->K[{e.slot}]"  # an input of the run: a changed number is not a new kernel
 
-    def _e_DateLit(self, e: A.DateLit) -> str:
-        return _lit(float(e.value.toordinal()))
+    def _e_Period(self, e) -> str:
+        return "(double)s->period"
 
-    def _e_Name(self, e: A.Name) -> str:
-        n = e.id
-        m = self.m
-        if n == "period":
-            return "(double)s->period"
-        if n == "date":
-            return f"s->P[{self.slot('date')}][s->t]"
-        if n == "accrual_days":
-            return f"s->P[{self.slot('days')}][s->t]"
-        if n == "available":
-            return "available(s)"
-        if n == "amount":
-            return "(s->depth > 0 ? s->amounts[s->depth - 1] : 0.0)"
-        if n in m.schedules:
-            k = self.schedule_id[n]  # a planned balance by period, 0..T: indexed by the period
-            return f"s->P[{self.slot('schedule', k)}][s->period]"
-        if n in m.account_index:
-            return f"s->funds[{m.fund_index[('account', n)]}]"
-        if n in m.contract_index:
-            return f"s->contract_paid[{m.contract_index[n]}]"
-        if n in self.defines:
-            return f"D{self.define_id[n]}(s)"
-        if n in m.parameters:
-            return f"s->K[{self.param_id[n]}]"
-        if n in m.tables:
-            return f"s->P[{self.slot('table', self.table_id[n])}][s->period]"
-        if n in m.index_names:
-            return f"s->ix[{m.index_names[n]}][s->t]"
-        raise Unsupported(f"name {n}")
+    def _e_DateOrdinal(self, e) -> str:
+        return f"s->P[{self.slot('date')}][s->t]"
 
-    def _e_BinOp(self, e: A.BinOp) -> str:
+    def _e_AccrualDays(self, e) -> str:
+        return f"s->P[{self.slot('days')}][s->t]"
+
+    def _e_Available(self, e) -> str:
+        return "available(s)"
+
+    def _e_Amount(self, e) -> str:
+        return "(s->depth > 0 ? s->amounts[s->depth - 1] : 0.0)"
+
+    def _e_Schedule(self, e: P.Schedule) -> str:
+        return f"s->P[{self.slot('schedule', e.k)}][s->period]"  # a planned balance by period, 0..T
+
+    def _e_Table(self, e: P.Table) -> str:
+        return f"s->P[{self.slot('table', e.k)}][s->period]"
+
+    def _e_IndexLevel(self, e: P.IndexLevel) -> str:
+        return f"s->ix[{e.i}][s->t]"
+
+    def _e_AccountBalance(self, e: P.AccountBalance) -> str:
+        return f"s->funds[{e.fund}]"
+
+    def _e_ContractPaid(self, e: P.ContractPaid) -> str:
+        return f"s->contract_paid[{e.k}]"
+
+    def _e_Formula(self, e: P.Formula) -> str:
+        return f"D{e.k}(s)"
+
+    def _e_ClassSum(self, e: P.ClassSum) -> str:
+        arr = {P.ClassField.BALANCE: "bal", P.ClassField.PRIOR: "prior", P.ClassField.ORIGINAL: "orig"}[e.field]
+        return "(" + " + ".join(f"s->{arr}[{c}]" for c in e.classes) + ")"
+
+    def _e_Notional(self, e: P.Notional) -> str:
+        return f"s->notl[{e.c}]"
+
+    def _e_Event(self, e: P.Event) -> str:
+        if e.test is P.EventTest.AFTER:
+            return f"(double)s->ev_before[{e.k}]"
+        if e.test is P.EventTest.SINCE:
+            return f"(double)(s->ev_before[{e.k}] | s->ev_now[{e.k}])"
+        return f"(double)s->ev_now[{e.k}]"
+
+    def _groups(self, g: Optional[int]):
+        return range(len(self.m.groups)) if g is None else [g]
+
+    def _e_GroupFlow(self, e: P.GroupFlow) -> str:
+        return "((" + " + ".join(self.gfield(e.field, i) for i in self._groups(e.g)) + ") * s->alive)"
+
+    def _e_Delinquency(self, e: P.Delinquency) -> str:
+        return "delinquency_all(s, s->t)" if e.g is None else self.gfield("delinquent", e.g)
+
+    def _e_AverageDelinquency(self, e: P.AverageDelinquency) -> str:
+        return f"avg_delinquency(s, {self.expr(e.n)}, {-1 if e.g is None else e.g})"
+
+    def _e_PendingRecoveries(self, e: P.PendingRecoveries) -> str:
+        if e.g is None:
+            return "(s->pending[s->t] * s->alive)"
+        return f"(mx({self.gfield('pending', e.g)}, 0.0) * s->alive)"
+
+    def _e_CumulativeLoss(self, e: P.CumulativeLoss) -> str:
+        return "(" + " + ".join(f"s->cum_loss[{i}]" for i in self._groups(e.g)) + ")"
+
+    def _e_Wac(self, e: P.Wac) -> str:
+        field = "net_wac" if e.net else "gross_wac"
+        groups = self._groups(e.g)
+        w = " + ".join(self.gfield("begin_balance", i) for i in groups)
+        num = " + ".join(f"{self.gfield(field, i)} * {self.gfield('begin_balance', i)}" for i in groups)
+        return f"wavg({num}, {w})"
+
+    def _e_Arith(self, e: P.Arith) -> str:
         a, b = self.expr(e.left), self.expr(e.right)
         if e.op == "/":
             return f"dv({a}, {b})"
-        return f"({a} {e.op} {b})"
+        return f"({a} {_ARITH[e.op]} {b})"
 
-    def _e_Neg(self, e: A.Neg) -> str:
+    def _e_Neg(self, e: P.Neg) -> str:
         return f"(-{self.expr(e.operand)})"
 
-    def _e_Compare(self, e: A.Compare) -> str:
+    def _e_Compare(self, e: P.Compare) -> str:
         return f"(double)({self.expr(e.left)} {_CMP[e.op]} {self.expr(e.right)})"
 
-    def _e_BoolOp(self, e: A.BoolOp) -> str:
+    def _e_Logic(self, e: P.Logic) -> str:
         op = " && " if e.op == "and" else " || "
         return "(double)(" + op.join(self.cond(o) for o in e.operands) + ")"
 
-    def _e_Not(self, e: A.Not) -> str:
+    def _e_Not(self, e: P.Not) -> str:
         return f"(double)(!{self.cond(e.operand)})"
 
-    def _e_IfExpr(self, e: A.IfExpr) -> str:
+    def _e_Select(self, e: P.Select) -> str:
         return f"({self.cond(e.cond)} ? {self.expr(e.then)} : {self.expr(e.other)})"
 
-    def classes(self, args) -> List[int]:
-        names = []
-        for a in args:
-            if isinstance(a, A.Name):
-                names.extend(expand_classes(self.deal, [A.ClassRef(a.id)]))
-            else:
-                names.extend(expand_classes(self.deal, [A.SetRef(a.name)]))
-        return [self.m.class_index[n] for n in names]
+    def _e_Extremum(self, e: P.Extremum) -> str:
+        f = "mn" if e.least else "mx"
+        out = self.expr(e.operands[0])
+        for a in e.operands[1:]:
+            out = f"{f}({out}, {self.expr(a)})"
+        return out
 
-    def group(self, args) -> Optional[int]:
-        if not args or args[0].name is None:
-            return None
-        return self.m.group_index[args[0].name]
+    def _e_Abs(self, e: P.Abs) -> str:
+        return f"fabs({self.expr(e.operand)})"
 
     def gfield(self, field: str, g: int) -> str:
         return f"s->gv[{self.group_slot(g, field)}]"
-
-    def _e_Call(self, e: A.Call) -> str:
-        fn = e.fn
-        m = self.m
-        if fn in ("min", "max"):
-            f = "mn" if fn == "min" else "mx"
-            out = self.expr(e.args[0])
-            for a in e.args[1:]:
-                out = f"{f}({out}, {self.expr(a)})"
-            return out
-        if fn == "abs":
-            return f"fabs({self.expr(e.args[0])})"
-        if fn in ("balance", "prior_balance", "original_balance"):
-            arr = {"balance": "bal", "prior_balance": "prior", "original_balance": "orig"}[fn]
-            return "(" + " + ".join(f"s->{arr}[{c}]" for c in self.classes(e.args)) + ")"
-        if fn == "notional":
-            return f"s->notl[{self.classes(e.args)[0]}]"
-        if fn in ("happens", "since", "after"):
-            k = m.event_index[e.args[0].id]
-            if fn == "after":
-                return f"(double)s->ev_before[{k}]"
-            if fn == "since":
-                return f"(double)(s->ev_before[{k}] | s->ev_now[{k}])"
-            return f"(double)s->ev_now[{k}]"
-        if fn == "average_delinquency":
-            g = self.group(e.args[1:])
-            return f"avg_delinquency(s, {self.expr(e.args[0])}, {-1 if g is None else g})"
-        g = self.group(e.args)
-        groups = range(len(m.groups)) if g is None else [g]
-        if fn == "cutoff_balance":
-            return f"s->K[{len(self.deal.parameters) + (len(m.groups) if g is None else g)}]"
-        if fn in ("net_wac", "gross_wac"):
-            w = " + ".join(self.gfield("begin_balance", i) for i in groups)
-            num = " + ".join(f"{self.gfield(fn, i)} * {self.gfield('begin_balance', i)}" for i in groups)
-            return f"wavg({num}, {w})"
-        if fn == "cumulative_loss":
-            return "(" + " + ".join(f"s->cum_loss[{i}]" for i in groups) + ")"
-        if fn == "delinquency":
-            if g is not None:
-                return self.gfield("delinquent", g)
-            return "delinquency_all(s, s->t)"
-        if fn == "pending_recoveries":
-            if g is None:
-                return "(s->pending[s->t] * s->alive)"
-            return f"(mx({self.gfield('pending', g)}, 0.0) * s->alive)"
-        if fn == "principal_collected":
-            return "(" + " + ".join(self._gvalue(f, g) for f in ("scheduled_principal", "prepayment", "recovery")) + ")"
-        field = {"pool_begin": "begin_balance", "pool_end": "end_balance",
-                 "scheduled_principal": "scheduled_principal", "prepayments": "prepayment", "recoveries": "recovery",
-                 "interest_collected": "net_interest", "realized_loss": "loss"}.get(fn)
-        if field is not None:
-            return self._gvalue(field, g)
-        raise Unsupported(f"function {fn}")
-
-    def _gvalue(self, field: str, g: Optional[int]) -> str:
-        if g is not None:
-            return f"({self.gfield(field, g)} * s->alive)"
-        return "((" + " + ".join(self.gfield(field, i) for i in range(len(self.m.groups))) + ") * s->alive)"
 
     # ---- steps
     def steps(self, steps, buckets, in_dist: bool, indent: str) -> List[str]:
@@ -443,21 +421,19 @@ class Generator:
         ND = len(deal.defines)
         NI = len(m.index_names)
 
-        # defines (bodies generated first: they may register bucket sets)
+        # formulas (bodies generated first: they may register bucket sets)
         define_src = []
-        for d in deal.defines:
-            i = self.define_id[d.name]
-            body = self.expr(d.expr)
-            if d.name in self.uncached:
-                define_src.append(f"static double D{i}(St *s) {{ return {body}; }}  /* {d.name} */")
+        for i, f in enumerate(m.formulas):
+            body = self.expr(f.body)
+            if f.caching is P.Caching.NEVER:
+                define_src.append(f"static double D{i}(St *s) {{ return {body}; }}  /* formula {i} (line {f.span.line}) */")
             else:
-                # Cached until what it reads can change: a formula that reads balances
-                # or accounts until the next payment (version), any other until the
-                # period's state is next set (pver: period start, contracts, events,
-                # notionals), so it is computed once a period, not once a step.
-                key = "version" if d.name in self.volatile else "pver"
+                # Cached until what it reads can change (program.Caching): STEP until the
+                # next payment (version), PERIOD until the period's state is next set
+                # (pver: period start, contracts, events, notionals).
+                key = "version" if f.caching is P.Caching.STEP else "pver"
                 define_src.append(
-                    f"static double D{i}(St *s) {{  /* {d.name} */\n"
+                    f"static double D{i}(St *s) {{  /* formula {i} (line {f.span.line}) */\n"
                     f"    if (s->dver[{i}] != s->{key}) {{ s->dval[{i}] = {body}; s->dver[{i}] = s->{key}; }}\n"
                     f"    return s->dval[{i}];\n}}")
         # the waterfall
@@ -484,7 +460,7 @@ class Generator:
             if cls.notional is not None:
                 notionals.append(f"        s->notl[{c}] = mx({self.expr(cls.notional)}, 0.0) * s->alive;")
         accruals = []
-        first_frac_30 = f"K[{len(deal.parameters) + NG + 1}]"  # closing to the first date, 30/360
+        first_frac_30 = f"K[{len(m.constants)}]"  # closing to the first date, 30/360: after the constants
         for c, cls in enumerate(m.classes):
             if cls.coupon is None:
                 continue
@@ -623,10 +599,11 @@ static double avg_delinquency(const St *s, double n_, int g) {{
     return k ? sum / k : 0.0;
 }}
 """
-        orig = ", ".join(_lit(float(x)) for x in m.original)
+        # the classes' original balances are the program's first constants, in class order
+        assert list(m.class_balance_slot) == list(range(NC))
         init_accounts = "\n".join(
-            f"    s->funds[{m.fund_index[('account', a.name)]}] = {_lit(float(a.initial.value))};"
-            for a in deal.accounts if a.initial is not None)
+            f"    s->funds[{m.fund_index[('account', a.name)]}] = K[{m.account_initial_slot[k]}];"
+            for k, a in enumerate(deal.accounts))
         fill = []
         for gi in range(NG):
             fill.append(f"        s->funds[{3 * gi}] = s->g[{self.group_slot(gi, 'net_interest')}][t] * s->alive;")
@@ -639,14 +616,13 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
                    double *R_CLAUSE_ALL, double *R_ACC, double *R_CON, double *WDT, int32_t *sold_period,
                    int *err, double *errv) {{
     double *wdt = WDT + (size_t)sc * NC;
-    static const double orig[NC] = {{{orig}}};
     memset(s, 0, sizeof(St));
     s->P = P; s->K = K;
     for (int i = 0; i < {len(GROUP_FIELDS) * NG}; i++) s->g[i] = P[i] + (size_t)sc * T;
     for (int i = 0; i < {NI if NI else 0}; i++) s->ix[i] = P[{self.slot('index')} + i] + (size_t)sc * T;
     s->pending = P[{self.slot('pending')}] + (size_t)sc * T;
     int retire_event = (int)P[{self.slot('retire')}][sc];
-    for (int c = 0; c < NC; c++) {{ s->bal[c] = orig[c]; s->orig[c] = orig[c]; }}
+    for (int c = 0; c < NC; c++) {{ s->bal[c] = K[c]; s->orig[c] = s->bal[c]; }}
     s->alive = 1.0;
     for (int i = 0; i < ND; i++) s->dver[i] = -1;
 {init_accounts}
@@ -761,27 +737,6 @@ def _settle(what: str, c: int, p: str) -> str:
     if what == "unpaid realized losses":
         return f"s->uloss[{c}] -= {p}; s->ploss[{c}] += {p};"
     raise Unsupported(what)
-
-
-def _volatile_defines(deal: A.Deal) -> set:
-    """The formulas that read what payments change within a period: balance()
-    or an account (directly or through other formulas)."""
-    from .expr import names_in, nodes
-    accounts = {a.name for a in deal.accounts}
-    direct = {}
-    for d in deal.defines:
-        names = names_in(d.expr, set())
-        calls = {n.fn for n in nodes(d.expr) if isinstance(n, A.Call)}
-        direct[d.name] = (names, "balance" in calls or bool(names & accounts))
-    out = {n for n, (_, v) in direct.items() if v}
-    changed = True
-    while changed:
-        changed = False
-        for n, (names, _) in direct.items():
-            if n not in out and names & out:
-                out.add(n)
-                changed = True
-    return out
 
 
 def _depth(deal: A.Deal, name: str) -> int:
@@ -944,10 +899,8 @@ def run_kernel(lib, gen: Generator, model, S: int, T: int, flows: dict, ipaths: 
     slots[gen.slot("pending")] = arr(pending)
     slots[gen.slot("retire")] = arr(retire_event.astype(float))
     P = (ctypes.c_void_p * len(slots))(*slots)
-    consts = [float(model.parameters[p.name]) for p in model.deal.parameters]
-    consts += [model.cutoff_balance(g) for g in range(len(model.groups))] + [model.cutoff_balance(None)]
-    consts.append(first_frac_30)
-    K = np.array(consts, dtype=float)
+    # The program's constants (every number of the deal), then the kernel's own.
+    K = np.append(model.constants, first_frac_30)
     Cn = len(model.classes)
     wanted = KEEP[keep_records]
     recs = {}

@@ -345,7 +345,7 @@ class PeriodState:
         self.gflows = [flows[g] for g in model.groups]
         self.index_paths = index_paths  # (n_index, S, T)
         C_ = len(model.classes)
-        self.balance = np.repeat(model.original[:, None], S, axis=1).astype(float)
+        self.balance = np.repeat(model.constants[model.class_balance_slot][:, None], S, axis=1).astype(float)
         self.prior_balance = self.balance.copy()
         self.original_balance = self.balance.copy()
         self.shortfall = np.zeros((C_, S))  # unpaid interest from earlier periods
@@ -669,9 +669,8 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     st.pending = pending
     if trace:
         st.trace = []
-    for a_decl in deal.accounts:  # accounts funded at closing
-        if a_decl.initial is not None:
-            st.funds[model.fund_index[("account", a_decl.name)]] = a_decl.initial.value
+    for k, a_decl in enumerate(deal.accounts):  # accounts funded at closing
+        st.funds[model.fund_index[("account", a_decl.name)]] = model.constants[model.account_initial_slot[k]]
     Cn = len(model.classes)
     rec = {k: np.zeros((T, Cn, S)) for k in ("interest", "principal", "carry", "lossr", "writedown", "balance",
                                                "begin", "notional", "rate", "cap", "accreted")}

@@ -1,4 +1,4 @@
-"""Compile AST expressions into closures over the period state.
+"""The numpy engine's expressions: program operations as closures over the period state.
 
 A compiled expression is a function ``f(state) -> value`` where value is a
 float or a numpy array over scenarios (booleans are boolean arrays). The
@@ -13,7 +13,8 @@ from typing import Callable
 import numpy as np
 
 from dsl import ast as A
-from dsl.check import expand_classes
+
+from .waterfall import program as P
 
 _BIN = {"+": operator.add, "-": operator.sub, "*": operator.mul}
 _CMP = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
@@ -29,64 +30,65 @@ def _div(a, b):
 
 
 class Compiler:
-    """Turns expressions of one deal into closures. ``model`` is the engine's
-    compiled deal (it resolves class, group, table and event names to indices)."""
+    """The numpy engine's handlers of the period program's operations
+    (waterfall/program.py): each operation becomes a closure over the period
+    state. ``model`` is the lowered deal (waterfall/lowering.Model)."""
 
     def __init__(self, model):
         self.model = model
         self.deal: A.Deal = model.deal
-        self._defines = {d.name: d for d in self.deal.defines}
-        self._compiled_defines: dict = {}
-        self._contextual = contextual_defines(self.deal)
+        self._formulas: dict = {}
 
     def compile(self, e) -> Callable:
-        m = getattr(self, "_c_" + type(e).__name__)
-        return m(e)
+        """A closure for an operation, or for an AST expression of the deal (lowered first)."""
+        if not isinstance(e, P.OPERATIONS):
+            e = self.model.lower(e)
+        return getattr(self, "_c_" + type(e).__name__)(e)
 
     # ---- leaves
-    def _c_Quantity(self, e: A.Quantity):
-        v = float(e.value)
+    def _c_Const(self, e: P.Const):
+        v = float(self.model.constants[e.slot])
         return lambda st: v
 
-    def _c_DateLit(self, e: A.DateLit):
-        v = e.value.toordinal()
-        return lambda st: v
+    def _c_Period(self, e):
+        return lambda st: st.period
 
-    def _c_Name(self, e: A.Name):
-        n = e.id
-        model = self.model
-        if n == "period":
-            return lambda st: st.period
-        if n == "date":
-            return lambda st: st.date_ordinal
-        if n == "accrual_days":
-            return lambda st: st.accrual_days
-        if n == "available":
-            return lambda st: st.available()
-        if n == "amount":
-            return lambda st: st.amount()
-        if n in model.schedules:
-            sched = model.schedules[n]
-            return lambda st: sched[min(st.period, len(sched) - 1)]
-        if n in model.account_index:
-            k = model.fund_index[("account", n)]
-            return lambda st: st.funds[k].copy()
-        if n in model.contract_index:
-            k = model.contract_index[n]
-            return lambda st: st.contract_paid[k]
-        if n in self._defines:
-            if n not in self._compiled_defines:
-                # A formula is evaluated afresh at each use: balances move during the
-                # waterfall, and a formula reads them where it is used.
-                # Cached until the state changes: the state's version moves with
-                # every payment, so a formula is computed once between payments.
-                self._compiled_defines[n] = None  # placeholder against recursion (checked earlier)
-                f = self.compile(self._defines[n].expr)
-                if n in self._contextual:
-                    # It reads 'available' or 'amount': its value depends on where
-                    # it is used, not only on the state, so it is never cached.
-                    self._compiled_defines[n] = f
-                    return lambda st, n=n: self._compiled_defines[n](st)
+    def _c_DateOrdinal(self, e):
+        return lambda st: st.date_ordinal
+
+    def _c_AccrualDays(self, e):
+        return lambda st: st.accrual_days
+
+    def _c_Available(self, e):
+        return lambda st: st.available()
+
+    def _c_Amount(self, e):
+        return lambda st: st.amount()
+
+    def _c_Schedule(self, e: P.Schedule):
+        sched = self.model.schedules[self.deal.schedules[e.k].name]
+        return lambda st: sched[min(st.period, len(sched) - 1)]
+
+    def _c_AccountBalance(self, e: P.AccountBalance):
+        k = e.fund
+        return lambda st: st.funds[k].copy()
+
+    def _c_ContractPaid(self, e: P.ContractPaid):
+        k = e.k
+        return lambda st: st.contract_paid[k]
+
+    def _c_Formula(self, e: P.Formula):
+        k = e.k
+        if k not in self._formulas:
+            # A formula is evaluated where it is used (balances move during the
+            # waterfall); one that does not depend on the step reading it is
+            # cached until the state's version moves (every payment moves it).
+            self._formulas[k] = None  # placeholder against recursion (the checker refuses cycles)
+            decl = self.model.formulas[k]
+            f = self.compile(decl.body)
+            if decl.caching is P.Caching.NEVER:
+                self._formulas[k] = f
+            else:
                 slot = [-1, None]
 
                 def cached(st, f=f, slot=slot):
@@ -94,46 +96,89 @@ class Compiler:
                         slot[1] = f(st)
                         slot[0] = st.version
                     return slot[1]
-                self._compiled_defines[n] = cached
-            return lambda st, n=n: self._compiled_defines[n](st)
-        if n in model.parameters:
-            v = model.parameters[n]
-            return lambda st: v
-        if n in model.tables:
-            tab = model.tables[n]
-            decl = next(t for t in self.deal.tables if t.name == n)
-            covered = max((r.last if r.last is not None else len(tab)) for r in decl.rows)
+                self._formulas[k] = cached
+        return lambda st: self._formulas[k](st)
 
-            def lookup(st):
-                if st.period > covered:
-                    from .errors import RunError
-                    raise RunError(f"{decl.span}: table {n} has no row for {decl.key} {st.period} "
-                                   f"(its last row ends at {covered}; end it with an open row such as '{covered + 1}+')")
-                return tab[st.period]
-            return lookup
-        if n in model.index_names:
-            i = model.index_names[n]
-            return lambda st: st.index_level(i)
-        raise KeyError(n)  # the checker has rejected unknown names
+    def _c_Table(self, e: P.Table):
+        decl = self.deal.tables[e.k]
+        n = decl.name
+        tab = self.model.tables[n]
+        covered = max((r.last if r.last is not None else len(tab)) for r in decl.rows)
+
+        def lookup(st):
+            if st.period > covered:
+                from .errors import RunError
+                raise RunError(f"{decl.span}: table {n} has no row for {decl.key} {st.period} "
+                               f"(its last row ends at {covered}; end it with an open row such as '{covered + 1}+')")
+            return tab[st.period]
+        return lookup
+
+    def _c_IndexLevel(self, e: P.IndexLevel):
+        i = e.i
+        return lambda st: st.index_level(i)
+
+    def _c_ClassSum(self, e: P.ClassSum):
+        attr = e.field.value
+        if len(e.classes) == 1:
+            i = e.classes[0]
+            return lambda st: getattr(st, attr)[i]
+        idx = np.array(e.classes, dtype=int)
+        return lambda st: getattr(st, attr)[idx].sum(axis=0)
+
+    def _c_Notional(self, e: P.Notional):
+        c = e.c
+        return lambda st: st.notional(c)
+
+    def _c_Event(self, e: P.Event):
+        k = e.k
+        if e.test is P.EventTest.AFTER:
+            return lambda st: st.event_before[k]
+        if e.test is P.EventTest.SINCE:
+            return lambda st: st.event_before[k] | st.event_now[k]
+        return lambda st: st.event_now[k]
+
+    def _c_GroupFlow(self, e: P.GroupFlow):
+        field, g = e.field, e.g
+        return lambda st: st.group_value(field, g)
+
+    def _c_Delinquency(self, e: P.Delinquency):
+        g = e.g
+        return lambda st: st.group_value("delinquent", g)
+
+    def _c_AverageDelinquency(self, e: P.AverageDelinquency):
+        n, g = self.compile(e.n), e.g
+        return lambda st: st.average_delinquency(n(st), g)
+
+    def _c_PendingRecoveries(self, e: P.PendingRecoveries):
+        g = e.g
+        return lambda st: st.group_value("pending", g)
+
+    def _c_CumulativeLoss(self, e: P.CumulativeLoss):
+        g = e.g
+        return lambda st: st.group_value("cum_loss", g)
+
+    def _c_Wac(self, e: P.Wac):
+        fn, g = ("net_wac" if e.net else "gross_wac"), e.g
+        return lambda st: st.group_wac(fn, g)
 
     # ---- operators
-    def _c_BinOp(self, e: A.BinOp):
+    def _c_Arith(self, e: P.Arith):
         left, right = self.compile(e.left), self.compile(e.right)
         if e.op == "/":
             return lambda st: _div(left(st), right(st))
         op = _BIN[e.op]
         return lambda st: op(left(st), right(st))
 
-    def _c_Neg(self, e: A.Neg):
+    def _c_Neg(self, e: P.Neg):
         f = self.compile(e.operand)
         return lambda st: -f(st)
 
-    def _c_Compare(self, e: A.Compare):
+    def _c_Compare(self, e: P.Compare):
         left, right = self.compile(e.left), self.compile(e.right)
         op = _CMP[e.op]
         return lambda st: op(left(st), right(st))
 
-    def _c_BoolOp(self, e: A.BoolOp):
+    def _c_Logic(self, e: P.Logic):
         fs = [self.compile(o) for o in e.operands]
         # Short-circuit when every scenario is decided: the result is the same
         # mask, and the rest (a trigger's averages, say) need not be computed.
@@ -155,11 +200,11 @@ class Compiler:
                 return out
         return f
 
-    def _c_Not(self, e: A.Not):
+    def _c_Not(self, e: P.Not):
         f = self.compile(e.operand)
         return lambda st: np.logical_not(f(st))
 
-    def _c_IfExpr(self, e: A.IfExpr):
+    def _c_Select(self, e: P.Select):
         c, a, b = self.compile(e.cond), self.compile(e.then), self.compile(e.other)
 
         def f(st):
@@ -171,74 +216,20 @@ class Compiler:
             return np.where(m, a(st), b(st))
         return f
 
-    # ---- calls
-    def _classes(self, args) -> np.ndarray:
-        names = []
-        for a in args:
-            if isinstance(a, A.Name):
-                names.extend(expand_classes(self.deal, [A.ClassRef(a.id)]))
-            else:
-                names.extend(expand_classes(self.deal, [A.SetRef(a.name)]))
-        return np.array([self.model.class_index[n] for n in names], dtype=int)
+    def _c_Extremum(self, e: P.Extremum):
+        fs = [self.compile(a) for a in e.operands]
+        red = np.minimum if e.least else np.maximum
 
-    def _group(self, args):
-        """Group index, or None for all groups."""
-        if not args or args[0].name is None:
-            return None
-        return self.model.group_index[args[0].name]
+        def f(st):
+            out = fs[0](st)
+            for g in fs[1:]:
+                out = red(out, g(st))
+            return out
+        return f
 
-    def _c_Call(self, e: A.Call):
-        fn = e.fn
-        model = self.model
-        if fn in ("min", "max"):
-            fs = [self.compile(a) for a in e.args]
-            red = np.minimum if fn == "min" else np.maximum
-
-            def f(st):
-                out = fs[0](st)
-                for g in fs[1:]:
-                    out = red(out, g(st))
-                return out
-            return f
-        if fn == "abs":
-            g = self.compile(e.args[0])
-            return lambda st: np.abs(g(st))
-        if fn in ("balance", "prior_balance", "original_balance"):
-            idx = self._classes(e.args)
-            attr = {"balance": "balance", "prior_balance": "prior_balance",
-                    "original_balance": "original_balance"}[fn]
-            if len(idx) == 1:
-                i = int(idx[0])
-                return lambda st: getattr(st, attr)[i]
-            return lambda st: getattr(st, attr)[idx].sum(axis=0)
-        if fn == "notional":
-            i = int(self._classes(e.args)[0])
-            return lambda st: st.notional(i)
-        if fn in ("happens", "since", "after"):
-            k = model.event_index[e.args[0].id]
-            if fn == "after":
-                return lambda st: st.event_before[k]
-            if fn == "since":
-                return lambda st: st.event_before[k] | st.event_now[k]
-            return lambda st: st.event_now[k]
-        if fn == "average_delinquency":
-            n = self.compile(e.args[0])
-            g = self._group(e.args[1:])
-            return lambda st: st.average_delinquency(n(st), g)
-        g = self._group(e.args)
-        field = {"pool_begin": "begin_balance", "pool_end": "end_balance", "principal_collected": "principal",
-                 "scheduled_principal": "scheduled_principal", "prepayments": "prepayment", "recoveries": "recovery",
-                 "pending_recoveries": "pending",
-                 "interest_collected": "net_interest", "realized_loss": "loss", "delinquency": "delinquent",
-                 "cumulative_loss": "cum_loss"}.get(fn)
-        if field is not None:
-            return lambda st: st.group_value(field, g)
-        if fn == "cutoff_balance":
-            v = model.cutoff_balance(g)
-            return lambda st: v
-        if fn in ("net_wac", "gross_wac"):
-            return lambda st: st.group_wac(fn, g)
-        raise KeyError(fn)  # pragma: no cover - the checker knows every builtin
+    def _c_Abs(self, e: P.Abs):
+        g = self.compile(e.operand)
+        return lambda st: np.abs(g(st))
 
 
 def nodes(e):

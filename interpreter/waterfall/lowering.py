@@ -16,11 +16,13 @@ from dsl.check import expand_classes
 from .. import collateral as C
 from ..assumptions import Assumptions, speed_curve
 from ..errors import RunError
+from . import program as P
 
 
 class Model:
-    """A deal compiled for the engine: names resolved to array indices,
-    expressions to closures, tables to arrays by period."""
+    """A deal lowered for the engines: names resolved to array indices,
+    expressions to program operations (``lower``, ``formulas``), every number
+    a slot of ``constants`` (an input of the run), tables to arrays by period."""
 
     def __init__(self, deal: A.Deal, assumptions: Assumptions, n_periods: int):
         self.deal = deal
@@ -88,6 +90,14 @@ class Model:
             for step in deal.losses.steps:
                 self.loss_order.append((step.mode, np.array([self.class_index[n] for n in
                                                              expand_classes(deal, step.targets)], dtype=int)))
+        # Every expression lowered to program operations; every number a constant slot.
+        low = ExprLowering(self)
+        self.lower = low.lower
+        self.formulas = low.formulas
+        self.const_decls = tuple(low.constants)
+        self.constants = np.array([c.value for c in low.constants], dtype=float)
+        self.class_balance_slot = low.class_balance
+        self.account_initial_slot = low.account_initial
 
     def cutoff_balance(self, g: Optional[int]) -> float:
         if g is None:
@@ -133,3 +143,196 @@ def planned_balance(sc: A.ScheduleDecl, assumptions: Assumptions, T: int) -> np.
     out[0] = sc.size.value
     out[1:] = np.maximum(sc.size.value - np.cumsum(band), 0.0)
     return out
+
+
+# ------------------------------------------------------------------ expressions
+# A builtin over a group's collateral flows: the field it reads (see
+# program.GroupFlow); principal_collected is the sum of three of them.
+_GROUP_FLOW_BUILTINS = {"pool_begin": "begin_balance", "pool_end": "end_balance",
+                        "scheduled_principal": "scheduled_principal", "prepayments": "prepayment",
+                        "recoveries": "recovery", "interest_collected": "net_interest", "realized_loss": "loss"}
+_PRINCIPAL_COLLECTED = ("scheduled_principal", "prepayment", "recovery")
+_CLASS_SUMS = {"balance": P.ClassField.BALANCE, "prior_balance": P.ClassField.PRIOR,
+               "original_balance": P.ClassField.ORIGINAL}
+_VARIABLES = {"period": P.Period, "date": P.DateOrdinal, "accrual_days": P.AccrualDays,
+              "available": P.Available, "amount": P.Amount}
+
+
+class ExprLowering:
+    """Lowers the expressions of one deal to program operations (see program.py).
+
+    Every number becomes a slot of ``constants`` (a ``ConstDecl`` each); slots
+    are given in one fixed order over the deal's structure, so a deal whose
+    numbers change but not its structure lowers to the same operations."""
+
+    def __init__(self, model: "Model"):
+        self.m = model
+        deal = model.deal
+        self.constants: list = []
+        self.formula_index = {d.name: k for k, d in enumerate(deal.defines)}
+        self.table_index = {t.name: k for k, t in enumerate(deal.tables)}
+        self.schedule_index = {s.name: k for k, s in enumerate(deal.schedules)}
+        self._lowered: dict = {}  # id(AST expression) -> (expression, op); the expression kept alive
+        self.class_balance = [self._const(P.ConstKind.CLASS_BALANCE, c, float(model.original[c]), cls.span)
+                              for c, cls in enumerate(model.classes)]
+        self.account_initial = [self._const(P.ConstKind.ACCOUNT_INITIAL, k,
+                                            float(a.initial.value) if a.initial is not None else 0.0, a.span)
+                                for k, a in enumerate(deal.accounts)]
+        self.parameter = {p.name: self._const(P.ConstKind.PARAMETER, p.name, float(model.parameters[p.name]), p.span)
+                          for p in deal.parameters}
+        self.cutoff = [self._const(P.ConstKind.CUTOFF, g, model.cutoff_balance(g)) for g in range(len(model.groups))]
+        self.cutoff.append(self._const(P.ConstKind.CUTOFF, None, model.cutoff_balance(None)))
+        # Every expression of the deal, in the deal's order.
+        bodies = [self.lower(d.expr) for d in deal.defines]
+        for cls in model.classes:
+            for e in (cls.coupon, cls.cap, cls.carryover_max, cls.notional):
+                if e is not None:
+                    self.lower(e)
+        for e in deal.events:
+            self.lower(e.when)
+        for c in deal.contracts:
+            self.lower(c.pays)
+        for d in deal.distributions:
+            self._lower_steps(d.steps)
+        for clause in deal.waterfall.clauses:
+            self._lower_steps(clause.steps)
+        caching = _formula_caching(bodies)
+        self.formulas = tuple(P.FormulaDecl(d.name, body, caching[k], d.span)
+                              for k, (d, body) in enumerate(zip(deal.defines, bodies)))
+
+    def _const(self, kind, key, value: float, span=A.NOWHERE) -> int:
+        self.constants.append(P.ConstDecl(kind, key, float(value), span))
+        return len(self.constants) - 1
+
+    def _lower_steps(self, steps) -> None:
+        for st in steps:
+            if isinstance(st, A.FromBlock):
+                self._lower_steps(st.steps)
+            elif isinstance(st, A.IfStep):
+                self.lower(st.cond)
+                self._lower_steps(st.then_steps)
+                self._lower_steps(st.else_steps)
+            elif getattr(st, "limit", None) is not None:
+                self.lower(st.limit)
+
+    def lower(self, e):
+        """The operation an AST expression of this deal means."""
+        hit = self._lowered.get(id(e))
+        if hit is not None and hit[0] is e:
+            return hit[1]
+        op = getattr(self, "_" + type(e).__name__)(e)
+        self._lowered[id(e)] = (e, op)
+        return op
+
+    def _Quantity(self, e: A.Quantity):
+        return P.Const(self._const(P.ConstKind.LITERAL, None, float(e.value), e.span), e.span)
+
+    def _DateLit(self, e: A.DateLit):
+        return P.Const(self._const(P.ConstKind.LITERAL, None, float(e.value.toordinal()), e.span), e.span)
+
+    def _Name(self, e: A.Name):
+        n, m, sp = e.id, self.m, e.span
+        if n in _VARIABLES:
+            return _VARIABLES[n](sp)
+        if n in self.schedule_index:
+            return P.Schedule(self.schedule_index[n], sp)
+        if n in m.account_index:
+            return P.AccountBalance(m.fund_index[("account", n)], sp)
+        if n in m.contract_index:
+            return P.ContractPaid(m.contract_index[n], sp)
+        if n in self.formula_index:
+            return P.Formula(self.formula_index[n], sp)
+        if n in self.parameter:
+            return P.Const(self.parameter[n], sp)
+        if n in self.table_index:
+            return P.Table(self.table_index[n], sp)
+        if n in m.index_names:
+            return P.IndexLevel(m.index_names[n], sp)
+        raise RunError(f"{sp}: unknown name '{n}'")  # the checker rejects these first
+
+    def _BinOp(self, e: A.BinOp):
+        return P.Arith(e.op, self.lower(e.left), self.lower(e.right), e.span)
+
+    def _Neg(self, e: A.Neg):
+        return P.Neg(self.lower(e.operand), e.span)
+
+    def _Compare(self, e: A.Compare):
+        return P.Compare(e.op, self.lower(e.left), self.lower(e.right), e.span)
+
+    def _BoolOp(self, e: A.BoolOp):
+        return P.Logic(e.op, tuple(self.lower(o) for o in e.operands), e.span)
+
+    def _Not(self, e: A.Not):
+        return P.Not(self.lower(e.operand), e.span)
+
+    def _IfExpr(self, e: A.IfExpr):
+        return P.Select(self.lower(e.cond), self.lower(e.then), self.lower(e.other), e.span)
+
+    def _classes(self, args) -> tuple:
+        names = []
+        for a in args:
+            ref = A.ClassRef(a.id) if isinstance(a, A.Name) else A.SetRef(a.name)
+            names.extend(expand_classes(self.m.deal, [ref]))
+        return tuple(self.m.class_index[n] for n in names)
+
+    def _group(self, args) -> Optional[int]:
+        if not args or args[0].name is None:
+            return None
+        return self.m.group_index[args[0].name]
+
+    def _Call(self, e: A.Call):
+        fn, sp = e.fn, e.span
+        if fn in ("min", "max"):
+            return P.Extremum(fn == "min", tuple(self.lower(a) for a in e.args), sp)
+        if fn == "abs":
+            return P.Abs(self.lower(e.args[0]), sp)
+        if fn in _CLASS_SUMS:
+            return P.ClassSum(_CLASS_SUMS[fn], self._classes(e.args), sp)
+        if fn == "notional":
+            return P.Notional(self._classes(e.args)[0], sp)
+        if fn in ("happens", "since", "after"):
+            return P.Event(P.EventTest(fn), self.m.event_index[e.args[0].id], sp)
+        if fn == "average_delinquency":
+            return P.AverageDelinquency(self.lower(e.args[0]), self._group(e.args[1:]), sp)
+        g = self._group(e.args)
+        if fn in _GROUP_FLOW_BUILTINS:
+            return P.GroupFlow(_GROUP_FLOW_BUILTINS[fn], g, sp)
+        if fn == "principal_collected":
+            a, b, c = (P.GroupFlow(f, g, sp) for f in _PRINCIPAL_COLLECTED)
+            return P.Arith("+", P.Arith("+", a, b, sp), c, sp)
+        if fn == "cutoff_balance":
+            return P.Const(self.cutoff[-1 if g is None else g], sp)
+        if fn in ("net_wac", "gross_wac"):
+            return P.Wac(fn == "net_wac", g, sp)
+        if fn == "delinquency":
+            return P.Delinquency(g, sp)
+        if fn == "pending_recoveries":
+            return P.PendingRecoveries(g, sp)
+        if fn == "cumulative_loss":
+            return P.CumulativeLoss(g, sp)
+        raise RunError(f"{sp}: unknown function '{fn}'")  # the checker rejects these first
+
+
+def _formula_caching(bodies) -> list:
+    """How long each formula's value holds (program.Caching): NEVER if it reads
+    'available' or 'amount' (directly or through other formulas), else STEP if
+    it reads a class's current balance or an account, else PERIOD."""
+    reads = []
+    for body in bodies:
+        ops = list(P.walk(body))
+        reads.append(({op.k for op in ops if isinstance(op, P.Formula)},
+                      any(isinstance(op, (P.Available, P.Amount)) for op in ops),
+                      any(isinstance(op, P.AccountBalance)
+                          or (isinstance(op, P.ClassSum) and op.field is P.ClassField.BALANCE) for op in ops)))
+    contextual = {k for k, r in enumerate(reads) if r[1]}
+    volatile = {k for k, r in enumerate(reads) if r[2]}
+    for marked in (contextual, volatile):
+        changed = True
+        while changed:
+            changed = False
+            for k, (uses, _, _) in enumerate(reads):
+                if k not in marked and uses & marked:
+                    marked.add(k)
+                    changed = True
+    return [P.Caching.NEVER if k in contextual else P.Caching.STEP if k in volatile else P.Caching.PERIOD
+            for k in range(len(bodies))]

@@ -1,0 +1,318 @@
+"""The period program's operations: what a deal's formulas mean, decided once.
+
+The lowering (``lowering.py``) turns every expression of a checked deal into a
+tree of these operations: names resolved to indices (classes, groups,
+accounts, contracts, events, tables, schedules, indices, formulas), builtins
+turned into explicit reads of named state, and every number of the deal (a
+literal, a parameter, a cut-off balance, a class's original balance, an
+account's initial balance) into a slot of one constants table that is an
+input of the run. Both engines evaluate these operations and nothing else:
+the numpy engine (``interpreter.expr.Compiler``) with masks over the scenario
+axis, the C backend (``interpreter.ckernel.Generator``) as C. Neither decides
+what a builtin means; each has one small handler per operation, and
+``tests/engine/test_program_ops.py`` runs every operation on both.
+
+Adding a builtin: its signature in ``dsl/builtins.py``, its lowering in
+``lowering.ExprLowering._call`` (to existing operations where it can be
+said with them), a handler per backend if it needs a new operation, its line
+in docs/language.md.
+
+Every operation carries the span of the deal text it came from.
+"""
+from __future__ import annotations
+
+import enum
+from typing import Optional, Tuple
+
+import attrs
+
+from dsl import ast as A
+
+
+def _span():
+    return attrs.field(default=A.NOWHERE, eq=False, repr=False)
+
+
+# ------------------------------------------------------------------ leaves
+@attrs.frozen
+class Const:
+    """A number of the deal or its assumptions: ``constants[slot]`` of the run."""
+    slot: int
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class Period:
+    """The distribution period, 1 for the first distribution date."""
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class DateOrdinal:
+    """The distribution date as a proleptic Gregorian ordinal."""
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class AccrualDays:
+    """Actual days from the previous distribution date (closing for the first)."""
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class Available:
+    """Cash still in the funds of the step that reads it (its enclosing 'from')."""
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class Amount:
+    """Inside a distribution: the amount routed to it (0 outside)."""
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class Schedule:
+    """Planned balance ``k`` (a PAC schedule) at the period, by period from closing."""
+    k: int
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class Table:
+    """Table ``k``'s value for the period."""
+    k: int
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class IndexLevel:
+    """Index ``i``'s level this period, on the scenario's path."""
+    i: int
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class AccountBalance:
+    """What account ``fund`` holds now (a fund index)."""
+    fund: int
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class ContractPaid:
+    """What contract ``k`` paid into the deal this period."""
+    k: int
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class Formula:
+    """The value of the deal's formula ``k`` (``Program.defines[k]``) where it is read."""
+    k: int
+    span: A.Span = _span()
+
+
+class ClassField(enum.Enum):
+    BALANCE = "balance"  # after payments made so far this period
+    PRIOR = "prior_balance"  # at the start of the period
+    ORIGINAL = "original_balance"  # at closing
+
+
+@attrs.frozen
+class ClassSum:
+    """The sum of one balance of the classes ``classes`` (indices, in order)."""
+    field: ClassField
+    classes: Tuple[int, ...]
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class Notional:
+    """This period's notional balance of notional class ``c``."""
+    c: int
+    span: A.Span = _span()
+
+
+class EventTest(enum.Enum):
+    HAPPENS = "happens"  # the period it first happens
+    SINCE = "since"  # that period and after
+    AFTER = "after"  # the periods after it
+
+
+@attrs.frozen
+class Event:
+    test: EventTest
+    k: int
+    span: A.Span = _span()
+
+
+# Collateral fields of a group, read for the period, times 'alive' (0 once the
+# collateral was sold at an early retirement); g None: summed over the groups.
+GROUP_FLOW_FIELDS = ("begin_balance", "end_balance", "scheduled_principal", "prepayment", "recovery",
+                     "net_interest", "loss")
+
+
+@attrs.frozen
+class GroupFlow:
+    field: str  # one of GROUP_FLOW_FIELDS
+    g: Optional[int]
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class Delinquency:
+    """The 60+ delinquent fraction of group g (None: weighted by the groups' begin balances)."""
+    g: Optional[int]
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class AverageDelinquency:
+    """Mean of Delinquency(g) over the scenario's last ``n`` periods, this one included."""
+    n: "Op"
+    g: Optional[int]
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class PendingRecoveries:
+    """Defaulted balance whose recovery has not arrived, at the end of the period (times alive)."""
+    g: Optional[int]
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class CumulativeLoss:
+    g: Optional[int]
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class Wac:
+    """Weighted average net or gross rate, by begin balance."""
+    net: bool
+    g: Optional[int]
+    span: A.Span = _span()
+
+
+# ------------------------------------------------------------------ operators
+@attrs.frozen
+class Arith:
+    op: str  # '+', '-', '*', '/' (x / 0 = 0: a ratio of an empty pool or a retired class)
+    left: "Op"
+    right: "Op"
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class Neg:
+    operand: "Op"
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class Compare:
+    op: str  # '<', '<=', '>', '>=', '==', '!='
+    left: "Op"
+    right: "Op"
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class Logic:
+    op: str  # 'and' | 'or': evaluated left to right, stopping once decided
+    operands: Tuple["Op", ...]
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class Not:
+    operand: "Op"
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class Select:
+    """``if cond then a else b``."""
+    cond: "Op"
+    then: "Op"
+    other: "Op"
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class Extremum:
+    """min (``least``) or max of the operands, NaN-propagating as numpy's minimum/maximum."""
+    least: bool
+    operands: Tuple["Op", ...]
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class Abs:
+    operand: "Op"
+    span: A.Span = _span()
+
+
+Op = object  # any of the classes above
+
+OPERATIONS = (Const, Period, DateOrdinal, AccrualDays, Available, Amount, Schedule, Table, IndexLevel,
+              AccountBalance, ContractPaid, Formula, ClassSum, Notional, Event, GroupFlow, Delinquency,
+              AverageDelinquency, PendingRecoveries, CumulativeLoss, Wac, Arith, Neg, Compare, Logic, Not,
+              Select, Extremum, Abs)
+
+
+def children(op) -> tuple:
+    """The operations directly inside ``op``."""
+    if isinstance(op, (Arith, Compare)):
+        return (op.left, op.right)
+    if isinstance(op, (Neg, Not, Abs)):
+        return (op.operand,)
+    if isinstance(op, (Logic, Extremum)):
+        return op.operands
+    if isinstance(op, Select):
+        return (op.cond, op.then, op.other)
+    if isinstance(op, AverageDelinquency):
+        return (op.n,)
+    return ()
+
+
+def walk(op):
+    """``op`` and every operation inside it, depth first."""
+    yield op
+    for c in children(op):
+        yield from walk(c)
+
+
+# ------------------------------------------------------------------ formulas and constants
+class Caching(enum.Enum):
+    """How long a formula's value holds once computed."""
+    NEVER = "never"  # reads 'available' or 'amount': its value depends on the step reading it
+    STEP = "step"  # reads balances or accounts: until the next payment
+    PERIOD = "period"  # reads nothing payments change: until the period's state is next set
+
+
+@attrs.frozen
+class FormulaDecl:
+    name: str
+    body: object  # an Op
+    caching: Caching
+    span: A.Span = _span()
+
+
+class ConstKind(enum.Enum):
+    LITERAL = "literal"  # a number written in the deal
+    PARAMETER = "parameter"  # a parameter's value (the assumptions', else its default)
+    CUTOFF = "cutoff"  # a group's (or all groups') cut-off balance, from the collateral
+    CLASS_BALANCE = "class balance"  # a class's original balance
+    ACCOUNT_INITIAL = "account initial"  # an account's balance at closing
+
+
+@attrs.frozen
+class ConstDecl:
+    """Where a constant's value comes from (its slot is its place in the table)."""
+    kind: ConstKind
+    key: object  # the parameter's name, the group index, the class or account index, or None
+    value: float
+    span: A.Span = _span()
