@@ -593,9 +593,9 @@ static double delinquency_all(const St *s, int t) {{
 }}
 static double avg_delinquency(const St *s, double n_, int g) {{
     int n = (int)n_;
-    int t0 = s->t - n + 1; if (t0 < 0) t0 = 0;
+    int t0 = s->t - n + 1; if (t0 < 0) t0 = 0;  /* summed from this period back, as the numpy engine sums */
     double sum = 0.0; int k = 0;
-    for (int t = t0; t <= s->t; t++, k++) sum += g < 0 ? delinquency_all(s, t) : s->g[g * {len(GROUP_FIELDS)} + {GROUP_FIELDS.index("delinquent")}][t];
+    for (int t = s->t; t >= t0; t--, k++) sum += g < 0 ? delinquency_all(s, t) : s->g[g * {len(GROUP_FIELDS)} + {GROUP_FIELDS.index("delinquent")}][t];
     return k ? sum / k : 0.0;
 }}
 """

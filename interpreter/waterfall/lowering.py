@@ -216,7 +216,9 @@ class ExprLowering:
                 self.lower(st.limit)
 
     def lower(self, e):
-        """The operation an AST expression of this deal means."""
+        """The operation an AST expression of this deal means (an operation is its own)."""
+        if isinstance(e, P.OPERATIONS):
+            return e
         hit = self._lowered.get(id(e))
         if hit is not None and hit[0] is e:
             return hit[1]
