@@ -25,17 +25,14 @@ import attrs
 import numpy as np
 
 from dsl import ast as A
-from dsl.check import expand_classes
 
 from . import collateral as C
 from . import dates as D
 from .assumptions import Assumptions, speed_curve
 from .errors import ConservationError, RunError
 from .expr import Compiler
+from .waterfall import program as P
 from .waterfall.lowering import Model, planned_balance  # noqa: F401 - re-exported (engine.Model, engine.planned_balance)
-
-
-_INTEREST_WHATS = ("current and unpaid interest", "current interest", "unpaid interest", "interest")
 
 
 @attrs.frozen(eq=False)
@@ -95,8 +92,8 @@ class RunResult:
 
 # ------------------------------------------------------------------ the numpy engine's steps
 def _compile_numpy(model: Model) -> Model:
-    """Formulas and steps as closures for the numpy engine (the compiled
-    engine generates C from the deal instead and does not need them)."""
+    """The numpy engine's handlers over the lowered program: formulas and steps
+    as closures (the C backend emits the same program as C instead)."""
     if getattr(model, "compiled", False):
         return model
     deal = model.deal
@@ -108,30 +105,25 @@ def _compile_numpy(model: Model) -> Model:
     model.notional_f = [comp(c.notional) if c.notional is not None else None for c in model.classes]
     model.events = [comp(e.when) for e in deal.events]
     model.contracts = [comp(c.pays) for c in deal.contracts]
-    for d in deal.distributions:
-        scratch = model.distributions[d.name][0]
-        model.distributions[d.name] = (scratch, [_compile_step(model, x, scratch) for x in d.steps])
-    model.program = [[_compile_step(model, s, None) for s in clause.steps] for clause in deal.waterfall.clauses]
+    model.dist_steps = [None] * len(model.distribution_decls)
+    for k, d in enumerate(model.distribution_decls):
+        model.dist_steps[k] = [_compile_step(model, x) for x in d.steps]
+    model.program = [[_compile_step(model, s) for s in clause.steps] for clause in model.clause_decls]
     model.compiled = True
     return model
 
 
-def _compile_step(model: Model, step, buckets):
-    if isinstance(step, A.FromBlock):
-        b = model._buckets(step.funds)
-        inner = [_compile_step(model, s, b) for s in step.steps]
-
-        def run_from(st, mask):
-            for f in inner:
-                f(st, mask)
-        return run_from
-    if isinstance(step, A.IfStep):
-        cond = model.compiler.compile(step.cond)
-        then = [_compile_step(model, s, buckets) for s in step.then_steps]
-        other = [_compile_step(model, s, buckets) for s in step.else_steps]
+def _compile_step(model: Model, step):
+    comp = model.compiler.compile
+    limit = comp(step.limit) if getattr(step, "limit", None) is not None else None
+    funds = np.array(step.funds, dtype=int)
+    if isinstance(step, P.BranchStep):
+        cond = comp(step.cond)
+        then = [_compile_step(model, s) for s in step.then]
+        other = [_compile_step(model, s) for s in step.other]
 
         def run_if(st, mask):
-            st.current_funds = buckets  # 'available' = the enclosing from's funds (None: all)
+            st.current_funds = funds  # 'available' in the condition: the enclosing funds
             m = _per_s(cond(st), st.S, bool)
             m_then = m if mask is None else (m & mask)
             m_else = ~m if mask is None else (~m & mask)
@@ -146,27 +138,15 @@ def _compile_step(model: Model, step, buckets):
                 for f in other:
                     f(st, m_else)
         return run_if
-    if isinstance(step, A.Accrete):
-        src = model.available_funds if buckets is None else buckets
-        targets = np.array([model.class_index[n] for n in expand_classes(model.deal, step.targets)], dtype=int)
-        into = model._buckets([step.into])[:1]
-        return _AccreteStep(step, src, targets, into)
-    if isinstance(step, A.Deposit):
-        src = model.available_funds if buckets is None else buckets
-        limit = model.compiler.compile(step.limit) if step.limit is not None else None
-        return _DepositStep(step, src, model.fund_index[("account", step.account)], limit)
-    assert isinstance(step, A.Pay)
-    limit = model.compiler.compile(step.limit) if step.limit is not None else None
-    route = [r.name for r in step.targets if isinstance(r, A.ClassRef) and r.name in model.distributions]
-    if route:
-        src = model.available_funds if buckets is None else buckets
-        return _RouteStep(step, src, route[0], limit, model)
-    if buckets is None:
-        # Outside a 'from': interest and principal of all groups; 'pay remaining'
-        # releases everything still in the period's funds.
-        buckets = model.all_flow_buckets if step.what == "remaining" else model.available_funds
-    targets = np.array([model.class_index[n] for n in expand_classes(model.deal, step.targets)], dtype=int)
-    return _PayStep(step, buckets, targets, limit)
+    if isinstance(step, P.AccreteStep):
+        return _AccreteStep(step, funds, np.array(step.targets, dtype=int), np.array([step.into], dtype=int))
+    if isinstance(step, P.DepositStep):
+        return _DepositStep(step, funds, step.account, limit)
+    if isinstance(step, P.RouteStep):
+        return _RouteStep(step, funds, step.distribution, limit, model)
+    if isinstance(step, P.ReleaseStep):
+        return _ReleaseStep(step, funds, step.target, limit)
+    return _PayStep(step, funds, np.array(step.targets, dtype=int), limit)
 
 
 class _AccreteStep:
@@ -174,7 +154,7 @@ class _AccreteStep:
     the cash that would have paid it moves to the 'into' fund, where later
     steps pay it as principal (accretion-directed)."""
 
-    def __init__(self, node: A.Accrete, buckets, targets, into):
+    def __init__(self, node: P.AccreteStep, buckets, targets, into):
         self.node, self.buckets, self.targets, self.into = node, buckets, targets, into
 
     def __call__(self, st: "PeriodState", mask):
@@ -199,7 +179,7 @@ class _AccreteStep:
 class _DepositStep:
     """Cash from the funds into an account, where it stays until a step draws on it."""
 
-    def __init__(self, node: A.Deposit, buckets, account: int, limit):
+    def __init__(self, node: P.DepositStep, buckets, account: int, limit):
         self.node, self.buckets, self.account, self.limit = node, buckets, account, limit
 
     def __call__(self, st: "PeriodState", mask):
@@ -215,18 +195,19 @@ class _DepositStep:
 
 class _RouteStep:
     """'pay principal to DISTRIBUTION [up to X]': moves the cash into the
-    distribution's own bucket, runs its steps with 'amount' = the cash moved,
+    distribution's own fund, runs its steps with 'amount' = the cash moved,
     and returns what they did not pay to the funds it came from."""
 
-    def __init__(self, node: A.Pay, buckets, name: str, limit, model: Model):
+    def __init__(self, node: P.RouteStep, buckets, k: int, limit, model: Model):
         self.node = node
         self.buckets = buckets
-        self.name = name
+        self.k = k
         self.limit = limit
         self.model = model
 
     def __call__(self, st: "PeriodState", mask):
-        scratch, steps = self.model.distributions[self.name]
+        scratch = self.model.distribution_decls[self.k].fund
+        steps = self.model.dist_steps[self.k]
         st.current_funds = self.buckets
         avail = np.maximum(st.funds[self.buckets].sum(axis=0), 0.0)
         if mask is not None:
@@ -244,7 +225,7 @@ class _RouteStep:
         before = st.funds[self.buckets].copy()
         st.draw(self.buckets, avail)
         drawn = before - st.funds[self.buckets]
-        st.funds[scratch[0]] += avail
+        st.funds[scratch] += avail
         st.amounts.append(avail)
         st.version += 1
         try:
@@ -253,23 +234,47 @@ class _RouteStep:
         finally:
             st.amounts.pop()
             st.version += 1
-        left = st.funds[scratch[0]].copy()
-        st.funds[scratch[0]] = 0.0
+        left = st.funds[scratch].copy()
+        st.funds[scratch] = 0.0
         with np.errstate(divide="ignore", invalid="ignore"):
             back = np.where(avail > 0, left / np.where(avail > 0, avail, 1.0), 0.0)
         st.funds[self.buckets] += drawn * back
 
 
-class _PayStep:
-    """One 'pay' statement. Carries its AST node so a payment can be traced to
-    the line (and clause) of the deal file that made it."""
+class _ReleaseStep:
+    """'pay remaining': what is left in these funds (up to the limit) to the residual class."""
 
-    def __init__(self, node: A.Pay, buckets, targets, limit):
+    def __init__(self, node: P.ReleaseStep, buckets, target: int, limit):
+        self.node, self.buckets, self.target, self.limit = node, buckets, target, limit
+
+    def __call__(self, st: "PeriodState", mask):
+        b = self.buckets
+        st.current_funds = b
+        avail = st.funds[b[0]].copy() if len(b) == 1 else st.funds[b].sum(axis=0)
+        avail = np.maximum(avail, 0.0)
+        if mask is not None:
+            avail = np.where(mask, avail, 0.0)
+        if not (avail > 0).any():
+            return
+        if self.limit is not None:
+            avail = np.minimum(avail, np.maximum(np.asarray(self.limit(st), dtype=float), 0.0))
+        st.draw(b, avail)
+        st.pay_cash(self.target, avail, "residual")
+        if st.trace is not None:
+            st.trace.append((st.t, st.clause_label, self.node.span.line, "remaining", np.array([self.target]),
+                             avail[None, :].copy()))
+
+
+class _PayStep:
+    """One 'pay' statement. Carries its program step so a payment can be traced
+    to the line (and clause) of the deal file that made it."""
+
+    def __init__(self, node: P.PayStep, buckets, targets, limit):
         self.node = node
         self.buckets = buckets
         self.targets = targets
         self.limit = limit
-        self.what = node.what
+        self.owing = P.OWING[node.kind]
         self.mode = node.mode
 
     def __call__(self, st: "PeriodState", mask):
@@ -281,30 +286,20 @@ class _PayStep:
             avail = np.where(mask, avail, 0.0)
         if not (avail > 0).any():
             return  # nothing to pay with: the step pays nothing (and its limit need not be computed)
-        if self.what == "remaining":
-            # Release what is left in these funds (up to the limit) to the (first) residual class.
-            if self.limit is not None:
-                avail = np.minimum(avail, np.maximum(np.asarray(self.limit(st), dtype=float), 0.0))
-            st.draw(self.buckets, avail)
-            st.pay_cash(self.targets[0], avail, "residual")
-            if st.trace is not None:
-                st.trace.append((st.t, st.clause_label, self.node.span.line, "remaining", self.targets[:1],
-                                 avail[None, :].copy()))
-            return
-        due = st.due(self.what, self.targets)  # (n, S)
+        due = st.owed(self.owing, self.targets)  # (n, S)
         if not (due > 0).any():
             return  # nothing owed
         if self.limit is not None:
             lim = np.maximum(np.asarray(self.limit(st), dtype=float), 0.0)
             avail = np.minimum(avail, lim)
-        if self.mode == "sequentially":
+        if self.mode is P.Mode.SEQUENTIAL:
             remaining = avail.copy()
             paid = np.empty_like(due)
             for j in range(len(self.targets)):
                 p = np.minimum(remaining, due[j])
                 paid[j] = p
                 remaining -= p
-        elif self.mode == "pro rata":
+        elif self.mode is P.Mode.PRO_RATA:
             # By amount owed (for principal the amount owed is the balance).
             paid = _pro_rata(avail, due, due)
         else:
@@ -314,9 +309,9 @@ class _PayStep:
             first = _pro_rata(avail, st.prior_balance[self.targets], due)
             paid = first + _pro_rata(avail - first.sum(axis=0), due - first, due - first)
         st.draw(self.buckets, paid.sum(axis=0))
-        st.settle(self.what, self.targets, paid)
+        st.settle(self.owing, self.targets, paid)
         if st.trace is not None:
-            st.trace.append((st.t, st.clause_label, self.node.span.line, self.what, self.targets, paid.copy()))
+            st.trace.append((st.t, st.clause_label, self.node.span.line, self.node.words, self.targets, paid.copy()))
 
 
 def _per_s(x, S: int, dtype=float) -> np.ndarray:
@@ -460,45 +455,26 @@ class PeriodState:
             ratio = np.where(total > 0, amount / np.where(total > 0, total, 1.0), 0.0)
         self.funds[buckets] = f - f * ratio
 
-    def due(self, what, targets):
-        if what == "principal":
-            return self.balance[targets]
-        if what == "current and unpaid interest" or what == "interest":
-            return self.current_due[targets] + self.shortfall[targets]
-        if what == "current interest":
-            return self.current_due[targets]
-        if what == "unpaid interest":
-            return self.shortfall[targets]
-        if what == "carryover":
-            return self.carryover[targets]
-        if what == "unpaid realized losses":
-            return self.unpaid_loss[targets]
-        raise RunError(f"cannot pay {what!r}")
+    def owed(self, owing: P.Owing, targets):
+        """(n, S) what each of the classes ``targets`` is owed of a kind of payment."""
+        fields = owing.owed
+        out = getattr(self, fields[0].value)[targets]
+        for f in fields[1:]:
+            out = out + getattr(self, f.value)[targets]
+        return out
 
-    def settle(self, what, targets, paid):
+    def settle(self, owing: P.Owing, targets, paid):
+        """A payment reduces what is owed, in the order of ``owing.owed``."""
         self.version += 1
         self.paid_total += paid.sum(axis=0)
-        if what == "principal":
-            self.balance[targets] -= paid
-            self.paid_principal[targets] += paid
-        elif what in ("current and unpaid interest", "interest"):
-            # Older shortfalls are paid first, then the current interest.
-            old = np.minimum(paid, self.shortfall[targets])
-            self.shortfall[targets] -= old
-            self.current_due[targets] -= paid - old
-            self.paid_interest[targets] += paid
-        elif what == "current interest":
-            self.current_due[targets] -= paid
-            self.paid_interest[targets] += paid
-        elif what == "unpaid interest":
-            self.shortfall[targets] -= paid
-            self.paid_interest[targets] += paid
-        elif what == "carryover":
-            self.carryover[targets] -= paid
-            self.paid_carry[targets] += paid
-        elif what == "unpaid realized losses":
-            self.unpaid_loss[targets] -= paid
-            self.paid_loss[targets] += paid
+        rest = paid
+        for f in owing.owed[:-1]:
+            arr = getattr(self, f.value)
+            take = np.minimum(rest, arr[targets])
+            arr[targets] -= take
+            rest = rest - take
+        getattr(self, owing.owed[-1].value)[targets] -= rest
+        getattr(self, owing.paid.value)[targets] += paid
 
     def pay_cash(self, c, amount, kind):
         self.paid_total += amount

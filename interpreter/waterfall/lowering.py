@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
+import attrs
 import numpy as np
 
 from dsl import ast as A
@@ -98,6 +99,9 @@ class Model:
         self.constants = np.array([c.value for c in low.constants], dtype=float)
         self.class_balance_slot = low.class_balance
         self.account_initial_slot = low.account_initial
+        steps = StepLowering(self)
+        self.distribution_decls = steps.distributions()
+        self.clause_decls = steps.clauses()
 
     def cutoff_balance(self, g: Optional[int]) -> float:
         if g is None:
@@ -338,3 +342,79 @@ def _formula_caching(bodies) -> list:
                     changed = True
     return [P.Caching.NEVER if k in contextual else P.Caching.STEP if k in volatile else P.Caching.PERIOD
             for k in range(len(bodies))]
+
+
+# ------------------------------------------------------------------ steps
+class StepLowering:
+    """Lowers the waterfall's clauses and the distributions to program steps:
+    each step's funds resolved (a 'from' block's, else the period's interest
+    and principal, or for 'pay remaining' every flow fund), its classes to
+    indices, its payment kind and mode to the program's enums."""
+
+    def __init__(self, model: "Model"):
+        self.m = model
+        self.dist_index = {d.name: k for k, d in enumerate(model.deal.distributions)}
+
+    def clauses(self) -> tuple:
+        return tuple(P.ClauseDecl(c.label, self.steps(c.steps, None), c.span)
+                     for c in self.m.deal.waterfall.clauses)
+
+    def distributions(self) -> tuple:
+        m = self.m
+        out = []
+        for d in m.deal.distributions:
+            fund = m.fund_index[("distribution", d.name)]
+            out.append(P.DistributionDecl(d.name, fund, self.steps(d.steps, (fund,)), 0, d.span))
+        depth = _distribution_depths(out)
+        return tuple(attrs.evolve(d, depth=depth[k]) for k, d in enumerate(out))
+
+    def steps(self, steps, funds) -> tuple:
+        out = []
+        for st in steps:
+            if isinstance(st, A.FromBlock):
+                out.extend(self.steps(st.steps, tuple(int(b) for b in self.m._buckets(st.funds))))
+            else:
+                out.append(self.step(st, funds))
+        return tuple(out)
+
+    def _targets(self, refs) -> tuple:
+        return tuple(self.m.class_index[n] for n in expand_classes(self.m.deal, refs))
+
+    def step(self, st, funds):
+        m = self.m
+        here = funds if funds is not None else tuple(int(b) for b in m.available_funds)
+        limit = getattr(st, "limit", None)
+        limit = m.lower(limit) if limit is not None else None
+        if isinstance(st, A.IfStep):
+            return P.BranchStep(m.lower(st.cond), here, self.steps(st.then_steps, funds),
+                                self.steps(st.else_steps, funds), st.span)
+        if isinstance(st, A.Accrete):
+            into = int(m._buckets([st.into])[0])
+            return P.AccreteStep(here, self._targets(st.targets), into, st.span)
+        if isinstance(st, A.Deposit):
+            return P.DepositStep(here, m.fund_index[("account", st.account)], limit, st.span)
+        assert isinstance(st, A.Pay)
+        route = [r.name for r in st.targets if isinstance(r, A.ClassRef) and r.name in self.dist_index]
+        if route:
+            return P.RouteStep(here, self.dist_index[route[0]], limit, st.span)
+        if st.what == "remaining":
+            # Outside a 'from', 'pay remaining' releases everything still in the period's funds.
+            release = funds if funds is not None else tuple(int(b) for b in m.all_flow_buckets)
+            return P.ReleaseStep(release, self._targets(st.targets)[0], limit, st.span)
+        kind = P.PayKind.INTEREST if st.what == "interest" else P.PayKind(st.what)
+        return P.PayStep(kind, P.Mode(st.mode), here, self._targets(st.targets), limit, st.what, st.span)
+
+
+def _distribution_depths(decls) -> list:
+    """How deep distributions nest from each (1: it routes to none)."""
+    routes = [{st.distribution for st in P.walk_steps(d.steps) if isinstance(st, P.RouteStep)} for d in decls]
+    seen: set = set()
+
+    def depth(k):
+        if k in seen:  # the checker refuses cycles; stay finite regardless
+            return 0
+        seen.add(k)
+        best = max((depth(j) for j in routes[k]), default=0)
+        seen.discard(k)
+        return best + 1
+    return [depth(k) for k in range(len(decls))]

@@ -316,3 +316,146 @@ class ConstDecl:
     key: object  # the parameter's name, the group index, the class or account index, or None
     value: float
     span: A.Span = _span()
+
+
+# ------------------------------------------------------------------ the state a payment reads and settles
+class ClassState(enum.Enum):
+    """One name per per-class quantity of the period state (the numpy engine's
+    attribute and the C kernel's field of that name)."""
+    BALANCE = "balance"
+    SHORTFALL = "shortfall"  # unpaid interest from earlier periods
+    CURRENT_DUE = "current_due"  # current interest not yet paid this period
+    CARRYOVER = "carryover"  # net rate carryover owed
+    UNPAID_LOSS = "unpaid_loss"  # realized losses written down, not yet reimbursed
+    PAID_INTEREST = "paid_interest"
+    PAID_PRINCIPAL = "paid_principal"
+    PAID_CARRYOVER = "paid_carry"
+    PAID_LOSS = "paid_loss"
+
+
+class PayKind(enum.Enum):
+    PRINCIPAL = "principal"
+    INTEREST = "current and unpaid interest"  # also written 'interest'
+    CURRENT_INTEREST = "current interest"
+    UNPAID_INTEREST = "unpaid interest"
+    CARRYOVER = "carryover"
+    UNPAID_LOSSES = "unpaid realized losses"
+
+
+@attrs.frozen
+class Owing:
+    """What a kind of payment is owed, and how paying it settles: a class is
+    owed the sum of ``owed``; a payment reduces them in that order (each but
+    the last by at most what it holds, the last by the rest) and is recorded
+    in ``paid``."""
+    owed: Tuple[ClassState, ...]
+    paid: ClassState
+
+
+OWING = {
+    PayKind.PRINCIPAL: Owing((ClassState.BALANCE,), ClassState.PAID_PRINCIPAL),
+    # older shortfalls are paid first, then the current interest
+    PayKind.INTEREST: Owing((ClassState.SHORTFALL, ClassState.CURRENT_DUE), ClassState.PAID_INTEREST),
+    PayKind.CURRENT_INTEREST: Owing((ClassState.CURRENT_DUE,), ClassState.PAID_INTEREST),
+    PayKind.UNPAID_INTEREST: Owing((ClassState.SHORTFALL,), ClassState.PAID_INTEREST),
+    PayKind.CARRYOVER: Owing((ClassState.CARRYOVER,), ClassState.PAID_CARRYOVER),
+    PayKind.UNPAID_LOSSES: Owing((ClassState.UNPAID_LOSS,), ClassState.PAID_LOSS),
+}
+
+
+class Mode(enum.Enum):
+    SEQUENTIAL = "sequentially"
+    PRO_RATA = "pro rata"  # by amount owed (for principal, the balance)
+    PRO_RATA_TWO = "pro rata by balance then by amount owed"  # by prior balance, the rest by what is still owed
+
+
+# ------------------------------------------------------------------ steps
+# A step's ``funds`` are fund indices (sorted): the cash it pays from, which
+# 'available' reads in its limit. Every step keeps its deal-file span.
+@attrs.frozen
+class PayStep:
+    """Pay ``kind`` to the classes ``targets`` (in order) from ``funds``, by ``mode``, up to ``limit``."""
+    kind: PayKind
+    mode: Mode
+    funds: Tuple[int, ...]
+    targets: Tuple[int, ...]
+    limit: Optional[object]
+    words: str  # as the deal wrote what it pays (the payment ledger's 'pays')
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class ReleaseStep:
+    """'pay remaining': what is left in ``funds`` (up to ``limit``) to the residual class ``target``."""
+    funds: Tuple[int, ...]
+    target: int
+    limit: Optional[object]
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class RouteStep:
+    """'pay principal to DISTRIBUTION': cash (up to ``limit``) moved to distribution
+    ``distribution``'s own fund, its steps run with 'amount' = the cash moved,
+    what they leave goes back to ``funds`` in the shares it came from."""
+    funds: Tuple[int, ...]
+    distribution: int
+    limit: Optional[object]
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class AccreteStep:
+    """The targets' current interest added to their balances, its cash moved to fund ``into``."""
+    funds: Tuple[int, ...]
+    targets: Tuple[int, ...]
+    into: int
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class DepositStep:
+    """Cash from ``funds`` (up to ``limit``) into the account fund ``account``."""
+    funds: Tuple[int, ...]
+    account: int
+    limit: Optional[object]
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class BranchStep:
+    """``if cond``: the scenarios where it holds run ``then``, the others ``other``;
+    'available' in the condition reads ``funds``."""
+    cond: object
+    funds: Tuple[int, ...]
+    then: Tuple[object, ...]
+    other: Tuple[object, ...]
+    span: A.Span = _span()
+
+
+STEPS = (PayStep, ReleaseStep, RouteStep, AccreteStep, DepositStep, BranchStep)
+
+
+@attrs.frozen
+class DistributionDecl:
+    name: str
+    fund: int  # its own fund, where routed cash waits
+    steps: Tuple[object, ...]
+    depth: int  # how deep distributions nest from it (1: it routes to none)
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class ClauseDecl:
+    label: str  # kept on the Python side: no deal text reaches generated code
+    steps: Tuple[object, ...]
+    span: A.Span = _span()
+
+
+def walk_steps(steps):
+    """Every step in ``steps`` and inside their branches, depth first."""
+    for st in steps:
+        yield st
+        if isinstance(st, BranchStep):
+            yield from walk_steps(st.then)
+            yield from walk_steps(st.other)

@@ -92,8 +92,10 @@ def test_a_step_that_debits_without_crediting_is_caught(seq_deal, seq_assumption
     from interpreter import engine
     original = engine.PeriodState.settle
 
-    def lossy(self, what, targets, paid):
-        original(self, what, targets, paid * 0.999 if what == "principal" else paid)
+    from interpreter.waterfall import program as P
+
+    def lossy(self, owing, targets, paid):
+        original(self, owing, targets, paid * 0.999 if owing.paid is P.ClassState.PAID_PRINCIPAL else paid)
     monkeypatch.setattr(engine.PeriodState, "settle", lossy)
     with pytest.raises(ConservationError):
         run(seq_deal, seq_assumptions, [1.0], engine="numpy")
@@ -109,11 +111,12 @@ def test_scenarios_in_one_pass_equal_runs_one_at_a_time(seq_deal, seq_assumption
 
 def test_a_step_that_pays_more_interest_than_owed_is_caught(seq_deal, seq_assumptions, monkeypatch):
     from interpreter import engine
-    original = engine.PeriodState.due
+    from interpreter.waterfall import program as P
+    original = engine.PeriodState.owed
 
-    def generous(self, what, targets):
-        d = original(self, what, targets)
-        return d * 1.5 if "interest" in what else d
-    monkeypatch.setattr(engine.PeriodState, "due", generous)
+    def generous(self, owing, targets):
+        d = original(self, owing, targets)
+        return d * 1.5 if owing.paid is P.ClassState.PAID_INTEREST else d
+    monkeypatch.setattr(engine.PeriodState, "owed", generous)
     with pytest.raises(ConservationError, match="more interest than it was owed"):
         run(seq_deal, seq_assumptions, [1.0], engine="numpy")
