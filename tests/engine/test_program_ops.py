@@ -215,6 +215,9 @@ def test_a_changed_number_runs_without_a_compile(deal_and_assumptions, monkeypat
     cache = tmp_path / "cache"
     cache.mkdir(mode=0o700)
     monkeypatch.setenv("WATERFALL_CACHE", str(cache))
+    from interpreter import ckernel
+    monkeypatch.setattr(cbuild, "_loaded", {})  # nothing built earlier in this process
+    monkeypatch.setattr(ckernel, "_kernels", {})
     compiles = []
     real = cbuild._compile
     monkeypatch.setattr(cbuild, "_compile", lambda *args: (compiles.append(args[-1]), real(*args)))
