@@ -17,6 +17,13 @@ kernel, not constants in its source, so one build serves every run of a deal
 (and an index keyed by the deal's text and this package's code finds that
 build without generating the source again).
 
+The source holds no text of the deal: labels, names, quoted strings, the
+header and the file's path stay on the Python side, and the C refers to
+clauses, classes, formulas, distributions and funds by index and deal-file
+line. ``check_source`` refuses any source that is not printable ASCII free of
+backslashes, trigraphs and string literals, so no text can splice itself out
+of a comment.
+
 Records are written (class, scenario, period): a class's periods lie
 together, the order in which the analytics read them. A lean run writes only
 what the analytics need (see ``KEEP``).
@@ -30,7 +37,9 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import operator
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -59,7 +68,6 @@ _WHAT_DUE = {
     "unpaid realized losses": "s->uloss[{c}]",
 }
 _CMP = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}
-_ARITH = {"+": "+", "-": "-", "*": "*"}
 
 _PRELUDE = r"""
 #include <math.h>
@@ -86,6 +94,11 @@ static void prorata(double avail, const double *w, const double *due, double *ou
 
 class Unsupported(Exception):
     """A deal (or run) the generated kernel does not cover: the numpy engine runs it."""
+
+
+class UnsafeSource(cbuild.CompileError):
+    """Generated C that breaks the generator's own rules (see ``check_source``):
+    a bug here, never compiled."""
 
 
 class Generator:
@@ -222,13 +235,13 @@ class Generator:
         a, b = self.expr(e.left), self.expr(e.right)
         if e.op == "/":
             return f"dv({a}, {b})"
-        return f"({a} {_ARITH[e.op]} {b})"
+        return f"({a} {_fixed(e.op, _ARITH)} {b})"
 
     def _e_Neg(self, e: P.Neg) -> str:
         return f"(-{self.expr(e.operand)})"
 
     def _e_Compare(self, e: P.Compare) -> str:
-        return f"(double)({self.expr(e.left)} {_CMP[e.op]} {self.expr(e.right)})"
+        return f"(double)({self.expr(e.left)} {_fixed(e.op, _CMP)} {self.expr(e.right)})"
 
     def _e_Logic(self, e: P.Logic) -> str:
         op = " && " if e.op == "and" else " || "
@@ -262,7 +275,7 @@ class Generator:
 
     def step(self, step, buckets, ind: str) -> List[str]:
         m = self.m
-        line = step.span.line
+        line = _line(step.span)
         if isinstance(step, A.FromBlock):
             b = m._buckets(step.funds)
             out = [f"{ind}/* from ... (line {line}) */"]
@@ -301,7 +314,7 @@ class Generator:
             src = m.available_funds if buckets is None else buckets
             sid = self.set_id(src)
             acct = m.fund_index[("account", step.account)]
-            out = [f"{ind}{{  /* deposit to {step.account} (line {line}) */",
+            out = [f"{ind}{{  /* deposit to fund {acct} (line {line}) */",
                    f"{ind}    s->cf = {sid};",
                    f"{ind}    double av = mx(fsum{sid}(s), 0.0);"]
             if step.limit is not None:
@@ -318,7 +331,8 @@ class Generator:
         sid = self.set_id(buckets)
         targets = [m.class_index[n] for n in expand_classes(self.deal, step.targets)]
         n = len(targets)
-        out = [f"{ind}{{  /* pay {step.what} {step.mode} (line {line}) */",
+        words = _fixed(step.what, _PAY_WHAT) + ("" if step.what == "remaining" else " " + _fixed(step.mode, _PAY_MODE))
+        out = [f"{ind}{{  /* pay {words} (line {line}) */",
                f"{ind}    s->cf = {sid};",
                f"{ind}    double av = mx(fsum{sid}(s), 0.0);",
                f"{ind}    if (av > 0) {{"]
@@ -368,7 +382,7 @@ class Generator:
         fn = self.distribution(name)
         nb = len(src)
         i2 = ind + "    "
-        out = [f"{ind}{{  /* pay principal to {name} (line {step.span.line}) */",
+        out = [f"{ind}{{  /* pay principal to distribution {self.dist_decl(name)} (line {_line(step.span)}) */",
                f"{i2}s->cf = {sid};",
                f"{i2}double av = mx(fsum{sid}(s), 0.0);"]
         if step.limit is not None:
@@ -398,16 +412,28 @@ class Generator:
         k = len(self.dist_fns)
         fn = f"dist{k}"
         self.dist_fns[name] = fn
-        decl = next(d for d in self.deal.distributions if d.name == name)
+        i = self.dist_decl(name)
+        decl = self.deal.distributions[i]
         scratch = self.m.distributions[name][0]
         body = self.steps(decl.steps, scratch, True, "    ")
-        self.functions.append(f"/* distribution {name} (line {decl.span.line}) */\n"
+        self.functions.append(f"/* distribution {i} (line {_line(decl.span)}) */\n"
                               f"static void {fn}(St *s) {{\n" + "\n".join(body) + "\n}\n")
         self.max_depth = max(self.max_depth, _depth(self.deal, name))
         return fn
 
+    def dist_decl(self, name: str) -> int:
+        """The distribution's position among the deal's declarations."""
+        return next(i for i, d in enumerate(self.deal.distributions) if d.name == name)
+
     # ---- the whole source
     def generate(self) -> str:
+        """The deal's C source. It holds no text of the deal (labels, names,
+        strings, the file's path): clauses, classes, formulas, distributions and
+        funds appear by index and deal-file line only, so nothing a deal says can
+        change what the C means (see ``check_source``)."""
+        return check_source(self._generate())
+
+    def _generate(self) -> str:
         m = self.m
         deal = self.deal
         self.functions: List[str] = []
@@ -425,21 +451,22 @@ class Generator:
         define_src = []
         for i, f in enumerate(m.formulas):
             body = self.expr(f.body)
+            note = f"/* formula {i} (line {_line(f.span)}) */"
             if f.caching is P.Caching.NEVER:
-                define_src.append(f"static double D{i}(St *s) {{ return {body}; }}  /* formula {i} (line {f.span.line}) */")
+                define_src.append(f"static double D{i}(St *s) {{ return {body}; }}  {note}")
             else:
                 # Cached until what it reads can change (program.Caching): STEP until the
                 # next payment (version), PERIOD until the period's state is next set
                 # (pver: period start, contracts, events, notionals).
                 key = "version" if f.caching is P.Caching.STEP else "pver"
                 define_src.append(
-                    f"static double D{i}(St *s) {{  /* formula {i} (line {f.span.line}) */\n"
+                    f"static double D{i}(St *s) {{  {note}\n"
                     f"    if (s->dver[{i}] != s->{key}) {{ s->dval[{i}] = {body}; s->dver[{i}] = s->{key}; }}\n"
                     f"    return s->dval[{i}];\n}}")
         # the waterfall
         clauses = []
         for k, clause in enumerate(deal.waterfall.clauses):
-            body = [f"        /* clause {k}: {_comment(clause.label)} (line {clause.span.line}) */"]
+            body = [f"        /* clause {k} (line {_line(clause.span)}) */"]
             for st in clause.steps:
                 body.append("        s->cf = -1;")
                 body += self.step(st, None, "        ")
@@ -464,7 +491,7 @@ class Generator:
         for c, cls in enumerate(m.classes):
             if cls.coupon is None:
                 continue
-            lines = [f"        /* accrual: {_comment(cls.name)} */"]
+            lines = [f"        /* accrual: class {c} */"]
             if cls.day_count == "30/360":
                 if cls.accrues_from_closing:
                     frac = f"(t == 0 ? {first_frac_30} : {_lit(30.0 / 360.0)})"
@@ -769,16 +796,68 @@ def _walk(steps):
             yield from _walk(st.else_steps)
 
 
+_ARITH = {"+": "+", "-": "-", "*": "*"}
+_PAY_WHAT = {w: w for w in ("remaining", *_WHAT_DUE)}
+_PAY_MODE = {w: w for w in ("sequentially", "pro rata", "pro rata by balance then by amount owed")}
+_FLOAT = re.compile(r"[0-9]+(\.[0-9]+)?(e[+-][0-9]+)?")
+
+
+def _fixed(word, table: dict) -> str:
+    """The generator's own spelling of an operator or keyword of the deal (never
+    the deal's string itself)."""
+    try:
+        return table[word]
+    except (KeyError, TypeError):
+        raise Unsupported(f"unknown operator or keyword {word!r}") from None
+
+
+def _line(span) -> int:
+    """A deal-file line number, as a plain int (0 when the node has no position)."""
+    line = getattr(span, "line", 0) or 0
+    return int.__index__(operator.index(line))
+
+
 def _lit(x: float) -> str:
+    """A C literal for the number: digits, '.', 'e', a sign, or INFINITY/NAN;
+    negative values in parentheses, so '-' before one never makes '--'."""
+    x = float(x)
     if x != x:
         return "NAN"
     if x in (float("inf"), float("-inf")):
         return "INFINITY" if x > 0 else "(-INFINITY)"
-    return repr(float(x))
+    text = float.__repr__(x)
+    digits = text[1:] if text.startswith("-") else text
+    if not _FLOAT.fullmatch(digits):
+        raise UnsafeSource(f"cannot write {text!r} as a C literal")
+    return f"({text})" if text.startswith("-") else text
 
 
-def _comment(s: str) -> str:
-    return s.replace("*/", "* /")
+# What the source's code (outside comments) never contains: no string or
+# character literals, no backslash (line splices, escapes), no trigraphs.
+_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_NOT_PRINTABLE = re.compile(r"[^\x20-\x7e\n]")
+_NOT_IN_CODE = ('"', "'", "\\", "??", "/*", "*/", "//")
+_NOT_IN_COMMENTS = ("\\", "??", "/*")
+
+
+def check_source(src: str) -> str:
+    """``src``, after checking it keeps the generator's rules: printable ASCII and
+    newlines only; no trigraph ('??'); no backslash; no string or character
+    literal; comments that neither nest nor hold a line splice. The generator
+    writes no deal text into the source, so this holds for every deal; a
+    source that breaks it is a bug here, and raises UnsafeSource."""
+    bad = _NOT_PRINTABLE.search(src)
+    if bad:
+        raise UnsafeSource(f"generated C holds {bad.group()!r} at offset {bad.start()}")
+    code = _COMMENT.sub(" ", src)
+    for bad in _NOT_IN_CODE:
+        if bad in code:
+            raise UnsafeSource(f"generated C holds {bad!r} outside comments")
+    for comment in _COMMENT.findall(src):
+        for bad in _NOT_IN_COMMENTS:
+            if bad in comment[2:-2]:
+                raise UnsafeSource(f"generated C holds {bad!r} in a comment")
+    return src
 
 
 # ---- running it
