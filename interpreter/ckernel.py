@@ -47,7 +47,6 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from dsl import ast as A
-from dsl.check import expand_classes
 
 from . import cbuild
 from .waterfall import program as P
@@ -58,15 +57,6 @@ GROUP_FIELDS = ("begin_balance", "end_balance", "scheduled_principal", "prepayme
 # Records written by the kernel, each (S, T, C).
 RECORDS = ("interest", "principal", "carry", "lossr", "writedown", "balance", "begin", "notional", "rate", "cap",
            "accreted", "cash")
-_WHAT_DUE = {
-    "principal": "s->bal[{c}]",
-    "current and unpaid interest": "(s->due[{c}] + s->shortfall[{c}])",
-    "interest": "(s->due[{c}] + s->shortfall[{c}])",
-    "current interest": "s->due[{c}]",
-    "unpaid interest": "s->shortfall[{c}]",
-    "carryover": "s->carry[{c}]",
-    "unpaid realized losses": "s->uloss[{c}]",
-}
 _CMP = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}
 
 _PRELUDE = r"""
@@ -266,98 +256,84 @@ class Generator:
     def gfield(self, field: str, g: int) -> str:
         return f"s->gv[{self.group_slot(g, field)}]"
 
-    # ---- steps
-    def steps(self, steps, buckets, in_dist: bool, indent: str) -> List[str]:
+    # ---- steps: one handler per kind of program step (waterfall/program.py)
+    def steps(self, steps, ind: str) -> List[str]:
         out = []
         for st in steps:
-            out += self.step(st, buckets, indent)
+            out += getattr(self, "_s_" + type(st).__name__)(st, ind)
         return out
 
-    def step(self, step, buckets, ind: str) -> List[str]:
-        m = self.m
-        line = _line(step.span)
-        if isinstance(step, A.FromBlock):
-            b = m._buckets(step.funds)
-            out = [f"{ind}/* from ... (line {line}) */"]
-            for inner in step.steps:
-                out += self.step(inner, b, ind)
-            return out
-        if isinstance(step, A.IfStep):
-            ctx = self.set_id(m.available_funds if buckets is None else buckets)
-            out = [f"{ind}s->cf = {ctx};  /* 'available' in the condition: the enclosing funds */",
-                   f"{ind}if ({self.cond(step.cond)}) {{  /* line {line} */"]
-            for inner in step.then_steps:
-                out += self.step(inner, buckets, ind + "    ")
-            out.append(f"{ind}}} else {{")
-            for inner in step.else_steps:
-                out += self.step(inner, buckets, ind + "    ")
-            out.append(f"{ind}}}")
-            return out
-        if isinstance(step, A.Accrete):
-            src = m.available_funds if buckets is None else buckets
-            targets = [m.class_index[n] for n in expand_classes(self.deal, step.targets)]
-            into = int(m._buckets([step.into])[0])
-            sid = self.set_id(src)
-            out = [f"{ind}{{  /* accrete (line {line}) */",
-                   f"{ind}    s->cf = {sid};",
-                   f"{ind}    double av = mx(fsum{sid}(s), 0.0), amt[{len(targets)}];"]
-            for j, c in enumerate(targets):
-                out += [f"{ind}    amt[{j}] = mn(av, s->due[{c}]); av = av - amt[{j}];"]
-            total = " + ".join(f"amt[{j}]" for j in range(len(targets)))
-            out += [f"{ind}    double total = {total};", f"{ind}    draw{sid}(s, total);",
-                    f"{ind}    s->funds[{into}] += total;"]
-            for j, c in enumerate(targets):
-                out += [f"{ind}    s->due[{c}] -= amt[{j}]; s->bal[{c}] += amt[{j}]; s->accr[{c}] += amt[{j}];"]
-            out += [f"{ind}    s->version++;", f"{ind}}}"]
-            return out
-        if isinstance(step, A.Deposit):
-            src = m.available_funds if buckets is None else buckets
-            sid = self.set_id(src)
-            acct = m.fund_index[("account", step.account)]
-            out = [f"{ind}{{  /* deposit to fund {acct} (line {line}) */",
-                   f"{ind}    s->cf = {sid};",
-                   f"{ind}    double av = mx(fsum{sid}(s), 0.0);"]
-            if step.limit is not None:
-                out += [f"{ind}    av = mn(av, mx({self.expr(step.limit)}, 0.0));"]
-            out += [f"{ind}    draw{sid}(s, av);", f"{ind}    s->funds[{acct}] += av;", f"{ind}}}"]
-            return out
-        assert isinstance(step, A.Pay)
-        route = [r.name for r in step.targets if isinstance(r, A.ClassRef) and r.name in m.distributions]
-        if route:
-            src = m.available_funds if buckets is None else buckets
-            return self.route(step, src, route[0], ind)
-        if buckets is None:
-            buckets = m.all_flow_buckets if step.what == "remaining" else m.available_funds
-        sid = self.set_id(buckets)
-        targets = [m.class_index[n] for n in expand_classes(self.deal, step.targets)]
+    def _s_BranchStep(self, step: P.BranchStep, ind: str) -> List[str]:
+        out = [f"{ind}s->cf = {self.set_id(step.funds)};  /* 'available' in the condition: the enclosing funds */",
+               f"{ind}if ({self.cond(step.cond)}) {{  /* line {_line(step.span)} */"]
+        out += self.steps(step.then, ind + "    ")
+        out.append(f"{ind}}} else {{")
+        out += self.steps(step.other, ind + "    ")
+        out.append(f"{ind}}}")
+        return out
+
+    def _s_AccreteStep(self, step: P.AccreteStep, ind: str) -> List[str]:
+        targets = step.targets
+        sid = self.set_id(step.funds)
+        out = [f"{ind}{{  /* accrete (line {_line(step.span)}) */",
+               f"{ind}    s->cf = {sid};",
+               f"{ind}    double av = mx(fsum{sid}(s), 0.0), amt[{len(targets)}];"]
+        for j, c in enumerate(targets):
+            out += [f"{ind}    amt[{j}] = mn(av, s->due[{c}]); av = av - amt[{j}];"]
+        total = " + ".join(f"amt[{j}]" for j in range(len(targets)))
+        out += [f"{ind}    double total = {total};", f"{ind}    draw{sid}(s, total);",
+                f"{ind}    s->funds[{step.into}] += total;"]
+        for j, c in enumerate(targets):
+            out += [f"{ind}    s->due[{c}] -= amt[{j}]; s->bal[{c}] += amt[{j}]; s->accr[{c}] += amt[{j}];"]
+        out += [f"{ind}    s->version++;", f"{ind}}}"]
+        return out
+
+    def _s_DepositStep(self, step: P.DepositStep, ind: str) -> List[str]:
+        sid = self.set_id(step.funds)
+        out = [f"{ind}{{  /* deposit to fund {step.account} (line {_line(step.span)}) */",
+               f"{ind}    s->cf = {sid};",
+               f"{ind}    double av = mx(fsum{sid}(s), 0.0);"]
+        if step.limit is not None:
+            out += [f"{ind}    av = mn(av, mx({self.expr(step.limit)}, 0.0));"]
+        out += [f"{ind}    draw{sid}(s, av);", f"{ind}    s->funds[{step.account}] += av;", f"{ind}}}"]
+        return out
+
+    def _s_ReleaseStep(self, step: P.ReleaseStep, ind: str) -> List[str]:
+        sid = self.set_id(step.funds)
+        i2 = ind + "        "
+        out = [f"{ind}{{  /* pay remaining (line {_line(step.span)}) */",
+               f"{ind}    s->cf = {sid};",
+               f"{ind}    double av = mx(fsum{sid}(s), 0.0);",
+               f"{ind}    if (av > 0) {{"]
+        if step.limit is not None:
+            out += [f"{i2}av = mn(av, mx({self.expr(step.limit)}, 0.0));"]
+        out += [f"{i2}draw{sid}(s, av);", f"{i2}s->paid_total += av; s->pint[{step.target}] += av;",
+                f"{ind}    }}", f"{ind}}}"]
+        return out
+
+    def _s_PayStep(self, step: P.PayStep, ind: str) -> List[str]:
+        sid = self.set_id(step.funds)
+        targets = step.targets
         n = len(targets)
-        words = _fixed(step.what, _PAY_WHAT) + ("" if step.what == "remaining" else " " + _fixed(step.mode, _PAY_MODE))
-        out = [f"{ind}{{  /* pay {words} (line {line}) */",
+        owing = P.OWING[step.kind]
+        out = [f"{ind}{{  /* pay {step.kind.name.lower()} {step.mode.name.lower()} (line {_line(step.span)}) */",
                f"{ind}    s->cf = {sid};",
                f"{ind}    double av = mx(fsum{sid}(s), 0.0);",
                f"{ind}    if (av > 0) {{"]
         i2 = ind + "        "
-        if step.what == "remaining":
-            if step.limit is not None:
-                out += [f"{i2}av = mn(av, mx({self.expr(step.limit)}, 0.0));"]
-            c = targets[0]
-            out += [f"{i2}draw{sid}(s, av);", f"{i2}s->paid_total += av; s->pint[{c}] += av;"]
-            out += [f"{ind}    }}", f"{ind}}}"]
-            return out
-        due_t = _WHAT_DUE[step.what]
         out.append(f"{i2}double due[{n}], paid[{n}];")
         for j, c in enumerate(targets):
-            out.append(f"{i2}due[{j}] = {due_t.format(c=c)};")
+            out.append(f"{i2}due[{j}] = {_owed(owing, c)};")
         anyd = " || ".join(f"due[{j}] > 0" for j in range(n))
         out += [f"{i2}if ({anyd}) {{"]
         i3 = i2 + "    "
         if step.limit is not None:
             out.append(f"{i3}av = mn(av, mx({self.expr(step.limit)}, 0.0));")
-        if step.mode == "sequentially":
+        if step.mode is P.Mode.SEQUENTIAL:
             out.append(f"{i3}double rem = av;")
             for j in range(n):
                 out.append(f"{i3}paid[{j}] = mn(rem, due[{j}]); rem -= paid[{j}];")
-        elif step.mode == "pro rata":
+        elif step.mode is P.Mode.PRO_RATA:
             out.append(f"{i3}prorata(av, due, due, paid, {n});")
         else:
             w = ", ".join(f"s->prior[{c}]" for c in targets)
@@ -371,18 +347,18 @@ class Generator:
         out += [f"{i3}double total = {total};", f"{i3}draw{sid}(s, total);",
                 f"{i3}s->version++; s->paid_total += total;"]
         for j, c in enumerate(targets):
-            out += [f"{i3}" + _settle(step.what, c, f"paid[{j}]")]
+            out += [f"{i3}" + _settle(owing, c, f"paid[{j}]")]
         out += [f"{i2}}}", f"{ind}    }}", f"{ind}}}"]
         return out
 
-    def route(self, step: A.Pay, src, name: str, ind: str) -> List[str]:
-        m = self.m
+    def _s_RouteStep(self, step: P.RouteStep, ind: str) -> List[str]:
+        src = step.funds
         sid = self.set_id(src)
-        scratch = int(m.distributions[name][0][0])
-        fn = self.distribution(name)
+        decl = self.m.distribution_decls[step.distribution]
+        fn = self.distribution(step.distribution)
         nb = len(src)
         i2 = ind + "    "
-        out = [f"{ind}{{  /* pay principal to distribution {self.dist_decl(name)} (line {_line(step.span)}) */",
+        out = [f"{ind}{{  /* pay principal to distribution {step.distribution} (line {_line(step.span)}) */",
                f"{i2}s->cf = {sid};",
                f"{i2}double av = mx(fsum{sid}(s), 0.0);"]
         if step.limit is not None:
@@ -395,35 +371,29 @@ class Generator:
         out.append(f"{i3}draw{sid}(s, av);")
         for j, b in enumerate(src):
             out.append(f"{i3}drawn[{j}] = before[{j}] - s->funds[{b}];")
-        out += [f"{i3}s->funds[{scratch}] += av;",
+        out += [f"{i3}s->funds[{decl.fund}] += av;",
                 f"{i3}s->amounts[s->depth++] = av; s->version++;",
                 f"{i3}{fn}(s);",
                 f"{i3}s->depth--; s->version++;",
-                f"{i3}double left = s->funds[{scratch}]; s->funds[{scratch}] = 0.0;",
+                f"{i3}double left = s->funds[{decl.fund}]; s->funds[{decl.fund}] = 0.0;",
                 f"{i3}double back = av > 0 ? left / av : 0.0;"]
         for j, b in enumerate(src):
             out.append(f"{i3}s->funds[{b}] += drawn[{j}] * back;")
         out += [f"{i2}}}", f"{ind}}}"]
         return out
 
-    def distribution(self, name: str) -> str:
-        if name in self.dist_fns:
-            return self.dist_fns[name]
-        k = len(self.dist_fns)
+    def distribution(self, k: int) -> str:
+        """The C function of distribution ``k`` (generated on first use)."""
+        if k in self.dist_fns:
+            return self.dist_fns[k]
         fn = f"dist{k}"
-        self.dist_fns[name] = fn
-        i = self.dist_decl(name)
-        decl = self.deal.distributions[i]
-        scratch = self.m.distributions[name][0]
-        body = self.steps(decl.steps, scratch, True, "    ")
-        self.functions.append(f"/* distribution {i} (line {_line(decl.span)}) */\n"
+        self.dist_fns[k] = fn
+        decl = self.m.distribution_decls[k]
+        body = self.steps(decl.steps, "    ")
+        self.functions.append(f"/* distribution {k} (line {_line(decl.span)}) */\n"
                               f"static void {fn}(St *s) {{\n" + "\n".join(body) + "\n}\n")
-        self.max_depth = max(self.max_depth, _depth(self.deal, name))
+        self.max_depth = max(self.max_depth, decl.depth)
         return fn
-
-    def dist_decl(self, name: str) -> int:
-        """The distribution's position among the deal's declarations."""
-        return next(i for i, d in enumerate(self.deal.distributions) if d.name == name)
 
     # ---- the whole source
     def generate(self) -> str:
@@ -465,11 +435,11 @@ class Generator:
                     f"    return s->dval[{i}];\n}}")
         # the waterfall
         clauses = []
-        for k, clause in enumerate(deal.waterfall.clauses):
+        for k, clause in enumerate(m.clause_decls):
             body = [f"        /* clause {k} (line {_line(clause.span)}) */"]
             for st in clause.steps:
                 body.append("        s->cf = -1;")
-                body += self.step(st, None, "        ")
+                body += self.steps([st], "        ")
             body.append(f"        if (R_CLAUSE) R_CLAUSE[{k}] = s->paid_total - before; before = s->paid_total;")
             clauses.append("\n".join(body))
         # accruals, events, contracts
@@ -749,56 +719,32 @@ int run_range(const double *const *P, const double *K, int T, int S, int s0, int
                           "\n".join(define_src), step_funcs, main])
 
 
-def _settle(what: str, c: int, p: str) -> str:
-    if what == "principal":
-        return f"s->bal[{c}] -= {p}; s->pprin[{c}] += {p};"
-    if what in ("current and unpaid interest", "interest"):
-        return (f"{{ double old = mn({p}, s->shortfall[{c}]); s->shortfall[{c}] -= old; "
-                f"s->due[{c}] -= {p} - old; s->pint[{c}] += {p}; }}")
-    if what == "current interest":
-        return f"s->due[{c}] -= {p}; s->pint[{c}] += {p};"
-    if what == "unpaid interest":
-        return f"s->shortfall[{c}] -= {p}; s->pint[{c}] += {p};"
-    if what == "carryover":
-        return f"s->carry[{c}] -= {p}; s->pcarry[{c}] += {p};"
-    if what == "unpaid realized losses":
-        return f"s->uloss[{c}] -= {p}; s->ploss[{c}] += {p};"
-    raise Unsupported(what)
+# The kernel's name of each per-class quantity of the period state.
+_FIELD = {P.ClassState.BALANCE: "bal", P.ClassState.SHORTFALL: "shortfall", P.ClassState.CURRENT_DUE: "due",
+          P.ClassState.CARRYOVER: "carry", P.ClassState.UNPAID_LOSS: "uloss", P.ClassState.PAID_INTEREST: "pint",
+          P.ClassState.PAID_PRINCIPAL: "pprin", P.ClassState.PAID_CARRYOVER: "pcarry", P.ClassState.PAID_LOSS: "ploss"}
 
 
-def _depth(deal: A.Deal, name: str) -> int:
-    """How deep distributions nest from ``name`` (1 = it routes to none)."""
-    decl = {d.name: d for d in deal.distributions}
-    seen = set()
-
-    def depth(n):
-        if n in seen:
-            return 0
-        seen.add(n)
-        best = 0
-        for st in _walk(decl[n].steps):
-            if isinstance(st, A.Pay):
-                for r in st.targets:
-                    if isinstance(r, A.ClassRef) and r.name in decl:
-                        best = max(best, depth(r.name))
-        seen.discard(n)
-        return best + 1
-    return depth(name)
+def _owed(owing: P.Owing, c: int) -> str:
+    """What class ``c`` is owed of a kind of payment (program.OWING)."""
+    terms = [f"s->{_FIELD[f]}[{c}]" for f in owing.owed]
+    return terms[0] if len(terms) == 1 else "(" + " + ".join(terms) + ")"
 
 
-def _walk(steps):
-    for st in steps:
-        yield st
-        if isinstance(st, A.FromBlock):
-            yield from _walk(st.steps)
-        elif isinstance(st, A.IfStep):
-            yield from _walk(st.then_steps)
-            yield from _walk(st.else_steps)
+def _settle(owing: P.Owing, c: int, p: str) -> str:
+    """Paying ``p`` to class ``c`` reduces what it is owed in the order of ``owing.owed``."""
+    *first, last = [f"s->{_FIELD[f]}[{c}]" for f in owing.owed]
+    paid = f"s->{_FIELD[owing.paid]}[{c}] += {p};"
+    if not first:
+        return f"{last} -= {p}; {paid}"
+    out, rest = ["{ double rest = " + p + ";"], "rest"
+    for f in first:
+        out.append(f"{{ double take = mn({rest}, {f}); {f} -= take; rest = rest - take; }}")
+    out.append(f"{last} -= rest; {paid} }}")
+    return " ".join(out)
 
 
 _ARITH = {"+": "+", "-": "-", "*": "*"}
-_PAY_WHAT = {w: w for w in ("remaining", *_WHAT_DUE)}
-_PAY_MODE = {w: w for w in ("sequentially", "pro rata", "pro rata by balance then by amount owed")}
 _FLOAT = re.compile(r"[0-9]+(\.[0-9]+)?(e[+-][0-9]+)?")
 
 

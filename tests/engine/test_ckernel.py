@@ -108,8 +108,11 @@ def test_compiled_step_that_debits_without_crediting_is_caught(seq_deal, seq_ass
     from interpreter.engine import ConservationError
     original = ckernel._settle
 
-    def lossy(what, c, p):
-        return original(what, c, f"0.999 * {p}") + (f" s->bal[{c}] -= 0.001 * {p};" if what == "principal" else "")
+    from interpreter.waterfall import program as P
+
+    def lossy(owing, c, p):
+        principal = owing.paid is P.ClassState.PAID_PRINCIPAL
+        return original(owing, c, f"0.999 * {p}") + (f" s->bal[{c}] -= 0.001 * {p};" if principal else "")
     monkeypatch.setattr(ckernel, "_settle", lossy)
     monkeypatch.setattr(ckernel, "_kernels", {})
     monkeypatch.setattr(ckernel, "_index_path", lambda deal: None)
@@ -120,11 +123,13 @@ def test_compiled_step_that_debits_without_crediting_is_caught(seq_deal, seq_ass
 def test_compiled_step_that_pays_more_interest_than_owed_is_caught(seq_deal, seq_assumptions, monkeypatch):
     from interpreter import ckernel
     from interpreter.engine import ConservationError
-    due = dict(ckernel._WHAT_DUE)
-    for k in due:
-        if "interest" in k:
-            due[k] = f"1.5 * {due[k]}"
-    monkeypatch.setattr(ckernel, "_WHAT_DUE", due)
+    from interpreter.waterfall import program as P
+    original = ckernel._owed
+
+    def generous(owing, c):
+        owed = original(owing, c)
+        return f"1.5 * {owed}" if owing.paid is P.ClassState.PAID_INTEREST else owed
+    monkeypatch.setattr(ckernel, "_owed", generous)
     monkeypatch.setattr(ckernel, "_kernels", {})
     monkeypatch.setattr(ckernel, "_index_path", lambda deal: None)
     with pytest.raises(ConservationError, match="more interest than it was owed"):
