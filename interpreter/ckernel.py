@@ -55,8 +55,7 @@ from .waterfall import program as P
 GROUP_FIELDS = ("begin_balance", "end_balance", "scheduled_principal", "prepayment", "recovery", "net_interest",
                 "loss", "delinquent", "net_wac", "gross_wac", "penalty", "principal", "pending")
 # Records written by the kernel, each (S, T, C).
-RECORDS = ("interest", "principal", "carry", "lossr", "writedown", "balance", "begin", "notional", "rate", "cap",
-           "accreted", "cash")
+RECORDS = tuple(r.name for r in P.CLASS_RECORDS)
 _CMP = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}
 
 _PRELUDE = r"""
@@ -476,11 +475,11 @@ class Generator:
                 lines.append(f"        if (s->bal[{c}] != 0.0 || s->carry[{c}] != 0.0) {{")
             lines.append(f"            double frac = {frac}, coupon = {self.expr(cls.coupon)}, rate = coupon;")
             if cls.cap is not None:
-                lines.append(f"            double capv = {self.expr(cls.cap)}; PUT(9, {c}, capv); rate = mn(coupon, capv);")
+                lines.append(f"            double capv = {self.expr(cls.cap)}; PUT(R_CAP, {c}, capv); rate = mn(coupon, capv);")
             lines += ["            rate = mx(rate, 0.0);",
                       f"            double base = {base};",
                       f"            s->due[{c}] = base * rate * frac;",
-                      f"            PUT(8, {c}, rate);"]
+                      f"            PUT(R_RATE, {c}, rate);"]
             if cls.carryover or cls.carryover_max is not None:
                 unc = "coupon" if cls.carryover_max is None else f"mn(coupon, {self.expr(cls.carryover_max)})"
                 lines += [f"            double unc = {unc};",
@@ -546,6 +545,7 @@ class Generator:
         sets_src.append(f"static double available(const St *s) {{\n    switch (s->cf) {{\n{avail_cases}\n"
                         f"        default: return fsum{default_set}(s);\n    }}\n}}")
         nflow = m.n_flow_buckets
+        records = "\n".join(f"#define R_{r.name.upper()} {i}" for i, r in enumerate(P.CLASS_RECORDS))
         header = f"""
 #define NC {NC}
 #define NF {NF}
@@ -556,6 +556,7 @@ class Generator:
 #define NI {max(NI, 1)}
 #define MAXD {self.max_depth + 1}
 #define NSLOT {self.n_slots}
+{records}
 
 typedef struct {{
     double bal[NC], prior[NC], orig[NC], shortfall[NC], due[NC], carry[NC], uloss[NC], notl[NC];
@@ -636,13 +637,13 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
         }}
 #define PUT(r, c, v) do {{ if (rec[r]) rec[r][(size_t)(c) * cs[r]] = (v); }} while (0)
 #define COPY(r, a) do {{ if (rec[r]) for (int c_ = 0; c_ < NC; c_++) rec[r][c_ * cs[r]] = (a)[c_]; }} while (0)
-#define WD(c, w) do {{ if (rec[4]) rec[4][(size_t)(c) * cs[4]] += (w); wdt[c] += (w); }} while (0)
+#define WD(c, w) do {{ if (rec[R_WRITEDOWN]) rec[R_WRITEDOWN][(size_t)(c) * cs[R_WRITEDOWN]] += (w); wdt[c] += (w); }} while (0)
         double *R_CLAUSE = R_CLAUSE_ALL ? R_CLAUSE_ALL + ((size_t)sc * T + t) * {max(NCL, 1)} : 0;
         s->t = t; s->period = t + 1; s->version++; s->pver++;
         s->cf = -1;  /* outside the waterfall 'available' is all interest and principal */
         for (int i = 0; i < {self.n_group_slots}; i++) s->gv[i] = s->g[i][t];
         memcpy(s->prior, s->bal, sizeof s->bal);
-        COPY(6, s->bal);
+        COPY(R_BEGIN_BALANCE, s->bal);
         for (int i = 0; i < {nflow}; i++) s->funds[i] = 0.0;
 {chr(10).join(fill)}
         s->version++; s->pver++;
@@ -667,14 +668,14 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
         for (int k = 0; k < NE; k++) s->ev_before[k] |= s->ev_now[k];
         if (sold) {{ s->alive = 0.0; sold_period[sc] = t; }}
         s->version++; s->pver++;
-        COPY(0, s->pint);
-        COPY(1, s->pprin);
-        COPY(2, s->pcarry);
-        COPY(3, s->ploss);
-        COPY(5, s->bal);
-        COPY(7, s->notl);
-        COPY(10, s->accr);
-        if (rec[11]) for (int c = 0; c < NC; c++) rec[11][c * cs[11]] = s->pint[c] + s->pprin[c] + s->pcarry[c] + s->ploss[c];
+        COPY(R_INTEREST, s->pint);
+        COPY(R_PRINCIPAL, s->pprin);
+        COPY(R_CARRYOVER_PAID, s->pcarry);
+        COPY(R_LOSS_REIMBURSED, s->ploss);
+        COPY(R_BALANCE, s->bal);
+        COPY(R_NOTIONAL, s->notl);
+        COPY(R_ACCRETED, s->accr);
+        if (rec[R_CASH_PAID]) for (int c = 0; c < NC; c++) rec[R_CASH_PAID][c * cs[R_CASH_PAID]] = s->pint[c] + s->pprin[c] + s->pcarry[c] + s->ploss[c];
         if (R_ACC) for (int a = 0; a < {NA}; a++) R_ACC[((size_t)sc * T + t) * {max(NA, 1)} + a] = s->funds[{nflow} + a];
         if (R_CON) for (int k = 0; k < {NK}; k++) R_CON[((size_t)sc * T + t) * {max(NK, 1)} + k] = s->contract_paid[k];
         /* money is conserved: collected = paid + change in accounts */
@@ -882,8 +883,8 @@ def threads_for(S: int) -> int:
 # notional (an IO class's face, a floater's first coupon); write-downs are
 # kept as totals in either case.
 KEEP = {
-    "all": {k: None for k in RECORDS if k != "cash"},
-    "lean": {"principal": None, "cash": None, "rate": 1, "notional": 1},
+    "all": {k: None for k in RECORDS if k != "cash_paid"},
+    "lean": {"principal": None, "cash_paid": None, "rate": 1, "notional": 1},
 }
 
 

@@ -629,16 +629,11 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
             return None if a is None else a.transpose(2, 0, 1)
         rec = {k: cst(recs.get(k)) for k in ckernel.RECORDS}
         return RunResult(deal=deal, speeds=speeds, modes=modes, dates=tuple(dates),
-                         class_names=tuple(c.name for c in model.classes),
-                         interest=rec["interest"], principal=rec["principal"],
-                         carryover_paid=rec["carry"], loss_reimbursed=rec["lossr"],
-                         writedown=rec["writedown"], balance=rec["balance"],
-                         begin_balance=rec["begin"], notional=rec["notional"], rate=rec["rate"],
-                         cap=rec["cap"], accreted=rec["accreted"], accounts=tcs(acc_c),
-                         account_names=tuple(a.name for a in deal.accounts), contracts=tcs(con_c),
-                         contract_names=tuple(c.name for c in deal.contracts), trace=None, sold_period=sold_c,
-                         index_path=named_paths, collateral=flows, clause_paid=tcs(clause_c),
-                         clause_labels=model.clause_labels, lean=keep == "lean", cash_paid=rec["cash"],
+                         class_names=tuple(c.name for c in model.classes), **rec,
+                         accounts=tcs(acc_c), account_names=tuple(a.name for a in deal.accounts),
+                         contracts=tcs(con_c), contract_names=tuple(c.name for c in deal.contracts), trace=None,
+                         sold_period=sold_c, index_path=named_paths, collateral=flows, clause_paid=tcs(clause_c),
+                         clause_labels=model.clause_labels, lean=keep == "lean",
                          writedowns=wdt.T)
     _compile_numpy(model)
     st = PeriodState(model, S, flows, ipaths, dates, closing)
@@ -648,8 +643,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     for k, a_decl in enumerate(deal.accounts):  # accounts funded at closing
         st.funds[model.fund_index[("account", a_decl.name)]] = model.constants[model.account_initial_slot[k]]
     Cn = len(model.classes)
-    rec = {k: np.zeros((T, Cn, S)) for k in ("interest", "principal", "carry", "lossr", "writedown", "balance",
-                                               "begin", "notional", "rate", "cap", "accreted")}
+    rec = {r.name: np.zeros((T, Cn, S)) for r in P.CLASS_RECORDS if r.name != "cash_paid"}
     rec["cap"][:] = np.nan
     clause_paid = np.zeros((T, len(model.program), S))
     acc_rec = np.zeros((T, len(deal.accounts), S))
@@ -664,7 +658,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         st.version += 1
         st._gcache.clear()
         st.prior_balance = st.balance.copy()
-        rec["begin"][t] = st.balance
+        rec["begin_balance"][t] = st.balance
         alive = st.alive
         # 1. funds: the period's collections (none once the collateral is sold)
         st.funds[: model.n_flow_buckets] = 0.0
@@ -792,8 +786,8 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         sold_period[sold] = t
         rec["interest"][t] = st.paid_interest
         rec["principal"][t] = st.paid_principal
-        rec["carry"][t] = st.paid_carry
-        rec["lossr"][t] = st.paid_loss
+        rec["carryover_paid"][t] = st.paid_carry
+        rec["loss_reimbursed"][t] = st.paid_loss
         rec["balance"][t] = st.balance
         rec["notional"][t] = st.notional_now
         rec["accreted"][t] = st.accreted
@@ -803,10 +797,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
             _check_period(model, st, t, collected, accounts_before)
     return RunResult(deal=deal, speeds=speeds, modes=modes, dates=tuple(dates),
                      class_names=tuple(c.name for c in model.classes),
-                     interest=rec["interest"], principal=rec["principal"], carryover_paid=rec["carry"],
-                     loss_reimbursed=rec["lossr"], writedown=rec["writedown"], balance=rec["balance"],
-                     begin_balance=rec["begin"], notional=rec["notional"], rate=rec["rate"], cap=rec["cap"],
-                     accreted=rec["accreted"], accounts=acc_rec,
+                     **rec, accounts=acc_rec,
                      account_names=tuple(a.name for a in deal.accounts),
                      contracts=con_rec, contract_names=tuple(c.name for c in deal.contracts), trace=st.trace,
                      sold_period=sold_period,

@@ -459,3 +459,31 @@ def walk_steps(steps):
         if isinstance(st, BranchStep):
             yield from walk_steps(st.then)
             yield from walk_steps(st.other)
+
+
+# ------------------------------------------------------------------ records
+@attrs.frozen
+class Record:
+    """A per-class, per-period record of a run: ``RunResult``'s field of that
+    name, (T, C, S); the numpy engine fills it by name, the C kernel by its
+    position here (``R_<NAME>`` in the generated source)."""
+    name: str
+    unit: str  # 'amount' (currency) or 'rate' (a fraction a year)
+    doc: str
+
+
+CLASS_RECORDS = (
+    Record("interest", "amount", "interest paid (residual classes: cash released)"),
+    Record("principal", "amount", "principal paid"),
+    Record("carryover_paid", "amount", "net rate carryover paid"),
+    Record("loss_reimbursed", "amount", "realized losses reimbursed"),
+    Record("writedown", "amount", "principal written down by losses"),
+    Record("balance", "amount", "balance at the end of the period"),
+    Record("begin_balance", "amount", "balance at the start of the period"),
+    Record("notional", "amount", "notional balance of a notional (IO) class, 0 for others"),
+    Record("rate", "rate", "pass-through rate applied (the coupon, limited by the cap)"),
+    Record("cap", "rate", "the class's cap; NaN for a class without one"),
+    Record("accreted", "amount", "interest added to the balance of an accrual class"),
+    Record("cash_paid", "amount", "everything the class received (kept by lean runs)"),
+)
+RECORD_INDEX = {r.name: i for i, r in enumerate(CLASS_RECORDS)}
