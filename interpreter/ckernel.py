@@ -180,11 +180,10 @@ class Generator:
         return f"D{e.k}(s)"
 
     def _e_ClassSum(self, e: P.ClassSum) -> str:
-        arr = {P.ClassField.BALANCE: "bal", P.ClassField.PRIOR: "prior", P.ClassField.ORIGINAL: "orig"}[e.field]
-        return "(" + " + ".join(f"s->{arr}[{c}]" for c in e.classes) + ")"
+        return "(" + " + ".join(f"s->{e.field.value}[{c}]" for c in e.classes) + ")"
 
     def _e_Notional(self, e: P.Notional) -> str:
-        return f"s->notl[{e.c}]"
+        return f"s->notional_now[{e.c}]"
 
     def _e_Event(self, e: P.Event) -> str:
         if e.test is P.EventTest.AFTER:
@@ -278,12 +277,12 @@ class Generator:
                f"{ind}    s->cf = {sid};",
                f"{ind}    double av = mx(fsum{sid}(s), 0.0), amt[{len(targets)}];"]
         for j, c in enumerate(targets):
-            out += [f"{ind}    amt[{j}] = mn(av, s->due[{c}]); av = av - amt[{j}];"]
+            out += [f"{ind}    amt[{j}] = mn(av, s->current_due[{c}]); av = av - amt[{j}];"]
         total = " + ".join(f"amt[{j}]" for j in range(len(targets)))
         out += [f"{ind}    double total = {total};", f"{ind}    draw{sid}(s, total);",
                 f"{ind}    s->funds[{step.into}] += total;"]
         for j, c in enumerate(targets):
-            out += [f"{ind}    s->due[{c}] -= amt[{j}]; s->bal[{c}] += amt[{j}]; s->accr[{c}] += amt[{j}];"]
+            out += [f"{ind}    s->current_due[{c}] -= amt[{j}]; s->balance[{c}] += amt[{j}]; s->accreted[{c}] += amt[{j}];"]
         out += [f"{ind}    s->version++;", f"{ind}}}"]
         return out
 
@@ -306,7 +305,7 @@ class Generator:
                f"{ind}    if (av > 0) {{"]
         if step.limit is not None:
             out += [f"{i2}av = mn(av, mx({self.expr(step.limit)}, 0.0));"]
-        out += [f"{i2}draw{sid}(s, av);", f"{i2}s->paid_total += av; s->pint[{step.target}] += av;",
+        out += [f"{i2}draw{sid}(s, av);", f"{i2}s->paid_total += av; s->paid_interest[{step.target}] += av;",
                 f"{ind}    }}", f"{ind}}}"]
         return out
 
@@ -335,7 +334,7 @@ class Generator:
         elif step.mode is P.Mode.PRO_RATA:
             out.append(f"{i3}prorata(av, due, due, paid, {n});")
         else:
-            w = ", ".join(f"s->prior[{c}]" for c in targets)
+            w = ", ".join(f"s->prior_balance[{c}]" for c in targets)
             out += [f"{i3}double w[{n}] = {{{w}}}, first[{n}], d2[{n}], second[{n}];",
                     f"{i3}prorata(av, w, due, first, {n});",
                     f"{i3}double rest = av - ({' + '.join(f'first[{j}]' for j in range(n))});",
@@ -454,7 +453,7 @@ class Generator:
         notionals = []
         for c, cls in enumerate(m.classes):
             if cls.notional is not None:
-                notionals.append(f"        s->notl[{c}] = mx({self.expr(cls.notional)}, 0.0) * s->alive;")
+                notionals.append(f"        s->notional_now[{c}] = mx({self.expr(cls.notional)}, 0.0) * s->alive;")
         accruals = []
         first_frac_30 = f"K[{len(m.constants)}]"  # closing to the first date, 30/360: after the constants
         for c, cls in enumerate(m.classes):
@@ -468,23 +467,23 @@ class Generator:
                     frac = _lit(30.0 / 360.0)
             else:
                 frac = f"(act_days / {_lit(360.0 if cls.day_count == 'actual/360' else 365.0)})"
-            base = f"s->notl[{c}]" if cls.notional is not None else f"s->bal[{c}]"
+            base = f"s->notional_now[{c}]" if cls.notional is not None else f"s->balance[{c}]"
             if cls.notional is not None:
                 lines.append("        {")
             else:  # retired with nothing owed: no accrual, no rate, no cap
-                lines.append(f"        if (s->bal[{c}] != 0.0 || s->carry[{c}] != 0.0) {{")
+                lines.append(f"        if (s->balance[{c}] != 0.0 || s->carryover[{c}] != 0.0) {{")
             lines.append(f"            double frac = {frac}, coupon = {self.expr(cls.coupon)}, rate = coupon;")
             if cls.cap is not None:
                 lines.append(f"            double capv = {self.expr(cls.cap)}; PUT(R_CAP, {c}, capv); rate = mn(coupon, capv);")
             lines += ["            rate = mx(rate, 0.0);",
                       f"            double base = {base};",
-                      f"            s->due[{c}] = base * rate * frac;",
+                      f"            s->current_due[{c}] = base * rate * frac;",
                       f"            PUT(R_RATE, {c}, rate);"]
             if cls.carryover or cls.carryover_max is not None:
                 unc = "coupon" if cls.carryover_max is None else f"mn(coupon, {self.expr(cls.carryover_max)})"
                 lines += [f"            double unc = {unc};",
-                          f"            s->carry[{c}] = s->carry[{c}] * (1.0 + unc * frac) + base * mx(unc - rate, 0.0) * frac;"]
-            lines.append("        }" if cls.notional is not None else f"        }} else s->due[{c}] = 0.0;")
+                          f"            s->carryover[{c}] = s->carryover[{c}] * (1.0 + unc * frac) + base * mx(unc - rate, 0.0) * frac;"]
+            lines.append("        }" if cls.notional is not None else f"        }} else s->current_due[{c}] = 0.0;")
             accruals.append("\n".join(lines))
         clause_src = "\n".join(clauses)
         # retirement and losses
@@ -497,15 +496,15 @@ class Generator:
                      f"            double proceeds = {pool};",
                      "            collected = collected + proceeds;"]
             if n:
-                lines += [f"            double d[{n}] = {{{', '.join(f's->bal[{c}]' for c in targets)}}}, p[{n}];",
+                lines += [f"            double d[{n}] = {{{', '.join(f's->balance[{c}]' for c in targets)}}}, p[{n}];",
                           f"            prorata(proceeds, d, d, p, {n});"]
                 for j, c in enumerate(targets):
-                    lines.append(f"            s->bal[{c}] -= p[{j}]; s->pprin[{c}] += p[{j}];")
+                    lines.append(f"            s->balance[{c}] -= p[{j}]; s->paid_principal[{c}] += p[{j}];")
                 lines.append(f"            double rest = proceeds - ({' + '.join(f'p[{j}]' for j in range(n))});")
             else:
                 lines.append("            double rest = proceeds;")
             if m.first_residual is not None:
-                lines.append(f"            s->paid_total += rest; s->pint[{m.first_residual}] += rest;")
+                lines.append(f"            s->paid_total += rest; s->paid_interest[{m.first_residual}] += rest;")
             lines += ["            sold = 1;", "        }"]
             retire.append("\n".join(lines))
         losses = []
@@ -513,18 +512,18 @@ class Generator:
             pool = " + ".join(self.gfield("end_balance", g) for g in range(NG))
             perf = [c for c in range(NC) if not m.is_notional[c] and not m.is_residual[c]]
             losses.append(f"        double pool_end = (({pool}) + s->pending[t]) * s->alive * (double)(!sold);")
-            losses.append(f"        double excess = mx(({' + '.join(f's->bal[{c}]' for c in perf) or '0.0'}) - pool_end, 0.0);")
+            losses.append(f"        double excess = mx(({' + '.join(f's->balance[{c}]' for c in perf) or '0.0'}) - pool_end, 0.0);")
             for mode, order in m.loss_order:
                 if mode == "sequentially":
                     for c in order:
-                        losses.append(f"        {{ double w = mn(excess, s->bal[{c}]); s->bal[{c}] -= w; s->uloss[{c}] += w; "
+                        losses.append(f"        {{ double w = mn(excess, s->balance[{c}]); s->balance[{c}] -= w; s->unpaid_loss[{c}] += w; "
                                       f"WD({c}, w); excess = excess - w; }}")
                 else:
                     n = len(order)
-                    lst = ", ".join(f"s->bal[{c}]" for c in order)
+                    lst = ", ".join(f"s->balance[{c}]" for c in order)
                     body = [f"        {{ double d[{n}] = {{{lst}}}, w[{n}]; prorata(excess, d, d, w, {n});"]
                     for j, c in enumerate(order):
-                        body.append(f"          s->bal[{c}] -= w[{j}]; s->uloss[{c}] += w[{j}]; WD({c}, w[{j}]);")
+                        body.append(f"          s->balance[{c}] -= w[{j}]; s->unpaid_loss[{c}] += w[{j}]; WD({c}, w[{j}]);")
                     body.append(f"          excess = excess - ({' + '.join(f'w[{j}]' for j in range(n))}); }}")
                     losses.append("\n".join(body))
         sets_src = []
@@ -559,8 +558,9 @@ class Generator:
 {records}
 
 typedef struct {{
-    double bal[NC], prior[NC], orig[NC], shortfall[NC], due[NC], carry[NC], uloss[NC], notl[NC];
-    double pint[NC], pprin[NC], pcarry[NC], ploss[NC], accr[NC];
+    double balance[NC], prior_balance[NC], original_balance[NC], shortfall[NC], current_due[NC], carryover[NC],
+           unpaid_loss[NC], notional_now[NC];
+    double paid_interest[NC], paid_principal[NC], paid_carry[NC], paid_loss[NC], accreted[NC];
     double funds[NF];
     double paid_total, alive;
     int ev_before[NE], ev_now[NE];
@@ -620,7 +620,7 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
     for (int i = 0; i < {NI if NI else 0}; i++) s->ix[i] = P[{self.slot('index')} + i] + (size_t)sc * T;
     s->pending = P[{self.slot('pending')}] + (size_t)sc * T;
     int retire_event = (int)P[{self.slot('retire')}][sc];
-    for (int c = 0; c < NC; c++) {{ s->bal[c] = K[c]; s->orig[c] = s->bal[c]; }}
+    for (int c = 0; c < NC; c++) {{ s->balance[c] = K[c]; s->original_balance[c] = s->balance[c]; }}
     s->alive = 1.0;
     for (int i = 0; i < ND; i++) s->dver[i] = -1;
 {init_accounts}
@@ -642,8 +642,8 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
         s->t = t; s->period = t + 1; s->version++; s->pver++;
         s->cf = -1;  /* outside the waterfall 'available' is all interest and principal */
         for (int i = 0; i < {self.n_group_slots}; i++) s->gv[i] = s->g[i][t];
-        memcpy(s->prior, s->bal, sizeof s->bal);
-        COPY(R_BEGIN_BALANCE, s->bal);
+        memcpy(s->prior_balance, s->balance, sizeof s->balance);
+        COPY(R_BEGIN_BALANCE, s->balance);
         for (int i = 0; i < {nflow}; i++) s->funds[i] = 0.0;
 {chr(10).join(fill)}
         s->version++; s->pver++;
@@ -657,30 +657,30 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
         s->version++; s->pver++;
         double act_days = P[{self.slot('days')}][t];
 {chr(10).join(accruals)}
-        for (int c = 0; c < NC; c++) {{ s->pint[c] = 0.0; s->pprin[c] = 0.0; s->pcarry[c] = 0.0; s->ploss[c] = 0.0; s->accr[c] = 0.0; }}
+        for (int c = 0; c < NC; c++) {{ s->paid_interest[c] = 0.0; s->paid_principal[c] = 0.0; s->paid_carry[c] = 0.0; s->paid_loss[c] = 0.0; s->accreted[c] = 0.0; }}
         s->paid_total = 0.0;
         double before = 0.0;
 {clause_src}
         int sold = 0;
 {chr(10).join(retire)}
 {chr(10).join(losses)}
-        for (int c = 0; c < NC; c++) {{ s->shortfall[c] += s->due[c]; s->due[c] = 0.0; }}
+        for (int c = 0; c < NC; c++) {{ s->shortfall[c] += s->current_due[c]; s->current_due[c] = 0.0; }}
         for (int k = 0; k < NE; k++) s->ev_before[k] |= s->ev_now[k];
         if (sold) {{ s->alive = 0.0; sold_period[sc] = t; }}
         s->version++; s->pver++;
-        COPY(R_INTEREST, s->pint);
-        COPY(R_PRINCIPAL, s->pprin);
-        COPY(R_CARRYOVER_PAID, s->pcarry);
-        COPY(R_LOSS_REIMBURSED, s->ploss);
-        COPY(R_BALANCE, s->bal);
-        COPY(R_NOTIONAL, s->notl);
-        COPY(R_ACCRETED, s->accr);
-        if (rec[R_CASH_PAID]) for (int c = 0; c < NC; c++) rec[R_CASH_PAID][c * cs[R_CASH_PAID]] = s->pint[c] + s->pprin[c] + s->pcarry[c] + s->ploss[c];
+        COPY(R_INTEREST, s->paid_interest);
+        COPY(R_PRINCIPAL, s->paid_principal);
+        COPY(R_CARRYOVER_PAID, s->paid_carry);
+        COPY(R_LOSS_REIMBURSED, s->paid_loss);
+        COPY(R_BALANCE, s->balance);
+        COPY(R_NOTIONAL, s->notional_now);
+        COPY(R_ACCRETED, s->accreted);
+        if (rec[R_CASH_PAID]) for (int c = 0; c < NC; c++) rec[R_CASH_PAID][c * cs[R_CASH_PAID]] = s->paid_interest[c] + s->paid_principal[c] + s->paid_carry[c] + s->paid_loss[c];
         if (R_ACC) for (int a = 0; a < {NA}; a++) R_ACC[((size_t)sc * T + t) * {max(NA, 1)} + a] = s->funds[{nflow} + a];
         if (R_CON) for (int k = 0; k < {NK}; k++) R_CON[((size_t)sc * T + t) * {max(NK, 1)} + k] = s->contract_paid[k];
         /* money is conserved: collected = paid + change in accounts */
         double pi = 0, pp = 0, pc = 0, pl = 0, held = 0;
-        for (int c = 0; c < NC; c++) {{ pi += s->pint[c]; pp += s->pprin[c]; pc += s->pcarry[c]; pl += s->ploss[c]; }}
+        for (int c = 0; c < NC; c++) {{ pi += s->paid_interest[c]; pp += s->paid_principal[c]; pc += s->paid_carry[c]; pl += s->paid_loss[c]; }}
         double paid = pi + pp + pc + pl;
         for (int i = {nflow}; i < NF; i++) held += s->funds[i];
         held = held - accounts_before;
@@ -692,11 +692,11 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
         }}
         for (int c = 0; c < NC; c++) {{
             if (!(s->shortfall[c] >= -1e-6)) {{ err[0] = 2; err[1] = t; err[2] = sc; err[3] = c; err[4] = 0; errv[0] = -s->shortfall[c]; return 1; }}
-            if (!(s->carry[c] >= -1e-6)) {{ err[0] = 2; err[1] = t; err[2] = sc; err[3] = c; err[4] = 1; errv[0] = -s->carry[c]; return 1; }}
-            if (!(s->uloss[c] >= -1e-6)) {{ err[0] = 2; err[1] = t; err[2] = sc; err[3] = c; err[4] = 2; errv[0] = -s->uloss[c]; return 1; }}
+            if (!(s->carryover[c] >= -1e-6)) {{ err[0] = 2; err[1] = t; err[2] = sc; err[3] = c; err[4] = 1; errv[0] = -s->carryover[c]; return 1; }}
+            if (!(s->unpaid_loss[c] >= -1e-6)) {{ err[0] = 2; err[1] = t; err[2] = sc; err[3] = c; err[4] = 2; errv[0] = -s->unpaid_loss[c]; return 1; }}
         }}
         for (int c = 0; c < NC; c++)
-            if (!(s->bal[c] >= -1e-6)) {{ err[0] = 3; err[1] = t; err[2] = sc; err[3] = c; errv[0] = s->bal[c]; return 1; }}
+            if (!(s->balance[c] >= -1e-6)) {{ err[0] = 3; err[1] = t; err[2] = sc; err[3] = c; errv[0] = s->balance[c]; return 1; }}
 #undef PUT
 #undef COPY
 #undef WD
@@ -720,22 +720,16 @@ int run_range(const double *const *P, const double *K, int T, int S, int s0, int
                           "\n".join(define_src), step_funcs, main])
 
 
-# The kernel's name of each per-class quantity of the period state.
-_FIELD = {P.ClassState.BALANCE: "bal", P.ClassState.SHORTFALL: "shortfall", P.ClassState.CURRENT_DUE: "due",
-          P.ClassState.CARRYOVER: "carry", P.ClassState.UNPAID_LOSS: "uloss", P.ClassState.PAID_INTEREST: "pint",
-          P.ClassState.PAID_PRINCIPAL: "pprin", P.ClassState.PAID_CARRYOVER: "pcarry", P.ClassState.PAID_LOSS: "ploss"}
-
-
 def _owed(owing: P.Owing, c: int) -> str:
     """What class ``c`` is owed of a kind of payment (program.OWING)."""
-    terms = [f"s->{_FIELD[f]}[{c}]" for f in owing.owed]
+    terms = [f"s->{f.value}[{c}]" for f in owing.owed]
     return terms[0] if len(terms) == 1 else "(" + " + ".join(terms) + ")"
 
 
 def _settle(owing: P.Owing, c: int, p: str) -> str:
     """Paying ``p`` to class ``c`` reduces what it is owed in the order of ``owing.owed``."""
-    *first, last = [f"s->{_FIELD[f]}[{c}]" for f in owing.owed]
-    paid = f"s->{_FIELD[owing.paid]}[{c}] += {p};"
+    *first, last = [f"s->{f.value}[{c}]" for f in owing.owed]
+    paid = f"s->{owing.paid.value}[{c}] += {p};"
     if not first:
         return f"{last} -= {p}; {paid}"
     out, rest = ["{ double rest = " + p + ";"], "rest"

@@ -112,7 +112,7 @@ def test_compiled_step_that_debits_without_crediting_is_caught(seq_deal, seq_ass
 
     def lossy(owing, c, p):
         principal = owing.paid is P.ClassState.PAID_PRINCIPAL
-        return original(owing, c, f"0.999 * {p}") + (f" s->bal[{c}] -= 0.001 * {p};" if principal else "")
+        return original(owing, c, f"0.999 * {p}") + (f" s->balance[{c}] -= 0.001 * {p};" if principal else "")
     monkeypatch.setattr(ckernel, "_settle", lossy)
     monkeypatch.setattr(ckernel, "_kernels", {})
     monkeypatch.setattr(ckernel, "_index_path", lambda deal: None)
