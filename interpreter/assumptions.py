@@ -161,6 +161,7 @@ class _Reader:
         self.text = text
         self.deal = deal
         self.diags: list = []
+        self.sources: dict = {}  # other files the diagnostics point into (a loan tape)
 
     def span(self, mark) -> A.Span:
         if mark is None:
@@ -211,7 +212,7 @@ class _Reader:
         return {"%": "a percentage such as 6.25%", "$": "an amount such as 300,000,000",
                 "": "a number"}.get(unit, "a number")
 
-    MAX_MONTHS = 720  # sixty years: longer than any loan or deal
+    MAX_MONTHS = C.MAX_MONTHS  # sixty years: longer than any loan or deal (a loan tape's bound too)
 
     def integer(self, value, mark, what, end=None) -> Optional[int]:
         v = self.number(value, mark, what, unit="", end=end)
@@ -325,7 +326,7 @@ def load_assumptions(path: str | Path, deal: A.Deal) -> Assumptions:
     r.keys(doc, _TOP_KEYS, "the assumptions file")
     out = _read(r, doc, deal, Path(path).parent)
     if r.diags:
-        raise DealError(r.diags, {path: text})
+        raise DealError(r.diags, {**r.sources, path: text})
     return out
 
 
@@ -368,6 +369,9 @@ def _read(r: _Reader, doc: _Map, deal: A.Deal, base: Path) -> Assumptions:
         tape = (base / str(v))
         try:
             lines.extend(C.load_tape(str(tape)))
+        except C.TapeError as e:  # positioned in the tape: its line, shown with a caret
+            r.diags.append(Diagnostic(A.Span(e.path, e.line, e.column), f"loan tape: {e.message}"))
+            r.sources[e.path] = "\n" * (e.line - 1) + e.text
         except (OSError, ValueError) as e:
             r.error(mark, f"loan tape: {e}", end=end)
     if not lines and "collateral" not in doc and "loan tape" not in doc:

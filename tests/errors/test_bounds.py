@@ -1,0 +1,147 @@
+"""Bounded resources: an input that asks for more than a stated limit is refused
+at once, with exit status 2 and a message that names the limit (and, for a
+file, where), before anything in proportion to the request is allocated.
+
+* a loan tape: terms, ages and other months at most ``collateral.MAX_MONTHS``
+  (as in the YAML), a field at most ``collateral.MAX_FIELD`` characters.
+"""
+from __future__ import annotations
+
+import csv
+import re
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from interpreter import assumptions as AS
+from interpreter import collateral as C
+from interpreter import grid as G
+from interpreter.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+DEAL = (ROOT / "deals" / "sequential-cmo.waterfall").read_text(encoding="utf-8")
+YAML = (ROOT / "deals" / "sequential-cmo.assumptions.yaml").read_text(encoding="utf-8")
+TAPE_HEADER = "group,balance,gross_rate,fee_rate,remaining_term,age"
+LOADERS = [AS._Loader] + ([AS._CLoader] if AS._CLoader is not None else [])
+HEADER_RE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): error: (?P<msg>.+)$", re.M)
+
+
+def deal_dir(tmp_path: Path, yaml_text: str = YAML) -> Path:
+    (tmp_path / "deal.assumptions.yaml").write_text(yaml_text, encoding="utf-8")
+    deal = tmp_path / "deal.waterfall"
+    deal.write_text(DEAL, encoding="utf-8")
+    return deal
+
+
+def run_deal(capsys, *args) -> tuple:
+    """(status, stderr, seconds) of run-deal in this process."""
+    capsys.readouterr()
+    start = time.perf_counter()
+    rc = main([str(a) for a in args])
+    took = time.perf_counter() - start
+    return rc, capsys.readouterr().err, took
+
+
+def warm(capsys, deal: Path) -> None:
+    """Parse and check the deal once, so that what is timed is the refusal alone."""
+    rc, err, _ = run_deal(capsys, deal, "--check")
+    assert rc == 0, err
+
+
+def positioned(err: str, path: Path, text: str) -> tuple:
+    """The one diagnostic's (line, column, message); its line is echoed with a caret under the column."""
+    heads = list(HEADER_RE.finditer(err))
+    assert len(heads) == 1, err
+    m = heads[0]
+    assert Path(m["file"]) == path, err
+    line, col = int(m["line"]), int(m["col"])
+    rest = err[m.end():].lstrip("\n").splitlines()
+    assert rest[0].startswith("    " + text.splitlines()[line - 1][:100]), err
+    assert rest[1] == "    " + " " * (col - 1) + "^", err
+    assert "Traceback" not in err
+    return line, col, m["msg"]
+
+
+def where(text: str, needle: str, nth: int = 0) -> tuple:
+    """1-based (line, column) of the nth occurrence of needle."""
+    i = -1
+    for _ in range(nth + 1):
+        i = text.index(needle, i + 1)
+    return text.count("\n", 0, i) + 1, i - (text.rfind("\n", 0, i) + 1) + 1
+
+
+# ------------------------------------------------------------------ 8. loan tapes
+def tape_deal(tmp_path: Path, tape: str) -> Path:
+    (tmp_path / "tape.csv").write_text(tape, encoding="utf-8")
+    return deal_dir(tmp_path, "loan tape: tape.csv\nspeeds: [100%]\n")
+
+
+def test_a_tape_term_of_a_billion_months_is_a_positioned_error(tmp_path, capsys):
+    tape = TAPE_HEADER + "\n1,100000000,6.5%,0.5%,358,2\n1,100000000,6.5%,0.5%,1e9,2\n"
+    deal = tape_deal(tmp_path, tape)
+    rc, err, took = run_deal(capsys, deal)
+    assert rc == 2, err
+    assert took < 2.0
+    line, col, msg = positioned(err, tmp_path / "tape.csv", tape)
+    assert (line, col) == where(tape, "1e9")
+    assert "remaining_term" in msg and f"more than {C.MAX_MONTHS}" in msg
+
+
+MONTHS = ["remaining_term", "age", "amort_term", "io_months", "arm_first_reset", "arm_reset_every",
+          "penalty_months"]
+
+
+@pytest.mark.parametrize("column", MONTHS)
+def test_every_number_of_months_on_a_tape_is_capped_as_in_the_yaml(tmp_path, column):
+    header = TAPE_HEADER + ",amort_term,io_months,arm_index,arm_margin,arm_first_reset,arm_reset_every," \
+                           "arm_initial_cap,arm_periodic_cap,arm_lifetime_cap,penalty_rate,penalty_months"
+    values = dict(zip(header.split(","), "1,1000,5%,0.25%,360,0,720,60,LIBOR_6M,2.75%,24,6,2%,1%,6%,2%,36".split(",")))
+    if column == "remaining_term":
+        values["amort_term"] = ""
+    path = tmp_path / "tape.csv"
+    path.write_text(header + "\n" + ",".join(values.values()) + "\n")
+    assert len(C.load_tape(path)) == 1  # each at most the cap: read
+    values[column] = str(C.MAX_MONTHS + 1)
+    row = ",".join(values.values())
+    path.write_text(header + "\n" + row + "\n")
+    with pytest.raises(C.TapeError) as e:
+        C.load_tape(path)
+    field = header.split(",").index(column)
+    assert (e.value.line, e.value.column) == (2, sum(len(v) + 1 for v in row.split(",")[:field]) + 1)
+    assert e.value.message.startswith(f"{column}: {C.MAX_MONTHS + 1} months is more than {C.MAX_MONTHS}")
+
+
+def test_a_200_kb_tape_field_is_a_positioned_error(tmp_path, capsys):
+    tape = TAPE_HEADER + ",note\n1,100000000,6.5%,0.5%,358,2,ok\n1,100000000,6.5%,0.5%,358,2," + "x" * 200_000 + "\n"
+    deal = tape_deal(tmp_path, tape)
+    rc, err, _ = run_deal(capsys, deal)
+    assert rc == 2, err
+    line, col, msg = positioned(err, tmp_path / "tape.csv", tape)
+    assert (line, col) == where(tape, "xxx")
+    assert msg == "loan tape: a field longer than 128 KB"
+    assert len(err) < 1000  # the line is shown shortened
+
+
+def test_a_long_field_is_refused_whatever_the_csv_modules_limit(tmp_path):
+    path = tmp_path / "tape.csv"
+    path.write_text(TAPE_HEADER + ',note\n1,100,6%,0.25%,353,6,"' + "y\n" * 70_000 + '"\n')
+    for limit in (None, 10 * C.MAX_FIELD):  # as it is, and raised by someone else in this process
+        old = csv.field_size_limit(limit) if limit else None
+        try:
+            with pytest.raises(C.TapeError) as e:
+                C.load_tape(path)
+        finally:
+            if old:
+                csv.field_size_limit(old)
+        assert (e.value.line, e.value.column, e.value.message) == (2, 22, "a field longer than 128 KB")
+
+
+def test_a_line_past_a_megabyte_is_refused_without_reading_it_all(tmp_path):
+    path = tmp_path / "tape.csv"
+    with open(path, "w") as fh:
+        fh.write(TAPE_HEADER + "\n")
+        fh.write("," * (C.MAX_LINE + 10))
+    with pytest.raises(C.TapeError, match=r"tape\.csv:2:1: a line longer than 1,048,576 characters"):
+        C.load_tape(path)
