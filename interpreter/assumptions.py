@@ -1,6 +1,7 @@
 """The assumptions file: collateral, speeds, index levels, credit, parameters.
 
-A YAML file (read with a safe loader only) kept beside the deal as
+A YAML file (read with a safe loader only, bounded: aliases may repeat at
+most 100,000 nodes and nesting is at most 100 levels deep) kept beside the deal as
 ``<deal stem>.assumptions.yaml``. Every key is checked: an unknown key gets
 "did you mean", a value with the wrong unit says which unit is due, and every
 message carries ``file:line:col`` and the line with a caret. Units are written
@@ -60,7 +61,66 @@ class _Seq(list):
     mark: Any
 
 
-class _Loader(yaml.SafeLoader):
+# Bounds on what a document may expand to. Aliases share one constructed
+# object, but whatever walks the values (the checks below, the message that
+# quotes a wrong value) walks every repetition: eight levels of ten aliases in
+# 700 bytes are 10**8 values. Nesting is bounded too (the constructors recurse,
+# and libyaml's own composer overflows the C stack at 100,000 levels).
+MAX_YAML_NODES = 100_000  # nodes the aliases of one document may repeat, in all
+MAX_YAML_DEPTH = 100  # levels of nesting, counted through aliases
+
+
+class _Bounded:
+    """Composition that counts, and refuses a document past the bounds, at the
+    alias or the node that crosses one. An alias costs the expanded size of the
+    node it names (its own aliases included); a node's depth counts the depth
+    of the nodes its aliases name."""
+
+    def compose_document(self):
+        self._depth = 0  # of the node being composed
+        self._deepest = 0  # the deepest level reached within it
+        self._repeated = 0  # nodes repeated by aliases so far
+        self._nodes = 0  # nodes of the expanded document so far
+        self._sizes = {}  # anchored node -> (expanded size, expanded height); absent while composed
+        return super().compose_document()
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            node = self.anchors.get(event.anchor)
+            if node is not None:  # (an undefined alias is PyYAML's error)
+                if node not in self._sizes:
+                    raise yaml.composer.ComposerError(
+                        None, None, f"the alias *{event.anchor} is inside the node it names", event.start_mark)
+                size, height = self._sizes[node]
+                self._repeated += size
+                if self._repeated > MAX_YAML_NODES:
+                    raise yaml.composer.ComposerError(
+                        None, None, f"the alias *{event.anchor} repeats {size:,} nodes, taking the document's "
+                                    f"aliases past {MAX_YAML_NODES:,} repeated nodes", event.start_mark)
+                if self._depth + height > MAX_YAML_DEPTH:
+                    raise yaml.composer.ComposerError(
+                        None, None, f"the alias *{event.anchor} nests the document more than {MAX_YAML_DEPTH} "
+                                    f"levels deep", event.start_mark)
+                self._nodes += size
+                self._deepest = max(self._deepest, self._depth + height)
+            return super().compose_node(parent, index)
+        self._depth += 1
+        if self._depth > MAX_YAML_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_YAML_DEPTH} levels deep",
+                                              event.start_mark)
+        start, outer = self._nodes, self._deepest
+        self._nodes += 1
+        self._deepest = self._depth
+        node = super().compose_node(parent, index)
+        if event.anchor is not None:
+            self._sizes[node] = (self._nodes - start, self._deepest - self._depth + 1)
+        self._deepest = max(outer, self._deepest)
+        self._depth -= 1
+        return node
+
+
+class _Loader(_Bounded, yaml.SafeLoader):
     pass
 
 
@@ -113,14 +173,37 @@ def _c_checked(construct):
     return checked
 
 
-_CLoader = type("_CLoader", (yaml.CSafeLoader,), {}) if getattr(yaml, "__with_libyaml__", False) else None
+_CLoader = None
+if getattr(yaml, "__with_libyaml__", False):
+    class _CLoader(_Bounded, yaml.composer.Composer, yaml.cyaml.CParser, yaml.constructor.SafeConstructor,
+                   yaml.resolver.Resolver):
+        """libyaml's scanner and parser; the bounded composer above (over libyaml's
+        events: as fast as libyaml's own composer on these files, which has no
+        bounds), then the constructors and the resolver of PyYAML."""
+
+        def __init__(self, stream):
+            yaml.cyaml.CParser.__init__(self, stream)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+
+def _construct_int(loader, node):
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
+    except ValueError:  # Python's limit on the digits of an int read from text
+        raise yaml.constructor.ConstructorError(None, None, f"a number of {len(node.value):,} digits",
+                                                node.start_mark) from None
+
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
 # No key takes a YAML timestamp: keep date-like text as text (an impossible
 # date is then a positioned error, not a crash in the YAML library).
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_scalar_str)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 if _CLoader is not None:
+    _CLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
     _CLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c_checked(_construct_map))
     _CLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_scalar_str)
     _CLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _c_checked(_construct_seq))

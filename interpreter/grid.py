@@ -28,6 +28,7 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 import yaml
 
+from .assumptions import _load_yaml
 from .engine import run
 from .report import analyze, column_list
 
@@ -74,9 +75,13 @@ def parse_grid(spec: str) -> Dict[str, List[float]]:
     """'speed=0..300/25 cdr=0,2' (or the path of a YAML mapping) -> axis values."""
     if spec.endswith((".yaml", ".yml")):
         try:
-            doc = yaml.safe_load(Path(spec).read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as e:
-            raise GridError(f"cannot read the grid file {spec}: {e}") from None
+            text = Path(spec).read_text(encoding="utf-8")
+        except (OSError, ValueError) as e:
+            raise GridError(f"cannot read the grid file {spec}: {getattr(e, 'strerror', None) or e}") from None
+        try:
+            doc = _load_yaml(text)  # the assumptions' loader: safe, and bounded in size and depth
+        except yaml.YAMLError as e:
+            raise GridError(_yaml_error(spec, text, e)) from None
         if not isinstance(doc, dict):
             raise GridError(f"{spec}: a grid file is a mapping of axis: values")
         items = [(str(k), ",".join(str(x) for x in v) if isinstance(v, list) else str(v)) for k, v in doc.items()]
@@ -99,6 +104,18 @@ def parse_grid(spec: str) -> Dict[str, List[float]]:
     if not axes:
         raise GridError("an empty grid")
     return axes
+
+
+def _yaml_error(path: str, text: str, e: "yaml.YAMLError") -> str:
+    """``path:line:col: problem``, then the line and a caret (as the assumptions' errors show)."""
+    mark = getattr(e, "problem_mark", None)
+    problem = getattr(e, "problem", None) or str(e)
+    if mark is None:
+        return f"{path}: bad YAML: {problem}"
+    lines = text.splitlines()
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    return (f"{path}:{mark.line + 1}:{mark.column + 1}: bad YAML: {problem}\n    {line[:mark.column + 200]}\n    "
+            + "".join(ch if ch == "\t" else " " for ch in line[:mark.column]) + "^")
 
 
 def expand(axes: Dict[str, List[float]], index_names: List[str]) -> Dict[str, np.ndarray]:

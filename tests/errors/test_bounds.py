@@ -2,6 +2,9 @@
 at once, with exit status 2 and a message that names the limit (and, for a
 file, where), before anything in proportion to the request is allocated.
 
+* YAML (the assumptions file, a grid file): aliases repeat at most
+  ``MAX_YAML_NODES`` nodes in all, nesting is at most ``MAX_YAML_DEPTH`` levels
+  (through aliases), with either loader (PyYAML's, or libyaml's parser);
 * a loan tape: terms, ages and other months at most ``collateral.MAX_MONTHS``
   (as in the YAML), a field at most ``collateral.MAX_FIELD`` characters.
 """
@@ -70,6 +73,120 @@ def where(text: str, needle: str, nth: int = 0) -> tuple:
     for _ in range(nth + 1):
         i = text.index(needle, i + 1)
     return text.count("\n", 0, i) + 1, i - (text.rfind("\n", 0, i) + 1) + 1
+
+
+# ------------------------------------------------------------------ 7. YAML
+def laughs(levels: int = 8, key: str = "speeds") -> str:
+    """Eight levels of ten aliases: 10**9 values in under a kilobyte."""
+    lines = ['lol0: &lol0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, levels + 1):
+        lines.append(f"lol{i}: &lol{i} [" + ", ".join([f"*lol{i - 1}"] * 10) + "]")
+    return "\n".join(lines) + f"\n{key}: [*lol{levels}]\n"
+
+
+@pytest.mark.parametrize("loader", LOADERS, ids=lambda L: L.__name__)
+def test_billion_laughs_are_refused_by_either_loader(loader):
+    text = laughs()
+    assert len(text) < 1000
+    start = time.perf_counter()
+    with pytest.raises(yaml.YAMLError) as e:
+        yaml.load(text, Loader=loader)
+    assert time.perf_counter() - start < 2.0
+    mark = e.value.problem_mark
+    # At the alias that crosses the bound: lol1 to lol3 repeat 110 + 1,110 + 11,110 nodes,
+    # and each *lol3 11,111 more, so the 8th *lol3 crosses 100,000.
+    assert AS.MAX_YAML_NODES == 100_000
+    assert (mark.line + 1, mark.column + 1) == where(text, "*lol3", 7)
+    assert f"{AS.MAX_YAML_NODES:,}" in e.value.problem
+
+
+def test_billion_laughs_in_the_assumptions_are_a_positioned_error(tmp_path, capsys):
+    text = YAML.replace("speeds: [0%, 50%, 100%, 200%, 300%]\n", laughs())
+    deal = deal_dir(tmp_path, text)
+    warm_deal = tmp_path / "warm"
+    warm_deal.mkdir()
+    warm(capsys, deal_dir(warm_deal))
+    rc, err, took = run_deal(capsys, deal)
+    assert rc == 2, err
+    assert took < 2.0
+    line, col, msg = positioned(err, tmp_path / "deal.assumptions.yaml", text)
+    assert (line, col) == where(text, "*lol3", 7)
+    assert "*lol3" in msg and f"{AS.MAX_YAML_NODES:,}" in msg
+
+
+def test_billion_laughs_in_a_grid_file_are_a_positioned_error(tmp_path):
+    path = tmp_path / "grid.yaml"
+    path.write_text(laughs(key="speed"), encoding="utf-8")
+    start = time.perf_counter()
+    with pytest.raises(G.GridError) as e:
+        G.parse_grid(str(path))
+    assert time.perf_counter() - start < 2.0
+    assert re.match(rf"{re.escape(str(path))}:5:\d+: bad YAML: the alias \*lol3", str(e.value)), str(e.value)
+
+
+def test_a_grid_file_reads_as_its_command_line_form(tmp_path):
+    path = tmp_path / "grid.yaml"
+    path.write_text("speed: 0..300/100\ncdr: [0, 2.5]\nseverity: [35%, 50%]\nlibor: +0,+100bp\n", encoding="utf-8")
+    assert G.parse_grid(str(path)) == G.parse_grid("speed=0..300/100 cdr=0,2.5 severity=35%,50% libor=+0,+100bp")
+
+
+@pytest.mark.parametrize("loader", LOADERS, ids=lambda L: L.__name__)
+def test_the_limit_counts_what_aliases_repeat_not_what_is_written(loader, monkeypatch):
+    monkeypatch.setattr(AS, "MAX_YAML_NODES", 100)
+    text = "x: [" + ", ".join(["1"] * 150) + "]\n"
+    assert len(yaml.load(text, Loader=loader)["x"]) == 150
+    a = "a: &a [" + ", ".join(["1"] * 9) + "]\n"  # 10 nodes, repeated 10 times: at the limit
+    assert len(yaml.load(a + "b: [" + ", ".join(["*a"] * 10) + "]\n", Loader=loader)["b"]) == 10
+    with pytest.raises(yaml.YAMLError, match="past 100 repeated nodes"):  # once more: past it
+        yaml.load(a + "b: [" + ", ".join(["*a"] * 11) + "]\n", Loader=loader)
+
+
+DEEP = {
+    "flow sequences": "indices: " + "[" * 10_000 + "]" * 10_000 + "\n",
+    "flow mappings": "indices: " + "{a: " * 10_000 + "1" + "}" * 10_000 + "\n",
+    "block sequences": "indices:\n" + "".join("  " * i + "-\n" for i in range(150)) + "  " * 150 + "x\n",
+    "aliases": "d0: &d0 [[[[[[[[[[1]]]]]]]]]]\n" + "".join(
+        f"d{i}: &d{i} [[[[[[[[[*d{i - 1}]]]]]]]]]\n" for i in range(1, 15)),
+}
+
+
+@pytest.mark.parametrize("loader", LOADERS, ids=lambda L: L.__name__)
+@pytest.mark.parametrize("kind", DEEP)
+def test_deep_nesting_is_a_positioned_error_not_a_recursion_error(kind, loader):
+    text = DEEP[kind]
+    start = time.perf_counter()
+    with pytest.raises(yaml.YAMLError) as e:
+        yaml.load(text, Loader=loader)
+    assert time.perf_counter() - start < 2.0
+    assert f"more than {AS.MAX_YAML_DEPTH} levels deep" in e.value.problem
+    assert e.value.problem_mark is not None
+
+
+def test_deep_nesting_in_the_assumptions_is_a_positioned_error(tmp_path, capsys):
+    text = YAML + DEEP["flow sequences"]
+    deal = deal_dir(tmp_path, text)
+    rc, err, _ = run_deal(capsys, deal)
+    assert rc == 2, err
+    line, col, msg = positioned(err, tmp_path / "deal.assumptions.yaml", text)
+    first_line, first_col = where(text, "indices: [")
+    # the 100th '[': the document's mapping is the first level
+    assert (line, col) == (first_line, first_col + len("indices: ") + AS.MAX_YAML_DEPTH - 1)
+    assert "levels deep" in msg
+
+
+def test_an_alias_inside_the_node_it_names_is_refused():
+    for loader in LOADERS:
+        with pytest.raises(yaml.YAMLError, match="inside the node it names"):
+            yaml.load("a: &a [1, *a]\n", Loader=loader)
+
+
+def test_a_number_of_thousands_of_digits_is_a_positioned_error(tmp_path, capsys):
+    text = YAML + "horizon: " + "9" * 5000 + "\n"
+    rc, err, _ = run_deal(capsys, deal_dir(tmp_path, text))
+    assert rc == 2, err
+    line, col, msg = positioned(err, tmp_path / "deal.assumptions.yaml", text)
+    assert (line, col) == where(text, "9999")
+    assert "5,000 digits" in msg
 
 
 # ------------------------------------------------------------------ 8. loan tapes
