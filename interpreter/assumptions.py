@@ -235,6 +235,8 @@ class Assumptions:
     events: dict  # name -> 'succeeds' | 'fails'
 
 
+MAX_SPEEDS = 100  # speeds of one run (the assumptions' speeds, or --speeds): each is a column of the tables
+
 _UNIT_RE = re.compile(r"^\s*(-?[\d,]*\.?\d+)\s*(%|bp)?\s*$")
 
 
@@ -424,6 +426,9 @@ def _read(r: _Reader, doc: _Map, deal: A.Deal, base: Path) -> Assumptions:
         v, mark, end = _val(doc, "speeds")
         if not isinstance(v, list):
             r.error(mark, "speeds: expected a list", expected="[0%, 100%, 200%]", end=end)
+        elif len(v) > MAX_SPEEDS:
+            r.error(mark, f"speeds: {len(v):,} speeds, more than the {MAX_SPEEDS} of one run",
+                    expected=f"at most {MAX_SPEEDS} speeds (--grid runs more, chunk by chunk)")
         else:
             out = []
             for i, s in enumerate(v):
@@ -431,6 +436,11 @@ def _read(r: _Reader, doc: _Map, deal: A.Deal, base: Path) -> Assumptions:
                 if x is not None:
                     out.append(x)
             speeds = tuple(out)
+    elif len(speeds) > MAX_SPEEDS:  # the deal's table speeds
+        r.diags.append(Diagnostic(deal.header.span_of("table_speeds"),
+                                  f"table speeds: {len(speeds):,} speeds, more than the {MAX_SPEEDS} of one run",
+                                  expected=f"at most {MAX_SPEEDS} speeds (--grid runs more, chunk by chunk)"))
+        r.sources[deal.path] = deal.source
     if not speeds:
         speeds = (1.0,)
     horizon = None

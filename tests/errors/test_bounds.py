@@ -2,6 +2,9 @@
 at once, with exit status 2 and a message that names the limit (and, for a
 file, where), before anything in proportion to the request is allocated.
 
+* a grid: at most ``grid.MAX_SCENARIOS`` scenarios, counted from the axes'
+  lengths (a range ``a..b/step`` is counted, not built); ``--speeds`` and the
+  assumptions' ``speeds:`` at most ``assumptions.MAX_SPEEDS``;
 * YAML (the assumptions file, a grid file): aliases repeat at most
   ``MAX_YAML_NODES`` nodes in all, nesting is at most ``MAX_YAML_DEPTH`` levels
   (through aliases), with either loader (PyYAML's, or libyaml's parser);
@@ -73,6 +76,66 @@ def where(text: str, needle: str, nth: int = 0) -> tuple:
     for _ in range(nth + 1):
         i = text.index(needle, i + 1)
     return text.count("\n", 0, i) + 1, i - (text.rfind("\n", 0, i) + 1) + 1
+
+
+# ------------------------------------------------------------------ 6. grids and speeds
+def test_a_grid_past_the_limit_is_refused_at_once(tmp_path, capsys):
+    deal = deal_dir(tmp_path)
+    warm(capsys, deal)
+    rc, err, took = run_deal(capsys, deal, "--grid", "speed=0..9999/1 cdr=0..9999/1")
+    assert rc == 2, err
+    assert "100,000,000 scenarios" in err and f"{G.MAX_SCENARIOS:,}" in err, err
+    assert took < 1.0, f"{took:.2f} s to refuse"
+
+
+@pytest.mark.parametrize("spec, count", [
+    ("speed=0..1000000000000/1", "1,000,000,000,001"),  # one range, alone
+    ("speed=0..1/0.0000000000000000000000000001", "10,000,000,000,000,000,000,000,000,001"),
+    ("speed=0..%s/1" % ("9" * 5000), "more than 10^30"),  # digits past Python's int-to-text limit
+])
+def test_one_huge_range_is_counted_not_built(spec, count):
+    start = time.perf_counter()
+    with pytest.raises(G.GridError) as e:
+        G.parse_grid(spec)
+    assert time.perf_counter() - start < 0.5
+    assert count in str(e.value) and f"{G.MAX_AXIS_VALUES:,}" in str(e.value)
+
+
+def test_the_limit_is_the_product_of_the_axes():
+    assert G.check_size({"speed": 10_000, "cdr": 1_000}) == G.MAX_SCENARIOS
+    axes = G.parse_grid("speed=0..9999/1 cdr=0..999/1")  # exactly the limit: allowed
+    assert len(axes["speed"]) * len(axes["cdr"]) == G.MAX_SCENARIOS
+    with pytest.raises(G.GridError, match=r"10,010,000 scenarios \(10,000 speed x 1,001 cdr\)"):
+        G.parse_grid("speed=0..9999/1 cdr=0..1000/1")
+    with pytest.raises(G.GridError, match="more than the limit"):
+        G.expand({"speed": [1.0] * 4000, "cdr": [0.0] * 4000}, [])
+
+
+def test_too_many_speeds_are_refused(tmp_path, capsys):
+    deal = deal_dir(tmp_path)
+    warm(capsys, deal)
+    too_many = ",".join(str(i) for i in range(AS.MAX_SPEEDS + 1))
+    rc, err, took = run_deal(capsys, deal, "--speeds", too_many)
+    assert rc == 2 and f"--speeds: {AS.MAX_SPEEDS + 1} speeds" in err and str(AS.MAX_SPEEDS) in err, err
+    assert took < 1.0
+    # the assumptions' own list: the same limit, at its place in the file
+    text = YAML.replace("speeds: [0%, 50%, 100%, 200%, 300%]", "speeds: [" + ", ".join(["100%"] * 101) + "]")
+    deal = deal_dir(tmp_path, text)
+    rc, err, _ = run_deal(capsys, deal)
+    assert rc == 2
+    line, col, msg = positioned(err, tmp_path / "deal.assumptions.yaml", text)
+    assert (line, col) == where(text, "[")
+    assert "101 speeds" in msg
+    # the deal's table speeds, when the assumptions name none
+    deal = deal_dir(tmp_path, YAML.replace("speeds: [0%, 50%, 100%, 200%, 300%]", ""))
+    table = "table speeds        0%, 50%, 100%, 200%, 300%"
+    text = DEAL.replace(table, "table speeds        " + ", ".join(f"{i}%" for i in range(101)))
+    deal.write_text(text, encoding="utf-8")
+    rc, err, _ = run_deal(capsys, deal)
+    assert rc == 2
+    line, col, msg = positioned(err, deal, text)
+    assert (line, col) == where(text, "table speeds")
+    assert "101 speeds" in msg
 
 
 # ------------------------------------------------------------------ 7. YAML
