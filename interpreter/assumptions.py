@@ -1,6 +1,7 @@
 """The assumptions file: collateral, speeds, index levels, credit, parameters.
 
-A YAML file (read with a safe loader only) kept beside the deal as
+A YAML file (read with a safe loader only, bounded: aliases may repeat at
+most 100,000 nodes and nesting is at most 100 levels deep) kept beside the deal as
 ``<deal stem>.assumptions.yaml``. Every key is checked: an unknown key gets
 "did you mean", a value with the wrong unit says which unit is due, and every
 message carries ``file:line:col`` and the line with a caret. Units are written
@@ -60,7 +61,66 @@ class _Seq(list):
     mark: Any
 
 
-class _Loader(yaml.SafeLoader):
+# Bounds on what a document may expand to. Aliases share one constructed
+# object, but whatever walks the values (the checks below, the message that
+# quotes a wrong value) walks every repetition: eight levels of ten aliases in
+# 700 bytes are 10**8 values. Nesting is bounded too (the constructors recurse,
+# and libyaml's own composer overflows the C stack at 100,000 levels).
+MAX_YAML_NODES = 100_000  # nodes the aliases of one document may repeat, in all
+MAX_YAML_DEPTH = 100  # levels of nesting, counted through aliases
+
+
+class _Bounded:
+    """Composition that counts, and refuses a document past the bounds, at the
+    alias or the node that crosses one. An alias costs the expanded size of the
+    node it names (its own aliases included); a node's depth counts the depth
+    of the nodes its aliases name."""
+
+    def compose_document(self):
+        self._depth = 0  # of the node being composed
+        self._deepest = 0  # the deepest level reached within it
+        self._repeated = 0  # nodes repeated by aliases so far
+        self._nodes = 0  # nodes of the expanded document so far
+        self._sizes = {}  # anchored node -> (expanded size, expanded height); absent while composed
+        return super().compose_document()
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            node = self.anchors.get(event.anchor)
+            if node is not None:  # (an undefined alias is PyYAML's error)
+                if node not in self._sizes:
+                    raise yaml.composer.ComposerError(
+                        None, None, f"the alias *{event.anchor} is inside the node it names", event.start_mark)
+                size, height = self._sizes[node]
+                self._repeated += size
+                if self._repeated > MAX_YAML_NODES:
+                    raise yaml.composer.ComposerError(
+                        None, None, f"the alias *{event.anchor} repeats {size:,} nodes, taking the document's "
+                                    f"aliases past {MAX_YAML_NODES:,} repeated nodes", event.start_mark)
+                if self._depth + height > MAX_YAML_DEPTH:
+                    raise yaml.composer.ComposerError(
+                        None, None, f"the alias *{event.anchor} nests the document more than {MAX_YAML_DEPTH} "
+                                    f"levels deep", event.start_mark)
+                self._nodes += size
+                self._deepest = max(self._deepest, self._depth + height)
+            return super().compose_node(parent, index)
+        self._depth += 1
+        if self._depth > MAX_YAML_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_YAML_DEPTH} levels deep",
+                                              event.start_mark)
+        start, outer = self._nodes, self._deepest
+        self._nodes += 1
+        self._deepest = self._depth
+        node = super().compose_node(parent, index)
+        if event.anchor is not None:
+            self._sizes[node] = (self._nodes - start, self._deepest - self._depth + 1)
+        self._deepest = max(outer, self._deepest)
+        self._depth -= 1
+        return node
+
+
+class _Loader(_Bounded, yaml.SafeLoader):
     pass
 
 
@@ -113,14 +173,37 @@ def _c_checked(construct):
     return checked
 
 
-_CLoader = type("_CLoader", (yaml.CSafeLoader,), {}) if getattr(yaml, "__with_libyaml__", False) else None
+_CLoader = None
+if getattr(yaml, "__with_libyaml__", False):
+    class _CLoader(_Bounded, yaml.composer.Composer, yaml.cyaml.CParser, yaml.constructor.SafeConstructor,
+                   yaml.resolver.Resolver):
+        """libyaml's scanner and parser; the bounded composer above (over libyaml's
+        events: as fast as libyaml's own composer on these files, which has no
+        bounds), then the constructors and the resolver of PyYAML."""
+
+        def __init__(self, stream):
+            yaml.cyaml.CParser.__init__(self, stream)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+
+def _construct_int(loader, node):
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
+    except ValueError:  # Python's limit on the digits of an int read from text
+        raise yaml.constructor.ConstructorError(None, None, f"a number of {len(node.value):,} digits",
+                                                node.start_mark) from None
+
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
 # No key takes a YAML timestamp: keep date-like text as text (an impossible
 # date is then a positioned error, not a crash in the YAML library).
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_scalar_str)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 if _CLoader is not None:
+    _CLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
     _CLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c_checked(_construct_map))
     _CLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_scalar_str)
     _CLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _c_checked(_construct_seq))
@@ -152,6 +235,8 @@ class Assumptions:
     events: dict  # name -> 'succeeds' | 'fails'
 
 
+MAX_SPEEDS = 100  # speeds of one run (the assumptions' speeds, or --speeds): each is a column of the tables
+
 _UNIT_RE = re.compile(r"^\s*(-?[\d,]*\.?\d+)\s*(%|bp)?\s*$")
 
 
@@ -161,6 +246,7 @@ class _Reader:
         self.text = text
         self.deal = deal
         self.diags: list = []
+        self.sources: dict = {}  # other files the diagnostics point into (a loan tape)
 
     def span(self, mark) -> A.Span:
         if mark is None:
@@ -211,7 +297,7 @@ class _Reader:
         return {"%": "a percentage such as 6.25%", "$": "an amount such as 300,000,000",
                 "": "a number"}.get(unit, "a number")
 
-    MAX_MONTHS = 720  # sixty years: longer than any loan or deal
+    MAX_MONTHS = C.MAX_MONTHS  # sixty years: longer than any loan or deal (a loan tape's bound too)
 
     def integer(self, value, mark, what, end=None) -> Optional[int]:
         v = self.number(value, mark, what, unit="", end=end)
@@ -325,7 +411,7 @@ def load_assumptions(path: str | Path, deal: A.Deal) -> Assumptions:
     r.keys(doc, _TOP_KEYS, "the assumptions file")
     out = _read(r, doc, deal, Path(path).parent)
     if r.diags:
-        raise DealError(r.diags, {path: text})
+        raise DealError(r.diags, {**r.sources, path: text})
     return out
 
 
@@ -340,6 +426,9 @@ def _read(r: _Reader, doc: _Map, deal: A.Deal, base: Path) -> Assumptions:
         v, mark, end = _val(doc, "speeds")
         if not isinstance(v, list):
             r.error(mark, "speeds: expected a list", expected="[0%, 100%, 200%]", end=end)
+        elif len(v) > MAX_SPEEDS:
+            r.error(mark, f"speeds: {len(v):,} speeds, more than the {MAX_SPEEDS} of one run",
+                    expected=f"at most {MAX_SPEEDS} speeds (--grid runs more, chunk by chunk)")
         else:
             out = []
             for i, s in enumerate(v):
@@ -347,6 +436,11 @@ def _read(r: _Reader, doc: _Map, deal: A.Deal, base: Path) -> Assumptions:
                 if x is not None:
                     out.append(x)
             speeds = tuple(out)
+    elif len(speeds) > MAX_SPEEDS:  # the deal's table speeds
+        r.diags.append(Diagnostic(deal.header.span_of("table_speeds"),
+                                  f"table speeds: {len(speeds):,} speeds, more than the {MAX_SPEEDS} of one run",
+                                  expected=f"at most {MAX_SPEEDS} speeds (--grid runs more, chunk by chunk)"))
+        r.sources[deal.path] = deal.source
     if not speeds:
         speeds = (1.0,)
     horizon = None
@@ -368,6 +462,9 @@ def _read(r: _Reader, doc: _Map, deal: A.Deal, base: Path) -> Assumptions:
         tape = (base / str(v))
         try:
             lines.extend(C.load_tape(str(tape)))
+        except C.TapeError as e:  # positioned in the tape: its line, shown with a caret
+            r.diags.append(Diagnostic(A.Span(e.path, e.line, e.column), f"loan tape: {e.message}"))
+            r.sources[e.path] = "\n" * (e.line - 1) + e.text
         except (OSError, ValueError) as e:
             r.error(mark, f"loan tape: {e}", end=end)
     if not lines and "collateral" not in doc and "loan tape" not in doc:

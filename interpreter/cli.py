@@ -25,7 +25,7 @@ from dsl.diagnostics import DealError
 
 from . import analytics as AN
 from . import dates as D
-from .assumptions import load_assumptions
+from .assumptions import MAX_SPEEDS, load_assumptions
 from .engine import RunError, run
 from .report import analyze
 
@@ -73,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
 def _speeds(text: Optional[str]) -> Optional[List[float]]:
     if not text:
         return None
+    if text.count(",") >= MAX_SPEEDS:
+        raise UsageError(f"--speeds: {text.count(',') + 1:,} speeds, more than the {MAX_SPEEDS} of one run (use --grid)")
     out = []
     for part in text.split(","):
         part = part.strip().rstrip("%")

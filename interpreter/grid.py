@@ -11,13 +11,14 @@ A grid is written on the command line or in a YAML file::
 - any other key shifts the indices whose names contain it (case-insensitive):
   ``libor=+100bp`` moves LIBOR_1M, LIBOR_6M and LIBOR_1Y up by 1%.
 
-The grid is the product of the axes. Each chunk of scenarios runs through the
-engine in one pass; only the analytics of each chunk are kept (per-period
-tensors are dropped unless asked for).
+The grid is the product of the axes: at most MAX_SCENARIOS (10 million)
+scenarios, and MAX_AXIS_VALUES values an axis, counted before any value is
+built. Each chunk of scenarios runs through the engine in one pass; only the
+analytics of each chunk are kept (per-period tensors are dropped unless asked for).
 """
 from __future__ import annotations
 
-import itertools
+import math
 import re
 import sys
 import time
@@ -28,6 +29,7 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 import yaml
 
+from .assumptions import _load_yaml
 from .engine import run
 from .report import analyze, column_list
 
@@ -39,20 +41,54 @@ class GridError(ValueError):
 _NUM = r"[+-]?\d+(?:\.\d+)?"
 
 
-def _values(key: str, text: str) -> List[float]:
-    """A comma list of values or a range a..b/step; units: %, bp (shifts), bare = percent."""
+MAX_SCENARIOS = 10_000_000  # scenarios in one grid (the product of its axes' lengths)
+MAX_AXIS_VALUES = 100_000  # values on one axis
+_HUGE = 10 ** 30  # counts past this are not worth writing out
+
+
+def _range(key: str, text: str):
+    """(start, step, unit, count) of a range a..b/step, or None for a list. The count
+    is arithmetic: nothing is built, however many values the range spans."""
+    m = re.fullmatch(rf"({_NUM})(%|bp)?\.\.({_NUM})(%|bp)?/({_NUM})(%|bp)?", text)
+    if not m:
+        return None
+    a, b, step = (Decimal(m.group(1)), Decimal(m.group(3)), Decimal(m.group(5)))
+    unit = m.group(2) or m.group(4) or m.group(6) or ""
+    if step <= 0:
+        raise GridError(f"{key}: the step of a range must be positive ({text})")
+    try:
+        q = (b - a) / step
+    except ArithmeticError:  # decimal.Overflow, on numbers of a million digits
+        raise GridError(f"{key}: cannot count the values of {text}") from None
+    n = int(q) + 1 if q < _HUGE else _HUGE + 1
+    if n < 1:
+        raise GridError(f"{key}: the range {text} is empty (it ends below its start)")
+    return a, step, unit, n
+
+
+def _count_text(n: int) -> str:
+    return f"{n:,}" if n <= _HUGE else "more than 10^30"
+
+
+def _count(key: str, text: str) -> int:
+    """How many values an axis has, without building them; past MAX_AXIS_VALUES, an error."""
     text = str(text).strip()
     if not text:
         raise GridError(f"{key}: no values")
-    m = re.fullmatch(rf"({_NUM})(%|bp)?\.\.({_NUM})(%|bp)?/({_NUM})(%|bp)?", text)
-    if m:
-        a, b, step = (Decimal(m.group(1)), Decimal(m.group(3)), Decimal(m.group(5)))
-        unit = m.group(2) or m.group(4) or m.group(6) or ""
-        if step <= 0:
-            raise GridError(f"{key}: the step of a range must be positive ({text})")
-        n = int((b - a) / step) + 1
-        if n > 100_000:
-            raise GridError(f"{key}: {n} values is too many")
+    r = _range(key, text)
+    n = r[3] if r else text.count(",") + 1
+    if n > MAX_AXIS_VALUES:
+        raise GridError(f"{key}: {_count_text(n)} values, more than the {MAX_AXIS_VALUES:,} an axis may have")
+    return n
+
+
+def _values(key: str, text: str) -> List[float]:
+    """A comma list of values or a range a..b/step; units: %, bp (shifts), bare = percent."""
+    _count(key, text)
+    text = str(text).strip()
+    r = _range(key, text)
+    if r:
+        a, step, unit, n = r
         return [_scale(key, a + i * step, unit) for i in range(n)]
     out = []
     for part in text.split(","):
@@ -64,19 +100,41 @@ def _values(key: str, text: str) -> List[float]:
     return out
 
 
+def check_size(counts: Dict[str, int]) -> int:
+    """The number of scenarios of a grid whose axes have these lengths; past
+    MAX_SCENARIOS, an error naming the count and the limit."""
+    n = 1
+    for c in counts.values():
+        n *= c
+    if n > MAX_SCENARIOS:
+        dims = " x ".join(f"{c:,} {k}" for k, c in counts.items())
+        raise GridError(f"{_count_text(n)} scenarios ({dims}), more than the limit of {MAX_SCENARIOS:,} "
+                        f"in one grid; split it into several runs")
+    return n
+
+
 def _scale(key: str, v: Decimal, unit: str) -> float:
-    if unit == "bp":
-        return float(v / 10000)
-    return float(v / 100)  # percent, the default unit of every axis
+    try:
+        x = float(v / 10000) if unit == "bp" else float(v / 100)  # percent, the default unit of every axis
+    except ArithmeticError:  # decimal.Overflow
+        x = float("inf")
+    if not math.isfinite(x):
+        text = f"{v}{unit}"
+        raise GridError(f"{key}: {text if len(text) <= 24 else text[:20] + '...'} is out of range")
+    return x
 
 
 def parse_grid(spec: str) -> Dict[str, List[float]]:
     """'speed=0..300/25 cdr=0,2' (or the path of a YAML mapping) -> axis values."""
     if spec.endswith((".yaml", ".yml")):
         try:
-            doc = yaml.safe_load(Path(spec).read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as e:
-            raise GridError(f"cannot read the grid file {spec}: {e}") from None
+            text = Path(spec).read_text(encoding="utf-8")
+        except (OSError, ValueError) as e:
+            raise GridError(f"cannot read the grid file {spec}: {getattr(e, 'strerror', None) or e}") from None
+        try:
+            doc = _load_yaml(text)  # the assumptions' loader: safe, and bounded in size and depth
+        except yaml.YAMLError as e:
+            raise GridError(_yaml_error(spec, text, e)) from None
         if not isinstance(doc, dict):
             raise GridError(f"{spec}: a grid file is a mapping of axis: values")
         items = [(str(k), ",".join(str(x) for x in v) if isinstance(v, list) else str(v)) for k, v in doc.items()]
@@ -87,10 +145,14 @@ def parse_grid(spec: str) -> Dict[str, List[float]]:
                 raise GridError(f"cannot read {part!r}: expected AXIS=VALUES (e.g. speed=0..300/25)")
             k, _, v = part.partition("=")
             items.append((k.strip(), v))
+    counts: Dict[str, int] = {}
+    for k, v in items:
+        if k in counts:
+            raise GridError(f"axis {k} is given twice")
+        counts[k] = _count(k, v)
+    check_size(counts)  # before any value is built
     axes: Dict[str, List[float]] = {}
     for k, v in items:
-        if k in axes:
-            raise GridError(f"axis {k} is given twice")
         axes[k] = _values(k, v)
         if k in ("speed", "cdr", "severity") and any(not (x >= 0) or x == float("inf") for x in axes[k]):
             raise GridError(f"{k}: values must be 0 or more ({v})")
@@ -101,12 +163,31 @@ def parse_grid(spec: str) -> Dict[str, List[float]]:
     return axes
 
 
+def _yaml_error(path: str, text: str, e: "yaml.YAMLError") -> str:
+    """``path:line:col: problem``, then the line and a caret (as the assumptions' errors show)."""
+    mark = getattr(e, "problem_mark", None)
+    problem = getattr(e, "problem", None) or str(e)
+    if mark is None:
+        return f"{path}: bad YAML: {problem}"
+    lines = text.splitlines()
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    return (f"{path}:{mark.line + 1}:{mark.column + 1}: bad YAML: {problem}\n    {line[:mark.column + 200]}\n    "
+            + "".join(ch if ch == "\t" else " " for ch in line[:mark.column]) + "^")
+
+
 def expand(axes: Dict[str, List[float]], index_names: List[str]) -> Dict[str, np.ndarray]:
     """The product of the axes, flattened: one array per axis, and per index its shift."""
-    keys = list(axes)
-    combos = np.array(list(itertools.product(*[axes[k] for k in keys])), dtype=float)
-    cols = {k: combos[:, i] for i, k in enumerate(keys)}
-    out: Dict[str, np.ndarray] = {"speed": cols.pop("speed", np.ones(len(combos)))}
+    n = check_size({k: len(v) for k, v in axes.items()})
+    if n == 0:
+        raise GridError("an axis has no values")
+    # In the order of itertools.product (the last axis varies fastest), built
+    # with repeat and tile: n values an axis, no tuple per scenario.
+    cols: Dict[str, np.ndarray] = {}
+    inner = n
+    for k, v in axes.items():
+        inner //= len(v)
+        cols[k] = np.tile(np.repeat(np.asarray(v, dtype=float), inner), n // (len(v) * inner))
+    out: Dict[str, np.ndarray] = {"speed": cols.pop("speed", np.ones(n))}
     if "cdr" in cols:
         out["cdr"] = cols.pop("cdr")
     if "severity" in cols:

@@ -55,28 +55,30 @@ def test_full_tape_with_arm_io_balloon_penalty(tmp_path):
         ("1,100,6%,,353,6", 3, "fee_rate"),
     ],
 )
-def test_bad_rows_report_path_and_line(tmp_path, row, lineno, message):
+def test_bad_rows_report_path_line_and_column(tmp_path, row, lineno, message):
     p = write(tmp_path, HEADER + "\n1,100,6%,0.25%,353,6\n" + row + "\n")
     with pytest.raises(ValueError) as exc:
         load_tape(p)
     text = str(exc.value)
-    assert text.startswith(f"{p}:{lineno}: ")
+    field = HEADER.split(",").index(message)
+    column = sum(len(f) + 1 for f in row.split(",")[:field]) + 1  # where the field starts
+    assert text.startswith(f"{p}:{lineno}:{column}: ")
     assert message in text
 
 
 def test_arm_rows_need_all_arm_terms(tmp_path):
     p = write(tmp_path, HEADER + ",arm_index,arm_margin\n2,100,5%,0.3%,358,2,LIBOR_6M,2.75%\n")
-    with pytest.raises(ValueError, match=r":2: arm_first_reset"):
+    with pytest.raises(ValueError, match=r":2:\d+: arm_first_reset"):
         load_tape(p)
     p = write(tmp_path, HEADER + ",arm_margin\n2,100,5%,0.3%,358,2,2.75%\n", name="stray.csv")
-    with pytest.raises(ValueError, match=r":2: .*without arm_index"):
+    with pytest.raises(ValueError, match=r":2:\d+: .*without arm_index"):
         load_tape(p)
 
 
 def test_missing_column_and_empty_file(tmp_path):
     p = write(tmp_path, "group,balance,gross_rate,fee_rate,age\n1,1,1%,0%,0\n")
-    with pytest.raises(ValueError, match=r":1: missing required column\(s\): remaining_term"):
+    with pytest.raises(ValueError, match=r":1:1: missing required column\(s\): remaining_term"):
         load_tape(p)
     p = write(tmp_path, "", name="empty.csv")
-    with pytest.raises(ValueError, match=r"empty\.csv:1: "):
+    with pytest.raises(ValueError, match=r"empty\.csv:1:1: "):
         load_tape(p)

@@ -28,10 +28,19 @@ def test_grid_axes_read_ranges_lists_and_units():
     assert len(flat["speed"]) == 4 * 2 * 2 * 2
 
 
-@pytest.mark.parametrize("spec", ["speed", "speed=1..0/0", "speed=a,b", "speed=1 speed=2", "cmt=+1bp"])
+@pytest.mark.parametrize("spec", ["speed", "speed=1..0/0", "speed=5..0/1", "speed=a,b", "speed=1 speed=2", "cmt=+1bp"])
 def test_bad_grids_are_refused(spec):
     with pytest.raises(GridError):
         expand(parse_grid(spec), ["LIBOR_1M"])
+
+
+def test_expand_is_the_product_of_the_axes_in_order():
+    import itertools
+    axes = parse_grid("speed=0..200/100 cdr=0,2 severity=35%,50% libor=+0,+50bp,+100bp")
+    flat = expand(axes, ["LIBOR_1M"])
+    want = list(itertools.product(*axes.values()))  # the last axis varies fastest
+    got = list(zip(flat["speed"], flat["cdr"], flat["severity"], flat["shift:libor"]))
+    assert got == want
 
 
 def test_a_grid_pass_equals_the_scenarios_run_one_at_a_time(j4):
