@@ -115,7 +115,7 @@ class Generator:
         base = self.n_group_slots
         order = [("index", len(self.m.index_names)), ("table", len(self.deal.tables)),
                  ("schedule", len(self.deal.schedules)), ("date", 1), ("days", 1), ("pending", 1),
-                 ("retire", 1)]
+                 ("fraction", len(self.m.fraction_kinds)), ("retire", 1)]
         for k, n in order:
             if k == kind:
                 return base + i
@@ -455,35 +455,27 @@ class Generator:
             if cls.notional is not None:
                 notionals.append(f"        s->notional_now[{c}] = mx({self.expr(cls.notional)}, 0.0) * s->alive;")
         accruals = []
-        first_frac_30 = f"K[{len(m.constants)}]"  # closing to the first date, 30/360: after the constants
-        for c, cls in enumerate(m.classes):
-            if cls.coupon is None:
-                continue
-            lines = [f"        /* accrual: class {c} */"]
-            if cls.day_count == "30/360":
-                if cls.accrues_from_closing:
-                    frac = f"(t == 0 ? {first_frac_30} : {_lit(30.0 / 360.0)})"
-                else:
-                    frac = _lit(30.0 / 360.0)
-            else:
-                frac = f"(act_days / {_lit(360.0 if cls.day_count == 'actual/360' else 365.0)})"
-            base = f"s->notional_now[{c}]" if cls.notional is not None else f"s->balance[{c}]"
-            if cls.notional is not None:
+        for acc in m.accruals:
+            c = acc.c
+            lines = [f"        /* accrual: class {c} (line {_line(acc.span)}) */"]
+            frac = f"s->P[{self.slot('fraction', acc.fraction)}][t]"
+            base = f"s->notional_now[{c}]" if acc.on_notional else f"s->balance[{c}]"
+            if acc.on_notional:
                 lines.append("        {")
             else:  # retired with nothing owed: no accrual, no rate, no cap
                 lines.append(f"        if (s->balance[{c}] != 0.0 || s->carryover[{c}] != 0.0) {{")
-            lines.append(f"            double frac = {frac}, coupon = {self.expr(cls.coupon)}, rate = coupon;")
-            if cls.cap is not None:
-                lines.append(f"            double capv = {self.expr(cls.cap)}; PUT(R_CAP, {c}, capv); rate = mn(coupon, capv);")
+            lines.append(f"            double frac = {frac}, coupon = {self.expr(acc.coupon)}, rate = coupon;")
+            if acc.cap is not None:
+                lines.append(f"            double capv = {self.expr(acc.cap)}; PUT(R_CAP, {c}, capv); rate = mn(coupon, capv);")
             lines += ["            rate = mx(rate, 0.0);",
                       f"            double base = {base};",
                       f"            s->current_due[{c}] = base * rate * frac;",
                       f"            PUT(R_RATE, {c}, rate);"]
-            if cls.carryover or cls.carryover_max is not None:
-                unc = "coupon" if cls.carryover_max is None else f"mn(coupon, {self.expr(cls.carryover_max)})"
+            if acc.carryover:
+                unc = "coupon" if acc.carry_limit is None else f"mn(coupon, {self.expr(acc.carry_limit)})"
                 lines += [f"            double unc = {unc};",
                           f"            s->carryover[{c}] = s->carryover[{c}] * (1.0 + unc * frac) + base * mx(unc - rate, 0.0) * frac;"]
-            lines.append("        }" if cls.notional is not None else f"        }} else s->current_due[{c}] = 0.0;")
+            lines.append("        }" if acc.on_notional else f"        }} else s->current_due[{c}] = 0.0;")
             accruals.append("\n".join(lines))
         clause_src = "\n".join(clauses)
         # retirement and losses
@@ -655,7 +647,6 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
 {chr(10).join(events)}
 {chr(10).join(notionals)}
         s->version++; s->pver++;
-        double act_days = P[{self.slot('days')}][t];
 {chr(10).join(accruals)}
         for (int c = 0; c < NC; c++) {{ s->paid_interest[c] = 0.0; s->paid_principal[c] = 0.0; s->paid_carry[c] = 0.0; s->paid_loss[c] = 0.0; s->accreted[c] = 0.0; }}
         s->paid_total = 0.0;
@@ -848,8 +839,8 @@ def _index_path(deal: A.Deal) -> Optional[Path]:
         return None
     h = hashlib.sha256(code_fingerprint())
     here = Path(__file__).resolve().parent
-    for name in ("ckernel.py", "engine.py", "expr.py", "cbuild.py"):
-        h.update((here / name).read_bytes())
+    for f in sorted(here.rglob("*.py")):  # every module that may shape the generated C (the lowering too)
+        h.update(f.relative_to(here).as_posix().encode() + b"\0" + f.read_bytes())
     h.update("\0".join((str(cbuild.compiler()), *cbuild.FLAGS, deal.path, deal.source)).encode())
     return folder / f"deal-index-{h.hexdigest()[:24]}"
 
@@ -883,7 +874,7 @@ KEEP = {
 
 
 def run_kernel(lib, gen: Generator, model, S: int, T: int, flows: dict, ipaths: np.ndarray, pending: np.ndarray,
-               dates, closing, retire_event: np.ndarray, first_frac_30: float, keep_records: str = "all",
+               dates, closing, retire_event: np.ndarray, fractions: np.ndarray, keep_records: str = "all",
                pending_by_group: Optional[dict] = None):
     """Run every scenario through the compiled deal. Returns (records: name ->
     (C, S, T') array for the records ``KEEP[keep_records]`` names, clause_paid
@@ -918,9 +909,10 @@ def run_kernel(lib, gen: Generator, model, S: int, T: int, flows: dict, ipaths: 
     slots[gen.slot("days")] = arr(np.array([(d - p).days for d, p in zip(dates, prev)], dtype=float))
     slots[gen.slot("pending")] = arr(pending)
     slots[gen.slot("retire")] = arr(retire_event.astype(float))
+    for k in range(len(fractions)):
+        slots[gen.slot("fraction", k)] = arr(fractions[k])
     P = (ctypes.c_void_p * len(slots))(*slots)
-    # The program's constants (every number of the deal), then the kernel's own.
-    K = np.append(model.constants, first_frac_30)
+    K = np.ascontiguousarray(model.constants, dtype=float)  # every number of the deal
     Cn = len(model.classes)
     wanted = KEEP[keep_records]
     recs = {}

@@ -32,7 +32,7 @@ from .assumptions import Assumptions, speed_curve
 from .errors import ConservationError, RunError
 from .expr import Compiler
 from .waterfall import program as P
-from .waterfall.lowering import Model, planned_balance  # noqa: F401 - re-exported (engine.Model, engine.planned_balance)
+from .waterfall.lowering import Model, accrual_fractions, planned_balance  # noqa: F401 - re-exported (engine.Model, engine.planned_balance)
 
 
 @attrs.frozen(eq=False)
@@ -99,9 +99,8 @@ def _compile_numpy(model: Model) -> Model:
     deal = model.deal
     model.compiler = Compiler(model)
     comp = model.compiler.compile
-    model.coupon = [comp(c.coupon) if c.coupon is not None else None for c in model.classes]
-    model.cap = [comp(c.cap) if c.cap is not None else None for c in model.classes]
-    model.carry_max = [comp(c.carryover_max) if c.carryover_max is not None else None for c in model.classes]
+    model.accrual_fns = [(a, comp(a.coupon), comp(a.cap) if a.cap is not None else None,
+                          comp(a.carry_limit) if a.carry_limit is not None else None) for a in model.accruals]
     model.notional_f = [comp(c.notional) if c.notional is not None else None for c in model.classes]
     model.events = [comp(e.when) for e in deal.events]
     model.contracts = [comp(c.pays) for c in deal.contracts]
@@ -607,8 +606,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     # Recoveries still to come on loans already defaulted, by period (S, T).
     pending_by_group = {g: np.cumsum(f.default - f.loss - f.recovery, axis=1) for g, f in flows.items()}
     pending = np.maximum(sum(pending_by_group.values()), 0.0)
-    # A 30/360 class that accrues from closing: its first period runs closing -> first date.
-    first_frac_30 = D.days_30_360(deal.header.closing, dates[0]) / 360.0
+    fractions = accrual_fractions(model.fraction_kinds, dates, closing)  # (kinds, T) year fractions
     which = _choose_engine(engine, trace, model, T)
     kern = None
     if which == "c":
@@ -617,7 +615,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     if kern is not None:
         lib, gen = kern
         recs, clause_c, acc_c, con_c, wdt, sold_c, error = ckernel.run_kernel(
-            lib, gen, model, S, T, flows, ipaths, pending, dates, closing, retire_event, first_frac_30, keep,
+            lib, gen, model, S, T, flows, ipaths, pending, dates, closing, retire_event, fractions, keep,
             pending_by_group)
         if error is not None:
             _raise_kernel_error(model, dates, error)
@@ -648,7 +646,6 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     clause_paid = np.zeros((T, len(model.program), S))
     acc_rec = np.zeros((T, len(deal.accounts), S))
     con_rec = np.zeros((T, len(deal.contracts), S))
-    day_frac_fixed = 30.0 / 360.0
     sold_period = np.full(S, -1)
     principal_by_group = [flows[g].principal for g in model.groups]  # (S, T) each, computed once
     for t in range(T):
@@ -689,37 +686,32 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                 base = _per_s(model.notional_f[c](st), S)
                 st.notional_now[c] = np.maximum(base, 0.0) * alive
         st.version += 1
-        act_days = st.accrual_days
-        for c, cls in enumerate(model.classes):
-            if model.coupon[c] is None:
-                continue
-            if cls.day_count == "30/360":
-                frac = first_frac_30 if (t == 0 and cls.accrues_from_closing) else day_frac_fixed
-            else:
-                frac = act_days / (360.0 if cls.day_count == "actual/360" else 365.0)
+        for acc, coupon_f, cap_f, carry_f in model.accrual_fns:
+            c = acc.c
+            frac = fractions[acc.fraction, t]
             # A class retired with nothing owed accrues nothing and has no rate (0)
             # or cap (NaN) that period: its formulas are not evaluated for it.
             live = None
-            if model.notional_f[c] is None:
+            if not acc.on_notional:
                 live = (st.balance[c] != 0) | (st.carryover[c] != 0)
                 if not live.any():
                     st.current_due[c] = 0.0
                     continue
                 if live.all():
                     live = None
-            coupon = _per_s(model.coupon[c](st), S)
+            coupon = _per_s(coupon_f(st), S)
             rate = coupon
-            if model.cap[c] is not None:
-                cap = model.cap[c](st)
+            if cap_f is not None:
+                cap = cap_f(st)
                 rec["cap"][t, c] = cap if live is None else np.where(live, cap, np.nan)
                 rate = np.minimum(coupon, cap)
             rate = np.maximum(rate, 0.0)
-            base = st.notional_now[c] if model.notional_f[c] is not None else st.balance[c]
+            base = st.notional_now[c] if acc.on_notional else st.balance[c]
             due = base * rate * frac
             st.current_due[c] = due if live is None else np.where(live, due, 0.0)
             rec["rate"][t, c] = rate if live is None else np.where(live, rate, 0.0)
-            if model.has_carry[c]:
-                uncapped = coupon if model.carry_max[c] is None else np.minimum(coupon, model.carry_max[c](st))
+            if acc.carryover:
+                uncapped = coupon if carry_f is None else np.minimum(coupon, carry_f(st))
                 carry = st.carryover[c] * (1.0 + uncapped * frac) + base * np.maximum(uncapped - rate, 0.0) * frac
                 st.carryover[c] = carry if live is None else np.where(live, carry, st.carryover[c])
         # 3. the waterfall

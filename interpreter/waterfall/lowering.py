@@ -102,6 +102,7 @@ class Model:
         steps = StepLowering(self)
         self.distribution_decls = steps.distributions()
         self.clause_decls = steps.clauses()
+        self.accruals, self.fraction_kinds = _lower_accruals(self)
 
     def cutoff_balance(self, g: Optional[int]) -> float:
         if g is None:
@@ -418,3 +419,45 @@ def _distribution_depths(decls) -> list:
         seen.discard(k)
         return best + 1
     return [depth(k) for k in range(len(decls))]
+
+
+# ------------------------------------------------------------------ accruals
+def _lower_accruals(model: "Model") -> tuple:
+    """Each interest-bearing class's accrual, and the kinds of year fraction
+    they use: (day count, whether the first period runs from closing)."""
+    kinds: list = []
+    out = []
+    for c, cls in enumerate(model.classes):
+        if cls.coupon is None:
+            continue
+        dc = P.DayCount(cls.day_count)
+        kind = (dc, dc is P.DayCount.THIRTY_360 and cls.accrues_from_closing)
+        if kind not in kinds:
+            kinds.append(kind)
+        out.append(P.AccrualDecl(
+            c, model.lower(cls.coupon), model.lower(cls.cap) if cls.cap is not None else None,
+            model.lower(cls.carryover_max) if cls.carryover_max is not None else None,
+            bool(cls.carryover or cls.carryover_max is not None), cls.notional is not None,
+            kinds.index(kind), cls.span))
+    return tuple(out), tuple(kinds)
+
+
+def accrual_fractions(kinds, dates, closing) -> np.ndarray:
+    """(len(kinds), T) the year fraction each kind of accrual takes each period:
+    30/360 a twelfth (from closing: the 30/360 days from the closing date to the
+    first distribution date, over 360), actual/360 and actual/365 the actual
+    days since the previous distribution date (the closing date for the first)
+    over 360 or 365."""
+    from .. import dates as D
+    T = len(dates)
+    prev = [closing] + list(dates[:-1])
+    days = np.array([float((d - p).days) for d, p in zip(dates, prev)])
+    out = np.empty((len(kinds), T))
+    for k, (dc, from_closing) in enumerate(kinds):
+        if dc is P.DayCount.THIRTY_360:
+            out[k] = 30.0 / 360.0
+            if from_closing and T:
+                out[k, 0] = D.days_30_360(closing, dates[0]) / 360.0
+        else:
+            out[k] = days / (360.0 if dc is P.DayCount.ACTUAL_360 else 365.0)
+    return out

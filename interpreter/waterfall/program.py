@@ -487,3 +487,29 @@ CLASS_RECORDS = (
     Record("cash_paid", "amount", "everything the class received (kept by lean runs)"),
 )
 RECORD_INDEX = {r.name: i for i, r in enumerate(CLASS_RECORDS)}
+
+
+# ------------------------------------------------------------------ accruals
+class DayCount(enum.Enum):
+    THIRTY_360 = "30/360"
+    ACTUAL_360 = "actual/360"
+    ACTUAL_365 = "actual/365"
+    ACTUAL_ACTUAL = "actual/actual"  # accrues as actual/365 (days over 365)
+
+
+@attrs.frozen
+class AccrualDecl:
+    """How class ``c`` accrues each period: current interest on its balance (or
+    notional) at the coupon limited by the cap, for the period's fraction of a
+    year (row ``fraction`` of the run's accrual fractions, see
+    ``lowering.accrual_fractions``); with carryover, what the cap withheld
+    (the coupon, up to ``carry_limit``, less the rate) is owed, and accrues
+    at that rate."""
+    c: int
+    coupon: object
+    cap: Optional[object]
+    carry_limit: Optional[object]
+    carryover: bool
+    on_notional: bool
+    fraction: int
+    span: A.Span = _span()
