@@ -168,6 +168,8 @@ def _main(args) -> int:
             if not available():
                 raise UsageError("--engine c: no C compiler found (install gcc, or set CC)")
     deal = load_deal(args.deal)
+    if args.cashflows:
+        check_cashflow_names(deal)  # before anything runs or is written
     apath = args.assumptions or str(Path(args.deal).with_suffix("")) + ".assumptions.yaml"
     assumptions = load_assumptions(apath, deal)
     _check_tables_cover(deal, assumptions)
@@ -414,11 +416,56 @@ def format_tables(deal, result, rows, modes) -> str:
 
 
 # ------------------------------------------------------------------ cashflows
+RESERVED_FILES = ("collateral", "clauses", "payments", "terms")  # the run's own CSVs, besides the classes'
+
+
+def check_cashflow_names(deal) -> None:
+    """--cashflows writes CLASS.csv beside collateral.csv, clauses.csv,
+    payments.csv and terms.csv: a class whose file would be one of those, or
+    another class's (names compared without case, as some file systems do), is an
+    input error at the class, found before anything runs."""
+    from dsl.diagnostics import Diagnostic
+    seen = {}
+    diags = []
+    for c in deal.classes:
+        stem = _safe(c.name)
+        key = stem.lower()
+        span = _name_span(deal, c)
+        if key in RESERVED_FILES:
+            diags.append(Diagnostic(span, f"class {c.name}: its cashflow file {stem}.csv would overwrite the run's "
+                                          f"{key}.csv (file names are compared without case)",
+                                    hint="rename the class, or run without --cashflows"))
+        elif key in seen:
+            first = seen[key]
+            diags.append(Diagnostic(span, f"class {c.name}: its cashflow file {stem}.csv would overwrite class "
+                                          f"{first.name}'s {_safe(first.name)}.csv (line {first.span.line}; file "
+                                          f"names are compared without case)",
+                                    hint="rename one of the classes, or run without --cashflows"))
+        else:
+            seen[key] = c
+    if diags:
+        raise DealError(diags, {deal.path: deal.source})
+
+
+def _name_span(deal, c) -> "A.Span":
+    """The span of the class's name on its 'class NAME' line (else the whole declaration)."""
+    import re
+    sp = c.span
+    lines = (deal.source or "").splitlines()
+    if 0 < sp.line <= len(lines):
+        m = re.match(r"[ \t]*class[ \t]+", lines[sp.line - 1])
+        if m and lines[sp.line - 1][m.end():].startswith(c.name):
+            col = m.end() + 1
+            return A.Span(sp.file, sp.line, col, sp.line, col + len(c.name))
+    return sp
+
+
 def write_cashflows(result, directory: Path) -> None:
     """One CSV per class and one for the collateral, written to a temporary
     folder and moved into place only when all are complete."""
     import csv
     import tempfile
+    _check_file_names(result.class_names)
     directory = Path(directory)
     parent = directory.parent if str(directory.parent) else Path(".")
     parent.mkdir(parents=True, exist_ok=True)
@@ -486,6 +533,15 @@ def write_cashflows(result, directory: Path) -> None:
         for p in tmp.glob("*"):
             p.unlink()
         tmp.rmdir()
+
+
+def _check_file_names(class_names) -> None:
+    seen = {k: k for k in RESERVED_FILES}
+    for name in class_names:
+        key = _safe(name).lower()
+        if key in seen:
+            raise UsageError(f"--cashflows: class {name}'s file {_safe(name)}.csv would overwrite {seen[key]}.csv")
+        seen[key] = _safe(name)
 
 
 def _safe(name: str) -> str:
