@@ -1,6 +1,7 @@
 """Outputs whole or absent (issue 13, items 3-5): --cashflows DIR is replaced as
 one set or left exactly as it was; class files cannot collide with the run's own;
-SIGTERM and SIGINT end a run quietly with its temporaries removed."""
+SIGTERM and SIGINT end a run quietly with its temporaries removed; --workers
+processes end with their parent."""
 import os
 import signal
 import subprocess
@@ -18,7 +19,7 @@ DEAL = ROOT / "deals" / "sequential-cmo.waterfall"
 ASSUMPTIONS = ROOT / "deals" / "sequential-cmo.assumptions.yaml"
 NEW_SET = ["A.csv", "B.csv", "C.csv", "D.csv", "R.csv", "clauses.csv", "collateral.csv", "payments.csv"]
 
-linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="signals and /proc: Linux")
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="signals, /proc and prctl: Linux")
 
 
 def snapshot(folder: Path) -> dict:
@@ -225,7 +226,7 @@ def test_two_classes_whose_files_differ_only_in_case_are_an_error(tmp_path, caps
     assert not out.exists()
 
 
-# ------------------------------------------------------------------ 5: signals
+# ------------------------------------------------------------------ 5: signals, workers
 def _env():
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -247,6 +248,30 @@ def _wait_for(predicate, timeout=30.0, what=""):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _children(pid: int) -> list:
+    """Live processes whose parent is pid (from /proc/*/stat)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(entry))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"  # a zombie has ended; only its parent has yet to reap it
+
+
 @linux_only
 @pytest.mark.parametrize("sig,status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_while_writing_cashflows_ends_quietly_and_leaves_the_folder_as_it_was(tmp_path, sig, status):
@@ -265,6 +290,42 @@ def test_a_signal_while_writing_cashflows_ends_quietly_and_leaves_the_folder_as_
     assert "Traceback" not in err
     assert snapshot(out) == before
     assert temporaries(tmp_path, out) == []
+
+
+GRID = ["--grid", "speed=0..300/1 cdr=0..30/1", "--chunk", "400", "--engine", "numpy", "--workers", "2"]
+
+
+@linux_only
+@pytest.mark.parametrize("sig,status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_during_a_grid_on_workers_ends_quietly_and_stops_the_workers(tmp_path, sig, status):
+    p = _run_deal([DEAL, *GRID, "--out", tmp_path / "grid.csv"], tmp_path)
+    workers = []
+    try:
+        workers = _wait_for(lambda: len(_children(p.pid)) >= 2 and _children(p.pid), what="the workers")
+        time.sleep(0.3)  # well into the chunks
+        p.send_signal(sig)
+        _, err = p.communicate(timeout=20)
+        left = [w for w in workers if _alive(w)]
+    finally:
+        _kill(p, workers)
+    assert p.returncode == status, err
+    assert "Traceback" not in err
+    assert not (tmp_path / "grid.csv").exists() and temporaries(tmp_path) == []
+    assert left == []
+
+
+@linux_only
+def test_workers_end_when_their_parent_is_killed(tmp_path):
+    p = _run_deal([DEAL, *GRID, "--out", tmp_path / "grid.csv"], tmp_path)
+    workers = []
+    try:
+        workers = _wait_for(lambda: len(_children(p.pid)) >= 2 and _children(p.pid), what="the workers")
+        time.sleep(0.3)
+        p.send_signal(signal.SIGKILL)
+        p.wait(timeout=10)
+        _wait_for(lambda: not [w for w in workers if _alive(w)], timeout=5, what="the workers to end")
+    finally:
+        _kill(p, workers)
 
 
 def _kill(p, workers) -> None:
