@@ -328,10 +328,17 @@ def run_grid(deal, assumptions, spec: str, to=("maturity",), prices=None, defaul
 
 def _run_in_processes(workers, deal, assumptions, parts, bounds, to, prices, default_price, progress):
     """The chunks in a pool of processes (numpy's work and Python's per-period
-    steps both run in parallel; threads would share one interpreter lock)."""
+    steps both run in parallel; threads would share one interpreter lock).
+    The workers end with their parent (see ``_worker_init``); when the run is cut
+    short (an error, SIGTERM, Ctrl-C) they are stopped rather than waited for."""
+    import multiprocessing
+    import os
     from concurrent.futures import ProcessPoolExecutor
     total = bounds[-1][1]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    ctx = multiprocessing.get_context()
+    parent = os.getpid() if ctx.get_start_method() in ("fork", "spawn") else None
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(parent,))
+    try:
         futures = [pool.submit(run_chunk, deal, assumptions, part, lo, tuple(to), prices, default_price, False)
                    for (lo, hi), part in zip(bounds, parts)]
         outs = []
@@ -339,7 +346,47 @@ def _run_in_processes(workers, deal, assumptions, parts, bounds, to, prices, def
             outs.append(f.result())
             if progress:
                 progress(hi, total)
+    except BaseException:
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            proc.terminate()  # SIGTERM: a worker stops mid-chunk rather than being waited for
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return outs
+
+
+def _worker_init(parent: Optional[int]) -> None:
+    """In each worker process: end when the parent does. On Linux the kernel sends
+    SIGTERM when the parent dies (prctl PR_SET_PDEATHSIG); elsewhere a thread
+    watches the parent's pid. SIGTERM ends the worker at once; Ctrl-C is the
+    parent's to handle (it stops the workers), so a worker ignores SIGINT."""
+    import os
+    import signal
+    import threading
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler, inherited by fork
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ppid = os.getppid()
+    if parent is not None and ppid != parent:  # the parent died before this worker got here
+        os._exit(1)
+    if sys.platform.startswith("linux"):
+        import ctypes
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) == 0:
+                if os.getppid() != ppid:  # it died between the check and the prctl
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+
+    def watch():
+        while os.getppid() == ppid:
+            time.sleep(0.5)
+        os._exit(1)
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _run_on_dask(address: str, deal, assumptions, parts, bounds, to, prices, default_price, progress):
