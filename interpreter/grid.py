@@ -309,10 +309,16 @@ def run_grid(deal, assumptions, spec: str, to=("maturity",), prices=None, defaul
         with ThreadPoolExecutor(max_workers=max(2, min(os.cpu_count() or 1, len(parts)))) as pool:
             futures = [pool.submit(one_thread, deal, assumptions, part, lo, to, prices, default_price, False)
                        for (lo, hi), part in zip(bounds, parts)]
-            for (lo, hi), fut in zip(bounds, futures):
-                outs.append(fut.result())
-                if progress:
-                    progress(hi, n)
+            try:
+                for (lo, hi), fut in zip(bounds, futures):
+                    outs.append(fut.result())
+                    if progress:
+                        progress(hi, n)
+            except BaseException:
+                # Interrupted (a signal) or failed: the chunks not started are not run.
+                for f in futures:
+                    f.cancel()
+                raise
     else:
         for (lo, hi), part in zip(bounds, parts):
             outs.append(run_chunk(deal, assumptions, part, lo, to, prices, default_price, keep_results))
