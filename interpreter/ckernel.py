@@ -442,18 +442,17 @@ class Generator:
             clauses.append("\n".join(body))
         # accruals, events, contracts
         contracts = []
-        for k, c in enumerate(deal.contracts):
-            f = m.fund_index[("contract", c.name)]
+        for c in m.contract_decls:
             contracts.append(f"        {{ double amt = mx({self.expr(c.pays)}, 0.0) * s->alive; "
-                             f"s->contract_paid[{k}] = amt; s->funds[{f}] = amt; s->version++; s->pver++; }}")
+                             f"s->contract_paid[{c.k}] = amt; s->funds[{c.fund}] = amt; s->version++; s->pver++; }}")
         events = []
-        for k, e in enumerate(deal.events):
+        for e in m.event_decls:
+            k = e.k
             events.append(f"        if (s->ev_before[{k}]) s->ev_now[{k}] = 0;\n"
                           f"        else {{ s->ev_now[{k}] = ({self.cond(e.when)}) && s->alive > 0; s->version++; s->pver++; }}")
         notionals = []
-        for c, cls in enumerate(m.classes):
-            if cls.notional is not None:
-                notionals.append(f"        s->notional_now[{c}] = mx({self.expr(cls.notional)}, 0.0) * s->alive;")
+        for n in m.notionals:
+            notionals.append(f"        s->notional_now[{n.c}] = mx({self.expr(n.notional)}, 0.0) * s->alive;")
         accruals = []
         for acc in m.accruals:
             c = acc.c
@@ -481,7 +480,7 @@ class Generator:
         # retirement and losses
         retire = []
         for k, e in enumerate(deal.events):
-            targets = list(m.event_retires[k])
+            targets = list(m.event_decls[k].retires)
             n = len(targets)
             pool = " + ".join(self.gfield("end_balance", g) for g in range(NG))
             lines = [f"        if (s->ev_now[{k}] && retire_event == {k} && s->alive > 0) {{",
@@ -500,13 +499,14 @@ class Generator:
             lines += ["            sold = 1;", "        }"]
             retire.append("\n".join(lines))
         losses = []
-        if m.loss_order:
+        if m.loss_decls:
             pool = " + ".join(self.gfield("end_balance", g) for g in range(NG))
             perf = [c for c in range(NC) if not m.is_notional[c] and not m.is_residual[c]]
             losses.append(f"        double pool_end = (({pool}) + s->pending[t]) * s->alive * (double)(!sold);")
             losses.append(f"        double excess = mx(({' + '.join(f's->balance[{c}]' for c in perf) or '0.0'}) - pool_end, 0.0);")
-            for mode, order in m.loss_order:
-                if mode == "sequentially":
+            for loss in m.loss_decls:
+                order = loss.classes
+                if loss.mode is P.Mode.SEQUENTIAL:
                     for c in order:
                         losses.append(f"        {{ double w = mn(excess, s->balance[{c}]); s->balance[{c}] -= w; s->unpaid_loss[{c}] += w; "
                                       f"WD({c}, w); excess = excess - w; }}")

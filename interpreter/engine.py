@@ -101,9 +101,9 @@ def _compile_numpy(model: Model) -> Model:
     comp = model.compiler.compile
     model.accrual_fns = [(a, comp(a.coupon), comp(a.cap) if a.cap is not None else None,
                           comp(a.carry_limit) if a.carry_limit is not None else None) for a in model.accruals]
-    model.notional_f = [comp(c.notional) if c.notional is not None else None for c in model.classes]
-    model.events = [comp(e.when) for e in deal.events]
-    model.contracts = [comp(c.pays) for c in deal.contracts]
+    model.notional_fns = [(n, comp(n.notional)) for n in model.notionals]
+    model.events = [comp(e.when) for e in model.event_decls]
+    model.contracts = [(c, comp(c.pays)) for c in model.contract_decls]
     model.dist_steps = [None] * len(model.distribution_decls)
     for k, d in enumerate(model.distribution_decls):
         model.dist_steps[k] = [_compile_step(model, x) for x in d.steps]
@@ -665,10 +665,10 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
             st.funds[3 * gi + 1] = principal_by_group[gi][:, t] * alive
             st.funds[3 * gi + 2] = f.penalty[:, t] * alive
             st.cum_loss[gi] += f.loss[:, t] * alive
-        for k, pays in enumerate(model.contracts):
+        for decl, pays in model.contracts:
             amt = np.maximum(_per_s(pays(st), S), 0.0) * alive
-            st.contract_paid[k] = amt
-            st.funds[model.fund_index[("contract", deal.contracts[k].name)]] = amt
+            st.contract_paid[decl.k] = amt
+            st.funds[decl.fund] = amt
             st.version += 1
         collected = st.funds[: model.n_flow_buckets].sum(axis=0)
         accounts_before = st.funds[model.n_flow_buckets:].sum(axis=0)
@@ -681,10 +681,8 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
             st.event_now[k] = hit & ~st.event_before[k]
             st.version += 1  # a later event's condition may read this one
         # 2. accruals: notionals first (a cap may read them), then rates
-        for c in range(Cn):
-            if model.notional_f[c] is not None:
-                base = _per_s(model.notional_f[c](st), S)
-                st.notional_now[c] = np.maximum(base, 0.0) * alive
+        for decl, notional in model.notional_fns:
+            st.notional_now[decl.c] = np.maximum(_per_s(notional(st), S), 0.0) * alive
         st.version += 1
         for acc, coupon_f, cap_f, carry_f in model.accrual_fns:
             c = acc.c
@@ -735,7 +733,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                 continue
             proceeds = np.where(m, sum(flows[g].end_balance[:, t] for g in model.groups), 0.0)
             collected = collected + proceeds
-            targets = model.event_retires[k]
+            targets = np.array(model.event_decls[k].retires, dtype=int)
             due = st.balance[targets]
             paid = _pro_rata(proceeds, due, due)
             st.balance[targets] -= paid
@@ -753,11 +751,12 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         # 5. losses: classes' principal above the pool is written down in the stated order.
         # Defaulted loans whose recovery has not arrived yet still count: only the
         # realized loss (default less recovery) is written down.
-        if model.loss_order:
+        if model.loss_decls:
             pool_end = (sum(flows[g].end_balance[:, t] for g in model.groups) + pending[:, t]) * alive * ~sold
             excess = np.maximum(st.balance[~model.is_notional & ~model.is_residual].sum(axis=0) - pool_end, 0.0)
-            for mode, order in model.loss_order:
-                if mode == "sequentially":
+            for loss in model.loss_decls:
+                order = np.array(loss.classes, dtype=int)
+                if loss.mode is P.Mode.SEQUENTIAL:
                     for c in order:
                         w = np.minimum(excess, st.balance[c])
                         st.balance[c] -= w

@@ -103,6 +103,14 @@ class Model:
         self.distribution_decls = steps.distributions()
         self.clause_decls = steps.clauses()
         self.accruals, self.fraction_kinds = _lower_accruals(self)
+        self.notionals = tuple(P.NotionalDecl(c, self.lower(cls.notional), cls.span)
+                               for c, cls in enumerate(self.classes) if cls.notional is not None)
+        self.contract_decls = tuple(P.ContractDecl(k, self.lower(c.pays), self.fund_index[("contract", c.name)],
+                                                   c.span) for k, c in enumerate(deal.contracts))
+        self.event_decls = tuple(P.EventDecl(k, self.lower(e.when), tuple(int(c) for c in self.event_retires[k]),
+                                             e.span) for k, e in enumerate(deal.events))
+        self.loss_decls = tuple(P.LossDecl(P.Mode(mode), tuple(int(c) for c in order), step.span)
+                                for (mode, order), step in zip(self.loss_order, deal.losses.steps if deal.losses else ()))
 
     def cutoff_balance(self, g: Optional[int]) -> float:
         if g is None:

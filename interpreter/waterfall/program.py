@@ -513,3 +513,40 @@ class AccrualDecl:
     on_notional: bool
     fraction: int
     span: A.Span = _span()
+
+
+# ------------------------------------------------------------------ the period's other declarations
+@attrs.frozen
+class NotionalDecl:
+    """Notional class ``c``'s notional this period (floored at 0; 0 once the collateral is sold)."""
+    c: int
+    notional: object
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class ContractDecl:
+    """Contract ``k``'s receipt this period (floored at 0), paid into fund ``fund``."""
+    k: int
+    pays: object
+    fund: int
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class EventDecl:
+    """Event ``k`` happens in the first period ``when`` holds; a run to it
+    retires the classes ``retires`` (pro rata by balance) from the sale of the
+    collateral, the rest to the first residual class."""
+    k: int
+    when: object
+    retires: Tuple[int, ...]
+    span: A.Span = _span()
+
+
+@attrs.frozen
+class LossDecl:
+    """Classes' principal above the pool is written down in this order (or pro rata)."""
+    mode: Mode
+    classes: Tuple[int, ...]
+    span: A.Span = _span()
