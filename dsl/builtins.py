@@ -30,6 +30,8 @@ FUNCTIONS = {b.name: b for b in [
     Builtin("pool_begin", ("group",), optional_group=True, doc="collateral balance at the start of the period"),
     Builtin("pool_end", ("group",), optional_group=True, doc="collateral balance at the end of the period"),
     Builtin("cutoff_balance", ("group",), optional_group=True, doc="collateral balance at the cut-off date"),
+    Builtin("pool_factor", ("group",), optional_group=True,
+            doc="collateral balance at the end of the period over the balance at the cut-off date"),
     Builtin("net_wac", ("group",), optional_group=True, doc="weighted average net rate (start-of-period balances)"),
     Builtin("gross_wac", ("group",), optional_group=True, doc="weighted average gross rate (start-of-period balances)"),
     Builtin("principal_collected", ("group",), optional_group=True, doc="principal remitted this period"),

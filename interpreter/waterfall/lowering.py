@@ -317,6 +317,8 @@ class ExprLowering:
             return P.Arith("+", P.Arith("+", a, b, sp), c, sp)
         if fn == "cutoff_balance":
             return P.Const(self.cutoff[-1 if g is None else g], sp)
+        if fn == "pool_factor":  # said with existing operations: pool_end(G) / cutoff_balance(G)
+            return P.Arith("/", P.GroupFlow("end_balance", g, sp), P.Const(self.cutoff[-1 if g is None else g], sp), sp)
         if fn in ("net_wac", "gross_wac"):
             return P.Wac(fn == "net_wac", g, sp)
         if fn == "delinquency":

@@ -47,6 +47,7 @@ PROBES = {
     "cum_loss": "cumulative_loss(group 2) + cumulative_loss() / 7",
     "wac": "net_wac(group 1) * 10,000 - gross_wac() * 10,000",
     "cutoff": "cutoff_balance(group 2) / 1,000 - cutoff_balance() / 1,000",
+    "pool_factor": "pool_factor(group 1) * 1,000,000 + pool_factor() * 1,000",
     "arith": "(3 - period) * 7 / (period - 4) + 1 / 0",
     "neg_abs": "-abs(5 - period)",
     "compare": "(if period < 5 then 1 else 0) + (if period <= 5 then 2 else 0) + (if period > 5 then 4 else 0)"
@@ -247,3 +248,13 @@ def test_a_changed_number_runs_without_a_compile(deal_and_assumptions, monkeypat
     run_text(changed.replace("class R\n", "class Y\n    balance   1,000\n    coupon    1%\n\nclass R\n")
              .replace("pay principal sequentially to B, A", "pay principal sequentially to B, A, Y"))
     assert len(compiles) == built + 1, "a new class is a new kernel"
+
+
+def test_pool_factor_is_pool_end_over_cutoff(deal_and_assumptions):
+    """pool_factor(G) = pool_end(G) / cutoff_balance(G), by hand from the run's collateral."""
+    deal, a = deal_and_assumptions
+    r = run(deal, a, [1.0], engine="numpy")
+    got = r.contracts[:, list(r.contract_names).index("p_pool_factor"), 0]
+    g1, g2 = r.collateral["1"].end_balance[0], r.collateral["2"].end_balance[0]
+    want = g1 / 160e6 * 1e6 + (g1 + g2) / 260e6 * 1e3
+    np.testing.assert_allclose(got, np.maximum(want, 0.0), rtol=1e-12)
