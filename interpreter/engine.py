@@ -421,9 +421,6 @@ class PeriodState:
                 return self.pending[:, t] * self.alive
             f = self.gflows[g]
             return np.maximum(np.cumsum(f.default - f.loss - f.recovery, axis=1)[:, t], 0.0) * self.alive
-        if field == "principal":
-            return self.group_value_at("scheduled_principal", g, t) + self.group_value_at("prepayment", g, t) \
-                + self.group_value_at("recovery", g, t)
         if field == "delinquent":
             if g is None:
                 w = sum(f.begin_balance[:, t] for f in self.gflows)

@@ -230,36 +230,3 @@ class Compiler:
     def _c_Abs(self, e: P.Abs):
         g = self.compile(e.operand)
         return lambda st: np.abs(g(st))
-
-
-def nodes(e):
-    """An expression and every expression inside it, depth first."""
-    yield e
-    for f in ("left", "right", "operand", "cond", "then", "other"):
-        v = getattr(e, f, None)
-        if v is not None and not isinstance(v, (str, int, float)):
-            yield from nodes(v)
-    for f in ("operands", "args"):
-        for v in getattr(e, f, ()) or ():
-            yield from nodes(v)
-
-
-def names_in(e, out: set) -> set:
-    """Every bare name an expression reads (variables, formulas, tables...)."""
-    out.update(n.id for n in nodes(e) if isinstance(n, A.Name))
-    return out
-
-
-def contextual_defines(deal: A.Deal) -> set:
-    """The formulas that read 'available' or 'amount', directly or through
-    other formulas: their value depends on the step that uses them."""
-    direct = {d.name: names_in(d.expr, set()) for d in deal.defines}
-    out: set = set()
-    changed = True
-    while changed:
-        changed = False
-        for n, names in direct.items():
-            if n not in out and (names & {"available", "amount"} or names & out):
-                out.add(n)
-                changed = True
-    return out
