@@ -457,7 +457,7 @@ class Generator:
         for acc in m.accruals:
             c = acc.c
             lines = [f"        /* accrual: class {c} (line {_line(acc.span)}) */"]
-            frac = f"s->P[{self.slot('fraction', acc.fraction)}][t]"
+            frac = f"s->frac[{acc.fraction}]"
             base = f"s->notional_now[{c}]" if acc.on_notional else f"s->balance[{c}]"
             if acc.on_notional:
                 lines.append("        {")
@@ -547,6 +547,8 @@ class Generator:
 #define NI {max(NI, 1)}
 #define MAXD {self.max_depth + 1}
 #define NSLOT {self.n_slots}
+#define NCONST {max(len(m.constants), 1)}
+#define NFRAC {max(len(m.fraction_kinds), 1)}
 {records}
 
 typedef struct {{
@@ -569,7 +571,9 @@ typedef struct {{
     const double *ix[NI];      /* this scenario's index paths */
     const double *pending;
     const double *const *P;
-    const double *K;
+    double K[NCONST];          /* the program's constants: inputs, held in the state so that a
+                                  store to the state's other fields is known not to change them */
+    double frac[NFRAC];        /* this period's year fraction of each kind of accrual */
 }} St;
 """
         fwd = [f"static double D{i}(St *s);" for i in range(len(deal.defines))]
@@ -607,7 +611,7 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
                    int *err, double *errv) {{
     double *wdt = WDT + (size_t)sc * NC;
     memset(s, 0, sizeof(St));
-    s->P = P; s->K = K;
+    s->P = P; memcpy(s->K, K, sizeof(double) * {len(m.constants)});
     for (int i = 0; i < {len(GROUP_FIELDS) * NG}; i++) s->g[i] = P[i] + (size_t)sc * T;
     for (int i = 0; i < {NI if NI else 0}; i++) s->ix[i] = P[{self.slot('index')} + i] + (size_t)sc * T;
     s->pending = P[{self.slot('pending')}] + (size_t)sc * T;
@@ -632,6 +636,7 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
 #define WD(c, w) do {{ if (rec[R_WRITEDOWN]) rec[R_WRITEDOWN][(size_t)(c) * cs[R_WRITEDOWN]] += (w); wdt[c] += (w); }} while (0)
         double *R_CLAUSE = R_CLAUSE_ALL ? R_CLAUSE_ALL + ((size_t)sc * T + t) * {max(NCL, 1)} : 0;
         s->t = t; s->period = t + 1; s->version++; s->pver++;
+        for (int k = 0; k < {len(m.fraction_kinds)}; k++) s->frac[k] = P[{self.slot('fraction')} + k][t];
         s->cf = -1;  /* outside the waterfall 'available' is all interest and principal */
         for (int i = 0; i < {self.n_group_slots}; i++) s->gv[i] = s->g[i][t];
         memcpy(s->prior_balance, s->balance, sizeof s->balance);
