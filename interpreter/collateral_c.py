@@ -17,8 +17,12 @@ that module's docstring), evaluated in the same order with the same IEEE
 operations, including numpy's summation order over a group's lines
 (``np.add.reduceat``: first + pairwise sum of the rest); cbuild's flags forbid
 fast-math and fused multiply-add.  The two paths agree bit for bit where
-libm's ``exp``/``log1p``/``expm1`` agree with numpy's (they do on glibc x86-64),
-and to a few ulps otherwise.
+libm's ``log1p``/``expm1`` agree with numpy's, and to a few ulps otherwise:
+numpy's SIMD loops (e.g. on AVX-512 CPUs) differ from glibc by an ulp on a few
+percent of arguments, so each such result must be used in a well-conditioned
+form: the annuity factor's (1 + r)^n - 1 comes from expm1 (and a recurrence
+on it), never from exp(...) - 1, which an ulp of exp can move by percents
+when n r is tiny.
 
 ``run`` returns None when no C compiler is available (or
 ``WATERFALL_ENGINE=numpy``), or when a balance goes NaN / infinite (degenerate
@@ -186,7 +190,7 @@ static ATTR void fill_table(int64_t mode, double param, const double *base, int6
 
 /* Project scenarios s0 <= s < s1.  Per line l (L lines, group g owning lines
    gstart[g] .. gstart[g+1]-1): balance, annual gross rate, annual fee rate,
-   growth0 = (1 + rate/12)^amort, remaining term, age, amortisation term, IO
+   gm1_0 = (1 + rate/12)^amort - 1, remaining term, age, amortisation term, IO
    months, penalty rate and months; ARM terms (arm_idx[l] = index path number,
    -1 for a fixed line; arm_next0 = age of the first reset at or after the
    line's age at cut-off).  idx[i][s * idx_stride[i] + t - 1]: index i in
@@ -197,7 +201,7 @@ static ATTR void fill_table(int64_t mode, double param, const double *base, int6
    memory ran out; 2 if a balance became NaN or infinite. */
 ATTR int project_w(
     int64_t s0, int64_t s1, int64_t T, int64_t L, int64_t G, const int64_t *gstart,
-    const double *balance, const double *rate, const double *fee, const double *growth0,
+    const double *balance, const double *rate, const double *fee, const double *gm1_0,
     const int64_t *rem, const int64_t *age, const int64_t *amort, const int64_t *io,
     const double *pen_rate, const int64_t *pen_months,
     const int64_t *arm_idx, const double *arm_margin, const int64_t *arm_first,
@@ -226,7 +230,7 @@ ATTR int project_w(
     vd **ptab = (vd **)malloc(sizeof(vd *) * (size_t)(2 * G + 1));
     if (posix_memalign(&mem, 64, sizeof(vd) * nvec) != 0) mem = NULL;
     if (!mem || !next || !ptab) { free(mem); free(next); free(ptab); return 1; }
-    vd *B = (vd *)mem, *r = B + L, *disc = r + L, *growth = disc + L, *armrate = growth + L;
+    vd *B = (vd *)mem, *r = B + L, *disc = r + L, *gm1 = disc + L, *armrate = gm1 + L;
     vd *lastrm = armrate + L, *lastlog = lastrm + L;  /* log1p of the last reset rate */
     vd *V = lastlog + L;  /* V[l * NV + q]: per-line value q of the period */
     vd *begin_sum = V + NV * L, *tabs = begin_sum + G, *Y = tabs + ptot + dtot;
@@ -263,7 +267,7 @@ ATTR int project_w(
             B[l] = splat(balance[l]);
             r[l] = splat(r0);
             disc[l] = splat(1.0 / (1.0 + r0));
-            growth[l] = splat(growth0[l]);
+            gm1[l] = splat(gm1_0[l]);
             armrate[l] = splat(rate[l]);
             lastrm[l] = splat(-1.0);  /* no reset yet (rates are >= 0) */
             next[l] = arm_next0[l];
@@ -300,7 +304,7 @@ ATTR int project_w(
                             if (!(rm == lastrm[l][w])) { lastrm[l][w] = rm; lastlog[l][w] = log1p(rm); }
                             r[l][w] = rm;
                             disc[l][w] = 1.0 / (1.0 + rm);
-                            growth[l][w] = exp(nn * lastlog[l][w]);  /* re-amortise: (1 + rm)^n */
+                            gm1[l][w] = expm1(nn * lastlog[l][w]);  /* re-amortise: (1 + rm)^n - 1 */
                         }
                         next[l] += arm_every[l];
                     }
@@ -322,13 +326,13 @@ ATTR int project_w(
                     if (t >= rem[l] || n <= 1) {
                         sched = bs;  /* bs x 1 */
                     } else if (k > io[l]) {
-                        const vd f = vsel(rr == splat(0.0), splat(1.0 / (double)n), rr / (growth[l] - 1.0));
+                        const vd f = vsel(rr == splat(0.0), splat(1.0 / (double)n), rr / gm1[l]);
                         sched = bs * f;
                     } else {
                         sched = bs * 0.0;
                     }
                     v[V_SCHED] = sched;
-                    growth[l] *= disc[l];
+                    gm1[l] = (gm1[l] - rr) * disc[l];  /* (1 + r)^(n-1) - 1 */
                     /* 5. prepayment SMM x (surviving - scheduled); charge while k <= months */
                     const vd bp = bs - sched;
                     const vd prep = bp * ptab[g][have_p ? pcol[l] + t : 0];
@@ -535,7 +539,7 @@ def run(pool, T: int, scenarios, prepay_c, default_c, index_sources, threads: in
 
     gstart = _i64(np.append(pool.starts, L))
     balance, rate, fee = _f64(pool.balance), _f64(pool.rate), _f64(pool.fee)
-    growth0 = _f64(np.exp(pool.amort * np.log1p(pool.rate / 12.0)))  # (1 + r)^n, as the numpy path
+    gm1_0 = _f64(np.expm1(pool.amort * np.log1p(pool.rate / 12.0)))  # (1 + r)^n - 1, as the numpy path
     rem, age, amort, io = _i64(pool.rem), _i64(pool.age), _i64(pool.amort), _i64(pool.io)
     pen_rate, pen_months = _f64(pool.pen_rate), _i64(pool.pen_months)
 
@@ -622,7 +626,7 @@ def run(pool, T: int, scenarios, prepay_c, default_c, index_sources, threads: in
 
     args_tail = [
         T, L, G, P(gstart),
-        P(balance), P(rate), P(fee), P(growth0), P(rem), P(age), P(amort), P(io), P(pen_rate), P(pen_months),
+        P(balance), P(rate), P(fee), P(gm1_0), P(rem), P(age), P(amort), P(io), P(pen_rate), P(pen_months),
         P(arm_idx), P(arm_margin), P(arm_first), P(arm_every), P(arm_next0), P(arm_icap), P(arm_pcap),
         P(arm_floor), P(arm_max), P(arm_round),
         P(idx_ptrs), P(idx_stride),

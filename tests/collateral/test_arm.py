@@ -1,5 +1,7 @@
 """Hybrid ARM resets: caps, floor, lifetime cap, rounding, re-amortisation, index paths."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -162,3 +164,47 @@ def test_missing_index_path_is_an_error():
         run([arm_line()], T)
     with pytest.raises(ValueError, match="shape"):
         run([arm_line()], T, index_paths={"L6": np.zeros(T - 1)})
+
+
+def _engines():
+    from interpreter import cbuild
+
+    return ["numpy", pytest.param("c", marks=pytest.mark.skipif(not cbuild.available(), reason="no C compiler"))]
+
+
+def annuity_factor(annual_rate: float, n: int) -> float:
+    """r / ((1 + r)^n - 1), r = rate / 12, without cancellation for small n r."""
+    r = annual_rate / 12.0
+    return r / math.expm1(n * math.log1p(r)) if r else 1.0 / n
+
+
+@pytest.mark.parametrize("engine", _engines())
+def test_near_zero_rate_reset_amortises_accurately(engine):
+    # Regression (hypothesis, test_c_kernel): initial rate 0, lifetime cap ~ machine epsilon:
+    # the reset in period 2 (periodic cap 3.125%, index 8.1%) lands on 0 + 2.2e-16.  The
+    # scheduled-principal factor r / ((1 + r)^n - 1) was r / (exp(n log1p r) - 1): 1 + 6.3e-15
+    # keeps ~28 ulps, so exp's last bit (numpy's SIMD exp and glibc's differ there) moved
+    # principal by ~2% either way, and the two engines by 3.4%.
+    eps = 2.220446049250313e-16
+    arm = ArmTerms("L6", 0.0, first_reset=0, reset_every=1, initial_cap=0.0, periodic_cap=0.03125, lifetime_cap=eps)
+    line = Line("2", 1.0, 0.0, 0.0, 343, arm=arm)
+    path = {"L6": np.array([0.00165276, 0.08132702, 0.09127556, 0.06066358, 0.07294966])}
+    f = run([line], 3, index_paths=path, engine=engine)
+    # period 1: the first reset (initial cap 0) keeps 0%; periods 2, 3: capped at 0% + lifetime cap
+    np.testing.assert_allclose(rates(f), [0.0, eps, eps], rtol=1e-15, atol=0)
+    assert f.scheduled_principal[0, 0] == pytest.approx(1.0 / 343, rel=1e-15)
+    for t in (1, 2):
+        B = f.begin_balance[0, t]
+        assert f.scheduled_principal[0, t] == pytest.approx(B * annuity_factor(eps, 343 - t), rel=1e-12)
+
+
+@pytest.mark.parametrize("engine", _engines())
+@pytest.mark.parametrize("rate", [1e-15, 1e-12, 1e-9, 1e-6])
+def test_tiny_fixed_rate_amortises_like_its_annuity(engine, rate):
+    # the same factor for a fixed line (from the cut-off on), at every period of its term
+    # (errors were 1e-8 .. 1e+0 relative; now ~1e-13, rounding carried to the last months)
+    n = 120
+    f = run([Line("2", 1e6, rate, 0.0, n)], n, engine=engine)
+    want = np.array([f.begin_balance[0, t] * annuity_factor(rate, n - t) for t in range(n)])
+    np.testing.assert_allclose(f.scheduled_principal[0], want, rtol=1e-10)
+    assert f.end_balance[0, -1] == pytest.approx(0.0, abs=1e-6)

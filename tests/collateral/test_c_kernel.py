@@ -12,7 +12,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from interpreter import cbuild, collateral_c
@@ -153,8 +153,23 @@ def cases(draw):
     return ls, T, scen, prepay, default, paths, dq
 
 
+# Found by hypothesis: rate 0 + a lifetime cap of machine epsilon.  The annuity factor
+# r / ((1 + r)^n - 1) from 1 + 6.3e-15 rounded by exp: numpy's and libm's exp differ in
+# the last bit there, and the engines' scheduled principal by 3.4% (both ~2% off).
+EPS_ARM_CASE = (
+    [Line("A", 1.0, 0.0, 0.0, 343, arm=ArmTerms("L6", 0.0, 0, 1, 0.0, 0.03125, 2.220446049250313e-16))],
+    2,
+    Scenarios([1.91088506], [0.80936014], [0.04097352]),
+    {"A": Curve("CPR", 0.0)},
+    None,
+    {"L6": np.array([0.00165276, 0.08132702, 0.09127556]), "L1Y": np.zeros((1, 5))},
+    None,
+)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(case=cases())
+@example(case=EPS_ARM_CASE)
 def test_random_pools_match_numpy(case, kernel_mode):
     ls, T, scen, prepay, default, paths, dq = case
     assert_same(*both(ls, T, scen, prepay, default, paths, dq))
