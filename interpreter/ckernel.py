@@ -604,6 +604,67 @@ static double avg_delinquency(const St *s, double n_, int g) {{
             fill.append(f"        s->funds[{3 * gi + 1}] = s->g[{self.group_slot(gi, 'principal')}][t] * s->alive;")
             fill.append(f"        s->funds[{3 * gi + 2}] = s->g[{self.group_slot(gi, 'penalty')}][t] * s->alive;")
             fill.append(f"        s->cum_loss[{gi}] += s->g[{self.group_slot(gi, 'loss')}][t] * s->alive;")
+        # the period, phase by phase in the program's order (program.PERIOD)
+        nl = "\n"
+        phase_src = {
+            P.Phase.START: f"""        s->t = t; s->period = t + 1; s->version++; s->pver++;
+        for (int k = 0; k < {len(m.fraction_kinds)}; k++) s->frac[k] = P[{self.slot('fraction')} + k][t];
+        s->cf = -1;  /* outside the waterfall 'available' is all interest and principal */
+        for (int i = 0; i < {self.n_group_slots}; i++) s->gv[i] = s->g[i][t];
+        memcpy(s->prior_balance, s->balance, sizeof s->balance);
+        COPY(R_BEGIN_BALANCE, s->balance);""",
+            P.Phase.COLLECT: f"""        for (int i = 0; i < {nflow}; i++) s->funds[i] = 0.0;
+{nl.join(fill)}""",
+            P.Phase.CONTRACTS: f"""        s->version++; s->pver++;
+{nl.join(contracts)}
+        collected = 0.0;
+        for (int i = 0; i < {nflow}; i++) collected += s->funds[i];
+        accounts_before = 0.0;
+        for (int i = {nflow}; i < NF; i++) accounts_before += s->funds[i];""",
+            P.Phase.EVENTS: nl.join(events),
+            P.Phase.NOTIONALS: nl.join(notionals) + f"{nl}        s->version++; s->pver++;",
+            P.Phase.ACCRUALS: nl.join(accruals),
+            P.Phase.WATERFALL: f"""        for (int c = 0; c < NC; c++) {{ s->paid_interest[c] = 0.0; s->paid_principal[c] = 0.0; s->paid_carry[c] = 0.0; s->paid_loss[c] = 0.0; s->accreted[c] = 0.0; }}
+        s->paid_total = 0.0;
+        before = 0.0;
+{clause_src}""",
+            P.Phase.RETIREMENT: "        sold = 0;" + nl + nl.join(retire),
+            P.Phase.LOSSES: nl.join(losses),
+            P.Phase.CLOSE: f"""        for (int c = 0; c < NC; c++) {{ s->shortfall[c] += s->current_due[c]; s->current_due[c] = 0.0; }}
+        for (int k = 0; k < NE; k++) s->ev_before[k] |= s->ev_now[k];
+        if (sold) {{ s->alive = 0.0; sold_period[sc] = t; }}
+        s->version++; s->pver++;
+        COPY(R_INTEREST, s->paid_interest);
+        COPY(R_PRINCIPAL, s->paid_principal);
+        COPY(R_CARRYOVER_PAID, s->paid_carry);
+        COPY(R_LOSS_REIMBURSED, s->paid_loss);
+        COPY(R_BALANCE, s->balance);
+        COPY(R_NOTIONAL, s->notional_now);
+        COPY(R_ACCRETED, s->accreted);
+        if (rec[R_CASH_PAID]) for (int c = 0; c < NC; c++) rec[R_CASH_PAID][c * cs[R_CASH_PAID]] = s->paid_interest[c] + s->paid_principal[c] + s->paid_carry[c] + s->paid_loss[c];
+        if (R_ACC) for (int a = 0; a < {NA}; a++) R_ACC[((size_t)sc * T + t) * {max(NA, 1)} + a] = s->funds[{nflow} + a];
+        if (R_CON) for (int k = 0; k < {NK}; k++) R_CON[((size_t)sc * T + t) * {max(NK, 1)} + k] = s->contract_paid[k];""",
+            P.Phase.CHECK: f"""        /* money is conserved: collected = paid + change in accounts */
+        double pi = 0, pp = 0, pc = 0, pl = 0, held = 0;
+        for (int c = 0; c < NC; c++) {{ pi += s->paid_interest[c]; pp += s->paid_principal[c]; pc += s->paid_carry[c]; pl += s->paid_loss[c]; }}
+        double paid = pi + pp + pc + pl;
+        for (int i = {nflow}; i < NF; i++) held += s->funds[i];
+        held = held - accounts_before;
+        double gap = collected - paid - held;
+        if (!(fabs(gap) <= 1e-6 + 1e-12 * fabs(collected))) {{  /* NaN fails too */
+            double left = 0.0; for (int i = 0; i < {nflow}; i++) left += s->funds[i];
+            err[0] = 1; err[1] = t; err[2] = sc; errv[0] = collected; errv[1] = paid; errv[2] = held; errv[3] = gap; errv[4] = left;
+            return 1;
+        }}
+        for (int c = 0; c < NC; c++) {{
+            if (!(s->shortfall[c] >= -1e-6)) {{ err[0] = 2; err[1] = t; err[2] = sc; err[3] = c; err[4] = 0; errv[0] = -s->shortfall[c]; return 1; }}
+            if (!(s->carryover[c] >= -1e-6)) {{ err[0] = 2; err[1] = t; err[2] = sc; err[3] = c; err[4] = 1; errv[0] = -s->carryover[c]; return 1; }}
+            if (!(s->unpaid_loss[c] >= -1e-6)) {{ err[0] = 2; err[1] = t; err[2] = sc; err[3] = c; err[4] = 2; errv[0] = -s->unpaid_loss[c]; return 1; }}
+        }}
+        for (int c = 0; c < NC; c++)
+            if (!(s->balance[c] >= -1e-6)) {{ err[0] = 3; err[1] = t; err[2] = sc; err[3] = c; errv[0] = s->balance[c]; return 1; }}""",
+        }
+        period_src = "\n".join(f"        /* {phase.name.lower()} */\n{phase_src[phase]}" for phase in P.PERIOD)
         main = f"""
 /* One scenario's whole run. Returns 0, or an error code with err/errv filled. */
 static int run_one(St *s, const double *const *P, const double *K, int T, int S, int sc, double **R, const int *TN,
@@ -635,64 +696,9 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
 #define COPY(r, a) do {{ if (rec[r]) for (int c_ = 0; c_ < NC; c_++) rec[r][c_ * cs[r]] = (a)[c_]; }} while (0)
 #define WD(c, w) do {{ if (rec[R_WRITEDOWN]) rec[R_WRITEDOWN][(size_t)(c) * cs[R_WRITEDOWN]] += (w); wdt[c] += (w); }} while (0)
         double *R_CLAUSE = R_CLAUSE_ALL ? R_CLAUSE_ALL + ((size_t)sc * T + t) * {max(NCL, 1)} : 0;
-        s->t = t; s->period = t + 1; s->version++; s->pver++;
-        for (int k = 0; k < {len(m.fraction_kinds)}; k++) s->frac[k] = P[{self.slot('fraction')} + k][t];
-        s->cf = -1;  /* outside the waterfall 'available' is all interest and principal */
-        for (int i = 0; i < {self.n_group_slots}; i++) s->gv[i] = s->g[i][t];
-        memcpy(s->prior_balance, s->balance, sizeof s->balance);
-        COPY(R_BEGIN_BALANCE, s->balance);
-        for (int i = 0; i < {nflow}; i++) s->funds[i] = 0.0;
-{chr(10).join(fill)}
-        s->version++; s->pver++;
-{chr(10).join(contracts)}
-        double collected = 0.0;
-        for (int i = 0; i < {nflow}; i++) collected += s->funds[i];
-        double accounts_before = 0.0;
-        for (int i = {nflow}; i < NF; i++) accounts_before += s->funds[i];
-{chr(10).join(events)}
-{chr(10).join(notionals)}
-        s->version++; s->pver++;
-{chr(10).join(accruals)}
-        for (int c = 0; c < NC; c++) {{ s->paid_interest[c] = 0.0; s->paid_principal[c] = 0.0; s->paid_carry[c] = 0.0; s->paid_loss[c] = 0.0; s->accreted[c] = 0.0; }}
-        s->paid_total = 0.0;
-        double before = 0.0;
-{clause_src}
+        double collected = 0.0, accounts_before = 0.0, before = 0.0;
         int sold = 0;
-{chr(10).join(retire)}
-{chr(10).join(losses)}
-        for (int c = 0; c < NC; c++) {{ s->shortfall[c] += s->current_due[c]; s->current_due[c] = 0.0; }}
-        for (int k = 0; k < NE; k++) s->ev_before[k] |= s->ev_now[k];
-        if (sold) {{ s->alive = 0.0; sold_period[sc] = t; }}
-        s->version++; s->pver++;
-        COPY(R_INTEREST, s->paid_interest);
-        COPY(R_PRINCIPAL, s->paid_principal);
-        COPY(R_CARRYOVER_PAID, s->paid_carry);
-        COPY(R_LOSS_REIMBURSED, s->paid_loss);
-        COPY(R_BALANCE, s->balance);
-        COPY(R_NOTIONAL, s->notional_now);
-        COPY(R_ACCRETED, s->accreted);
-        if (rec[R_CASH_PAID]) for (int c = 0; c < NC; c++) rec[R_CASH_PAID][c * cs[R_CASH_PAID]] = s->paid_interest[c] + s->paid_principal[c] + s->paid_carry[c] + s->paid_loss[c];
-        if (R_ACC) for (int a = 0; a < {NA}; a++) R_ACC[((size_t)sc * T + t) * {max(NA, 1)} + a] = s->funds[{nflow} + a];
-        if (R_CON) for (int k = 0; k < {NK}; k++) R_CON[((size_t)sc * T + t) * {max(NK, 1)} + k] = s->contract_paid[k];
-        /* money is conserved: collected = paid + change in accounts */
-        double pi = 0, pp = 0, pc = 0, pl = 0, held = 0;
-        for (int c = 0; c < NC; c++) {{ pi += s->paid_interest[c]; pp += s->paid_principal[c]; pc += s->paid_carry[c]; pl += s->paid_loss[c]; }}
-        double paid = pi + pp + pc + pl;
-        for (int i = {nflow}; i < NF; i++) held += s->funds[i];
-        held = held - accounts_before;
-        double gap = collected - paid - held;
-        if (!(fabs(gap) <= 1e-6 + 1e-12 * fabs(collected))) {{  /* NaN fails too */
-            double left = 0.0; for (int i = 0; i < {nflow}; i++) left += s->funds[i];
-            err[0] = 1; err[1] = t; err[2] = sc; errv[0] = collected; errv[1] = paid; errv[2] = held; errv[3] = gap; errv[4] = left;
-            return 1;
-        }}
-        for (int c = 0; c < NC; c++) {{
-            if (!(s->shortfall[c] >= -1e-6)) {{ err[0] = 2; err[1] = t; err[2] = sc; err[3] = c; err[4] = 0; errv[0] = -s->shortfall[c]; return 1; }}
-            if (!(s->carryover[c] >= -1e-6)) {{ err[0] = 2; err[1] = t; err[2] = sc; err[3] = c; err[4] = 1; errv[0] = -s->carryover[c]; return 1; }}
-            if (!(s->unpaid_loss[c] >= -1e-6)) {{ err[0] = 2; err[1] = t; err[2] = sc; err[3] = c; err[4] = 2; errv[0] = -s->unpaid_loss[c]; return 1; }}
-        }}
-        for (int c = 0; c < NC; c++)
-            if (!(s->balance[c] >= -1e-6)) {{ err[0] = 3; err[1] = t; err[2] = sc; err[3] = c; errv[0] = s->balance[c]; return 1; }}
+{period_src}
 #undef PUT
 #undef COPY
 #undef WD

@@ -635,55 +635,96 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     st.pending = pending
     if trace:
         st.trace = []
-    for k, a_decl in enumerate(deal.accounts):  # accounts funded at closing
-        st.funds[model.fund_index[("account", a_decl.name)]] = model.constants[model.account_initial_slot[k]]
-    Cn = len(model.classes)
-    rec = {r.name: np.zeros((T, Cn, S)) for r in P.CLASS_RECORDS if r.name != "cash_paid"}
-    rec["cap"][:] = np.nan
-    clause_paid = np.zeros((T, len(model.program), S))
-    acc_rec = np.zeros((T, len(deal.accounts), S))
-    con_rec = np.zeros((T, len(deal.contracts), S))
-    sold_period = np.full(S, -1)
-    principal_by_group = [flows[g].principal for g in model.groups]  # (S, T) each, computed once
+    period = _NumpyPeriod(model, st, flows, pending, fractions, retire_event, T, check)
+    handlers = {phase: getattr(period, phase.name.lower()) for phase in P.PERIOD}
     for t in range(T):
+        period.t = t
+        for phase in P.PERIOD:
+            handlers[phase]()
+    return RunResult(deal=deal, speeds=speeds, modes=modes, dates=tuple(dates),
+                     class_names=tuple(c.name for c in model.classes),
+                     **period.rec, accounts=period.acc_rec,
+                     account_names=tuple(a.name for a in deal.accounts),
+                     contracts=period.con_rec, contract_names=tuple(c.name for c in deal.contracts), trace=st.trace,
+                     sold_period=period.sold_period,
+                     index_path=named_paths, collateral=flows, clause_paid=period.clause_paid,
+                     clause_labels=model.clause_labels)
+
+
+class _NumpyPeriod:
+    """The numpy engine's handler of each phase of a period (program.Phase), in
+    the order program.PERIOD gives; ``t`` is the period being run."""
+
+    def __init__(self, model: Model, st: "PeriodState", flows, pending, fractions, retire_event, T: int, check: bool):
+        self.model, self.st, self.flows, self.pending = model, st, flows, pending
+        self.fractions, self.retire_event, self.check_money = fractions, retire_event, check
+        S, Cn = st.S, len(model.classes)
+        for k, a_decl in enumerate(model.deal.accounts):  # accounts funded at closing
+            st.funds[model.fund_index[("account", a_decl.name)]] = model.constants[model.account_initial_slot[k]]
+        self.rec = {r.name: np.zeros((T, Cn, S)) for r in P.CLASS_RECORDS if r.name != "cash_paid"}
+        self.rec["cap"][:] = np.nan
+        self.clause_paid = np.zeros((T, len(model.program), S))
+        self.acc_rec = np.zeros((T, len(model.deal.accounts), S))
+        self.con_rec = np.zeros((T, len(model.deal.contracts), S))
+        self.sold_period = np.full(S, -1)
+        self.principal_by_group = [flows[g].principal for g in model.groups]  # (S, T) each, computed once
+        self.t = -1
+        self.collected = self.accounts_before = None
+        self.sold = None
+
+    def start(self):
+        st, t = self.st, self.t
         st.t = t
         st.period = t + 1
         st.current_funds = None  # outside the waterfall 'available' is all interest and principal
         st.version += 1
         st._gcache.clear()
         st.prior_balance = st.balance.copy()
-        rec["begin_balance"][t] = st.balance
-        alive = st.alive
-        # 1. funds: the period's collections (none once the collateral is sold)
+        self.rec["begin_balance"][t] = st.balance
+
+    def collect(self):
+        # the period's collections (none once the collateral is sold)
+        st, t, model, alive = self.st, self.t, self.model, self.st.alive
         st.funds[: model.n_flow_buckets] = 0.0
         for gi, g in enumerate(model.groups):
-            f = flows[g]
+            f = self.flows[g]
             st.funds[3 * gi] = f.net_interest[:, t] * alive
-            st.funds[3 * gi + 1] = principal_by_group[gi][:, t] * alive
+            st.funds[3 * gi + 1] = self.principal_by_group[gi][:, t] * alive
             st.funds[3 * gi + 2] = f.penalty[:, t] * alive
             st.cum_loss[gi] += f.loss[:, t] * alive
+
+    def contracts(self):
+        st, model = self.st, self.model
         for decl, pays in model.contracts:
-            amt = np.maximum(_per_s(pays(st), S), 0.0) * alive
+            amt = np.maximum(_per_s(pays(st), st.S), 0.0) * st.alive
             st.contract_paid[decl.k] = amt
             st.funds[decl.fund] = amt
             st.version += 1
-        collected = st.funds[: model.n_flow_buckets].sum(axis=0)
-        accounts_before = st.funds[model.n_flow_buckets:].sum(axis=0)
-        # events: 'happens' in the first period the condition holds
-        for k, ev in enumerate(model.events):
+        self.collected = st.funds[: model.n_flow_buckets].sum(axis=0)
+        self.accounts_before = st.funds[model.n_flow_buckets:].sum(axis=0)
+
+    def events(self):
+        # 'happens' in the first period the condition holds
+        st = self.st
+        for k, ev in enumerate(self.model.events):
             if st.event_before[k].all():
                 st.event_now[k] = False  # it has happened everywhere: nothing left to test
                 continue
-            hit = _per_s(ev(st), S, bool) & (alive > 0)
+            hit = _per_s(ev(st), st.S, bool) & (st.alive > 0)
             st.event_now[k] = hit & ~st.event_before[k]
             st.version += 1  # a later event's condition may read this one
-        # 2. accruals: notionals first (a cap may read them), then rates
-        for decl, notional in model.notional_fns:
-            st.notional_now[decl.c] = np.maximum(_per_s(notional(st), S), 0.0) * alive
+
+    def notionals(self):
+        st = self.st
+        for decl, notional in self.model.notional_fns:
+            st.notional_now[decl.c] = np.maximum(_per_s(notional(st), st.S), 0.0) * st.alive
         st.version += 1
-        for acc, coupon_f, cap_f, carry_f in model.accrual_fns:
+
+    def accruals(self):
+        st, t, rec, S = self.st, self.t, self.rec, self.st.S
+        for acc, coupon_f, cap_f, carry_f in self.model.accrual_fns:
             c = acc.c
-            frac = fractions[acc.fraction, t]
+            frac = self.fractions[acc.fraction, t]
             # A class retired with nothing owed accrues nothing and has no rate (0)
             # or cap (NaN) that period: its formulas are not evaluated for it.
             live = None
@@ -709,28 +750,33 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                 uncapped = coupon if carry_f is None else np.minimum(coupon, carry_f(st))
                 carry = st.carryover[c] * (1.0 + uncapped * frac) + base * np.maximum(uncapped - rate, 0.0) * frac
                 st.carryover[c] = carry if live is None else np.where(live, carry, st.carryover[c])
-        # 3. the waterfall
+
+    def waterfall(self):
+        st, model, t = self.st, self.model, self.t
         for arr in (st.paid_interest, st.paid_principal, st.paid_carry, st.paid_loss, st.paid_residual, st.accreted):
             arr[:] = 0.0
-        st.paid_total = np.zeros(S)
+        st.paid_total = np.zeros(st.S)
         before = st.paid_total.copy()
         for k, steps in enumerate(model.program):
             st.clause_label = model.clause_labels[k]
             for step in steps:
                 st.current_funds = None
                 step(st, None)
-            clause_paid[t, k] = st.paid_total - before
+            self.clause_paid[t, k] = st.paid_total - before
             before = st.paid_total.copy()
-        # 4. early retirement: in a run 'to' an event, the period it happens the
-        # collateral is sold at its balance and the proceeds retire the classes
-        sold = np.zeros(S, dtype=bool)
-        for k in range(len(model.events)):
-            m = st.event_now[k] & (retire_event == k) & (alive > 0)
+
+    def retirement(self):
+        # in a run 'to' an event, the period it happens the collateral is sold
+        # at its balance and the proceeds retire the classes
+        st, model, t, alive = self.st, self.model, self.t, self.st.alive
+        self.sold = sold = np.zeros(st.S, dtype=bool)
+        for k, decl in enumerate(model.event_decls):
+            m = st.event_now[k] & (self.retire_event == k) & (alive > 0)
             if not m.any():
                 continue
-            proceeds = np.where(m, sum(flows[g].end_balance[:, t] for g in model.groups), 0.0)
-            collected = collected + proceeds
-            targets = np.array(model.event_decls[k].retires, dtype=int)
+            proceeds = np.where(m, sum(self.flows[g].end_balance[:, t] for g in model.groups), 0.0)
+            self.collected = self.collected + proceeds
+            targets = np.array(decl.retires, dtype=int)
             due = st.balance[targets]
             paid = _pro_rata(proceeds, due, due)
             st.balance[targets] -= paid
@@ -739,39 +785,45 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
             if model.first_residual is not None:
                 st.pay_cash(model.first_residual, rest, "residual")
             if st.trace is not None:
-                ev_decl = deal.events[k]
-                st.trace.append((t, f"{ev_decl.title} (retirement)", ev_decl.span.line, "principal", targets, paid))
+                title = f"{model.deal.events[k].title} (retirement)"
+                st.trace.append((t, title, decl.span.line, "principal", targets, paid))
                 if model.first_residual is not None:
-                    st.trace.append((t, f"{ev_decl.title} (retirement)", ev_decl.span.line, "remaining",
-                                     np.array([model.first_residual]), rest[None, :]))
+                    st.trace.append((t, title, decl.span.line, "remaining", np.array([model.first_residual]),
+                                     rest[None, :]))
             sold |= m
-        # 5. losses: classes' principal above the pool is written down in the stated order.
+
+    def losses(self):
         # Defaulted loans whose recovery has not arrived yet still count: only the
         # realized loss (default less recovery) is written down.
-        if model.loss_decls:
-            pool_end = (sum(flows[g].end_balance[:, t] for g in model.groups) + pending[:, t]) * alive * ~sold
-            excess = np.maximum(st.balance[~model.is_notional & ~model.is_residual].sum(axis=0) - pool_end, 0.0)
-            for loss in model.loss_decls:
-                order = np.array(loss.classes, dtype=int)
-                if loss.mode is P.Mode.SEQUENTIAL:
-                    for c in order:
-                        w = np.minimum(excess, st.balance[c])
-                        st.balance[c] -= w
-                        st.unpaid_loss[c] += w
-                        rec["writedown"][t, c] += w
-                        excess = excess - w
-                else:
-                    w = _pro_rata(excess, st.balance[order], st.balance[order])
-                    st.balance[order] -= w
-                    st.unpaid_loss[order] += w
-                    rec["writedown"][t, order] += w
-                    excess = excess - w.sum(axis=0)
-        # 6. end of period
+        st, model, t, rec = self.st, self.model, self.t, self.rec
+        if not model.loss_decls:
+            return
+        pool_end = (sum(self.flows[g].end_balance[:, t] for g in model.groups) + self.pending[:, t]) \
+            * st.alive * ~self.sold
+        excess = np.maximum(st.balance[~model.is_notional & ~model.is_residual].sum(axis=0) - pool_end, 0.0)
+        for loss in model.loss_decls:
+            order = np.array(loss.classes, dtype=int)
+            if loss.mode is P.Mode.SEQUENTIAL:
+                for c in order:
+                    w = np.minimum(excess, st.balance[c])
+                    st.balance[c] -= w
+                    st.unpaid_loss[c] += w
+                    rec["writedown"][t, c] += w
+                    excess = excess - w
+            else:
+                w = _pro_rata(excess, st.balance[order], st.balance[order])
+                st.balance[order] -= w
+                st.unpaid_loss[order] += w
+                rec["writedown"][t, order] += w
+                excess = excess - w.sum(axis=0)
+
+    def close(self):
+        st, t, rec, sold = self.st, self.t, self.rec, self.sold
         st.shortfall += st.current_due
         st.current_due[:] = 0.0
         st.event_before |= st.event_now
         st.alive = np.where(sold, 0.0, st.alive)
-        sold_period[sold] = t
+        self.sold_period[sold] = t
         rec["interest"][t] = st.paid_interest
         rec["principal"][t] = st.paid_principal
         rec["carryover_paid"][t] = st.paid_carry
@@ -779,18 +831,12 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         rec["balance"][t] = st.balance
         rec["notional"][t] = st.notional_now
         rec["accreted"][t] = st.accreted
-        acc_rec[t] = st.funds[model.n_flow_buckets:]
-        con_rec[t] = st.contract_paid
-        if check:
-            _check_period(model, st, t, collected, accounts_before)
-    return RunResult(deal=deal, speeds=speeds, modes=modes, dates=tuple(dates),
-                     class_names=tuple(c.name for c in model.classes),
-                     **rec, accounts=acc_rec,
-                     account_names=tuple(a.name for a in deal.accounts),
-                     contracts=con_rec, contract_names=tuple(c.name for c in deal.contracts), trace=st.trace,
-                     sold_period=sold_period,
-                     index_path=named_paths, collateral=flows, clause_paid=clause_paid,
-                     clause_labels=model.clause_labels)
+        self.acc_rec[t] = st.funds[self.model.n_flow_buckets:]
+        self.con_rec[t] = st.contract_paid
+
+    def check(self):
+        if self.check_money:
+            _check_period(self.model, self.st, self.t, self.collected, self.accounts_before)
 
 
 def _choose_engine(engine: Optional[str], trace: bool, model: Model, T: int) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-import attrs
 import numpy as np
 
 from dsl import ast as A
@@ -377,7 +376,7 @@ class StepLowering:
             fund = m.fund_index[("distribution", d.name)]
             out.append(P.DistributionDecl(d.name, fund, self.steps(d.steps, (fund,)), 0, d.span))
         depth = _distribution_depths(out)
-        return tuple(attrs.evolve(d, depth=depth[k]) for k, d in enumerate(out))
+        return tuple(d._replace(depth=depth[k]) for k, d in enumerate(out))
 
     def steps(self, steps, funds) -> tuple:
         out = []

@@ -17,100 +17,84 @@ Adding a builtin: its signature in ``dsl/builtins.py``, its lowering in
 said with them), a handler per backend if it needs a new operation, its line
 in docs/language.md.
 
-Every operation carries the span of the deal text it came from.
+Every operation carries the span of the deal text it came from. Operations
+and declarations are typed, immutable named tuples (cheap to define: this
+module is imported by every run).
 """
-from __future__ import annotations
-
 import enum
-from typing import Optional, Tuple
-
-import attrs
+from typing import NamedTuple, Optional, Tuple
 
 from dsl import ast as A
 
-
-def _span():
-    return attrs.field(default=A.NOWHERE, eq=False, repr=False)
+Op = object  # an operation: any of the classes below
 
 
 # ------------------------------------------------------------------ leaves
-@attrs.frozen
-class Const:
+class Const(NamedTuple):
     """A number of the deal or its assumptions: ``constants[slot]`` of the run."""
     slot: int
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class Period:
+class Period(NamedTuple):
     """The distribution period, 1 for the first distribution date."""
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class DateOrdinal:
+class DateOrdinal(NamedTuple):
     """The distribution date as a proleptic Gregorian ordinal."""
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class AccrualDays:
+class AccrualDays(NamedTuple):
     """Actual days from the previous distribution date (closing for the first)."""
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class Available:
+class Available(NamedTuple):
     """Cash still in the funds of the step that reads it (its enclosing 'from')."""
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class Amount:
+class Amount(NamedTuple):
     """Inside a distribution: the amount routed to it (0 outside)."""
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class Schedule:
+class Schedule(NamedTuple):
     """Planned balance ``k`` (a PAC schedule) at the period, by period from closing."""
     k: int
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class Table:
+class Table(NamedTuple):
     """Table ``k``'s value for the period."""
     k: int
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class IndexLevel:
+class IndexLevel(NamedTuple):
     """Index ``i``'s level this period, on the scenario's path."""
     i: int
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class AccountBalance:
+class AccountBalance(NamedTuple):
     """What account ``fund`` holds now (a fund index)."""
     fund: int
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class ContractPaid:
+class ContractPaid(NamedTuple):
     """What contract ``k`` paid into the deal this period."""
     k: int
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class Formula:
+class Formula(NamedTuple):
     """The value of the deal's formula ``k`` (``Program.defines[k]``) where it is read."""
     k: int
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
 class ClassField(enum.Enum):
@@ -119,19 +103,17 @@ class ClassField(enum.Enum):
     ORIGINAL = "original_balance"  # at closing
 
 
-@attrs.frozen
-class ClassSum:
+class ClassSum(NamedTuple):
     """The sum of one balance of the classes ``classes`` (indices, in order)."""
     field: ClassField
     classes: Tuple[int, ...]
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class Notional:
+class Notional(NamedTuple):
     """This period's notional balance of notional class ``c``."""
     c: int
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
 class EventTest(enum.Enum):
@@ -140,11 +122,10 @@ class EventTest(enum.Enum):
     AFTER = "after"  # the periods after it
 
 
-@attrs.frozen
-class Event:
+class Event(NamedTuple):
     test: EventTest
     k: int
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
 # Collateral fields of a group, read for the period, times 'alive' (0 once the
@@ -153,109 +134,93 @@ GROUP_FLOW_FIELDS = ("begin_balance", "end_balance", "scheduled_principal", "pre
                      "net_interest", "loss")
 
 
-@attrs.frozen
-class GroupFlow:
+class GroupFlow(NamedTuple):
     field: str  # one of GROUP_FLOW_FIELDS
     g: Optional[int]
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class Delinquency:
+class Delinquency(NamedTuple):
     """The 60+ delinquent fraction of group g (None: weighted by the groups' begin balances)."""
     g: Optional[int]
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class AverageDelinquency:
+class AverageDelinquency(NamedTuple):
     """Mean of Delinquency(g) over the scenario's last ``n`` periods, this one included."""
-    n: "Op"
+    n: Op
     g: Optional[int]
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class PendingRecoveries:
+class PendingRecoveries(NamedTuple):
     """Defaulted balance whose recovery has not arrived, at the end of the period (times alive)."""
     g: Optional[int]
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class CumulativeLoss:
+class CumulativeLoss(NamedTuple):
     g: Optional[int]
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class Wac:
+class Wac(NamedTuple):
     """Weighted average net or gross rate, by begin balance."""
     net: bool
     g: Optional[int]
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
 # ------------------------------------------------------------------ operators
-@attrs.frozen
-class Arith:
+class Arith(NamedTuple):
     op: str  # '+', '-', '*', '/' (x / 0 = 0: a ratio of an empty pool or a retired class)
-    left: "Op"
-    right: "Op"
-    span: A.Span = _span()
+    left: Op
+    right: Op
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class Neg:
-    operand: "Op"
-    span: A.Span = _span()
+class Neg(NamedTuple):
+    operand: Op
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class Compare:
+class Compare(NamedTuple):
     op: str  # '<', '<=', '>', '>=', '==', '!='
-    left: "Op"
-    right: "Op"
-    span: A.Span = _span()
+    left: Op
+    right: Op
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class Logic:
+class Logic(NamedTuple):
     op: str  # 'and' | 'or': evaluated left to right, stopping once decided
-    operands: Tuple["Op", ...]
-    span: A.Span = _span()
+    operands: Tuple[Op, ...]
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class Not:
-    operand: "Op"
-    span: A.Span = _span()
+class Not(NamedTuple):
+    operand: Op
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class Select:
+class Select(NamedTuple):
     """``if cond then a else b``."""
-    cond: "Op"
-    then: "Op"
-    other: "Op"
-    span: A.Span = _span()
+    cond: Op
+    then: Op
+    other: Op
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class Extremum:
+class Extremum(NamedTuple):
     """min (``least``) or max of the operands, NaN-propagating as numpy's minimum/maximum."""
     least: bool
-    operands: Tuple["Op", ...]
-    span: A.Span = _span()
+    operands: Tuple[Op, ...]
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class Abs:
-    operand: "Op"
-    span: A.Span = _span()
+class Abs(NamedTuple):
+    operand: Op
+    span: A.Span = A.NOWHERE
 
-
-Op = object  # any of the classes above
 
 OPERATIONS = (Const, Period, DateOrdinal, AccrualDays, Available, Amount, Schedule, Table, IndexLevel,
               AccountBalance, ContractPaid, Formula, ClassSum, Notional, Event, GroupFlow, Delinquency,
@@ -293,12 +258,11 @@ class Caching(enum.Enum):
     PERIOD = "period"  # reads nothing payments change: until the period's state is next set
 
 
-@attrs.frozen
-class FormulaDecl:
+class FormulaDecl(NamedTuple):
     name: str
     body: object  # an Op
     caching: Caching
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
 class ConstKind(enum.Enum):
@@ -309,13 +273,12 @@ class ConstKind(enum.Enum):
     ACCOUNT_INITIAL = "account initial"  # an account's balance at closing
 
 
-@attrs.frozen
-class ConstDecl:
+class ConstDecl(NamedTuple):
     """Where a constant's value comes from (its slot is its place in the table)."""
     kind: ConstKind
     key: object  # the parameter's name, the group index, the class or account index, or None
     value: float
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
 # ------------------------------------------------------------------ the state a payment reads and settles
@@ -342,8 +305,7 @@ class PayKind(enum.Enum):
     UNPAID_LOSSES = "unpaid realized losses"
 
 
-@attrs.frozen
-class Owing:
+class Owing(NamedTuple):
     """What a kind of payment is owed, and how paying it settles: a class is
     owed the sum of ``owed``; a payment reduces them in that order (each but
     the last by at most what it holds, the last by the rest) and is recorded
@@ -372,8 +334,7 @@ class Mode(enum.Enum):
 # ------------------------------------------------------------------ steps
 # A step's ``funds`` are fund indices (sorted): the cash it pays from, which
 # 'available' reads in its limit. Every step keeps its deal-file span.
-@attrs.frozen
-class PayStep:
+class PayStep(NamedTuple):
     """Pay ``kind`` to the classes ``targets`` (in order) from ``funds``, by ``mode``, up to ``limit``."""
     kind: PayKind
     mode: Mode
@@ -381,75 +342,68 @@ class PayStep:
     targets: Tuple[int, ...]
     limit: Optional[object]
     words: str  # as the deal wrote what it pays (the payment ledger's 'pays')
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class ReleaseStep:
+class ReleaseStep(NamedTuple):
     """'pay remaining': what is left in ``funds`` (up to ``limit``) to the residual class ``target``."""
     funds: Tuple[int, ...]
     target: int
     limit: Optional[object]
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class RouteStep:
+class RouteStep(NamedTuple):
     """'pay principal to DISTRIBUTION': cash (up to ``limit``) moved to distribution
     ``distribution``'s own fund, its steps run with 'amount' = the cash moved,
     what they leave goes back to ``funds`` in the shares it came from."""
     funds: Tuple[int, ...]
     distribution: int
     limit: Optional[object]
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class AccreteStep:
+class AccreteStep(NamedTuple):
     """The targets' current interest added to their balances, its cash moved to fund ``into``."""
     funds: Tuple[int, ...]
     targets: Tuple[int, ...]
     into: int
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class DepositStep:
+class DepositStep(NamedTuple):
     """Cash from ``funds`` (up to ``limit``) into the account fund ``account``."""
     funds: Tuple[int, ...]
     account: int
     limit: Optional[object]
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class BranchStep:
+class BranchStep(NamedTuple):
     """``if cond``: the scenarios where it holds run ``then``, the others ``other``;
     'available' in the condition reads ``funds``."""
     cond: object
     funds: Tuple[int, ...]
     then: Tuple[object, ...]
     other: Tuple[object, ...]
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
 STEPS = (PayStep, ReleaseStep, RouteStep, AccreteStep, DepositStep, BranchStep)
 
 
-@attrs.frozen
-class DistributionDecl:
+class DistributionDecl(NamedTuple):
     name: str
     fund: int  # its own fund, where routed cash waits
     steps: Tuple[object, ...]
     depth: int  # how deep distributions nest from it (1: it routes to none)
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class ClauseDecl:
+class ClauseDecl(NamedTuple):
     label: str  # kept on the Python side: no deal text reaches generated code
     steps: Tuple[object, ...]
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
 def walk_steps(steps):
@@ -462,8 +416,7 @@ def walk_steps(steps):
 
 
 # ------------------------------------------------------------------ records
-@attrs.frozen
-class Record:
+class Record(NamedTuple):
     """A per-class, per-period record of a run: ``RunResult``'s field of that
     name, (T, C, S); the numpy engine fills it by name, the C kernel by its
     position here (``R_<NAME>`` in the generated source)."""
@@ -497,8 +450,7 @@ class DayCount(enum.Enum):
     ACTUAL_ACTUAL = "actual/actual"  # accrues as actual/365 (days over 365)
 
 
-@attrs.frozen
-class AccrualDecl:
+class AccrualDecl(NamedTuple):
     """How class ``c`` accrues each period: current interest on its balance (or
     notional) at the coupon limited by the cap, for the period's fraction of a
     year (row ``fraction`` of the run's accrual fractions, see
@@ -512,41 +464,57 @@ class AccrualDecl:
     carryover: bool
     on_notional: bool
     fraction: int
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
 # ------------------------------------------------------------------ the period's other declarations
-@attrs.frozen
-class NotionalDecl:
+class NotionalDecl(NamedTuple):
     """Notional class ``c``'s notional this period (floored at 0; 0 once the collateral is sold)."""
     c: int
     notional: object
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class ContractDecl:
+class ContractDecl(NamedTuple):
     """Contract ``k``'s receipt this period (floored at 0), paid into fund ``fund``."""
     k: int
     pays: object
     fund: int
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class EventDecl:
+class EventDecl(NamedTuple):
     """Event ``k`` happens in the first period ``when`` holds; a run to it
     retires the classes ``retires`` (pro rata by balance) from the sale of the
     collateral, the rest to the first residual class."""
     k: int
     when: object
     retires: Tuple[int, ...]
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
 
 
-@attrs.frozen
-class LossDecl:
+class LossDecl(NamedTuple):
     """Classes' principal above the pool is written down in this order (or pro rata)."""
     mode: Mode
     classes: Tuple[int, ...]
-    span: A.Span = _span()
+    span: A.Span = A.NOWHERE
+
+
+# ------------------------------------------------------------------ the period
+class Phase(enum.Enum):
+    """What happens in a period; ``PERIOD`` gives the order, both engines follow it."""
+    START = "the period opens: balances at its start kept, the collateral's values for it read"
+    COLLECT = "the collateral's interest, principal and prepayment charges fill each group's funds"
+    CONTRACTS = "each contract's receipt fills its fund; what came in is the money check's base"
+    EVENTS = "each event not yet happened tests its condition"
+    NOTIONALS = "each notional class's notional (a cap may read it)"
+    ACCRUALS = "each class accrues current interest at its rate, and carryover where the cap binds"
+    WATERFALL = "the clauses run in order"
+    RETIREMENT = "in a run to an event, the collateral is sold the period it happens and retires the classes"
+    LOSSES = "classes' principal above the pool is written down in the deal's order"
+    CLOSE = "unpaid interest carried, events recorded, the period's records written"
+    CHECK = "money is conserved: collected = paid to classes + change in accounts; none over-paid"
+
+
+PERIOD = (Phase.START, Phase.COLLECT, Phase.CONTRACTS, Phase.EVENTS, Phase.NOTIONALS, Phase.ACCRUALS,
+          Phase.WATERFALL, Phase.RETIREMENT, Phase.LOSSES, Phase.CLOSE, Phase.CHECK)
