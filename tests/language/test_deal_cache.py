@@ -209,13 +209,3 @@ def test_record_constructor_arguments():
         A.Span("f", 1, 2, 3, 4, 5)
     d = A.Deal(header=A.Header(name="x"))
     assert d.classes == () and d.path == "<string>" and "source" not in repr(d)
-
-
-def test_larks_tables_are_kept_in_the_cache_folder(tmp_path, monkeypatch):
-    grammar = "start: NAME\nNAME: /x/\n"
-    monkeypatch.setenv("WATERFALL_CACHE", str(tmp_path))
-    where = dsl.parse._lark_cache_file(grammar)
-    assert Path(where).parent == tmp_path / "lark"
-    assert dsl.parse._lark_cache_file(grammar + "// edited\n") != where, "named by the grammar"
-    monkeypatch.setenv("WATERFALL_CACHE", "off")
-    assert dsl.parse._lark_cache_file(grammar) is False
