@@ -1,4 +1,4 @@
-"""Where waterfall-dsl keeps what it can rebuild: parsed deals, compiled kernels.
+"""Where waterfall-dsl keeps what it can rebuild: compiled C libraries.
 
 ``WATERFALL_CACHE`` names the folder (``WATERFALL_CACHE=off`` turns caching off);
 otherwise ``$XDG_CACHE_HOME/waterfall-dsl`` or ``~/.cache/waterfall-dsl``. Every
@@ -7,7 +7,9 @@ read; deleting the folder is always safe.
 """
 from __future__ import annotations
 
+import hashlib
 import os
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -51,3 +53,30 @@ def prune(folder: Path, pattern: str, keep: int) -> None:
             p.unlink()
         except OSError:
             pass
+
+
+_HERE = Path(__file__).resolve().parent
+_fingerprint: Optional[bytes] = None
+
+
+def code_fingerprint() -> bytes:
+    """A digest of everything a parsed, checked deal depends on besides its text:
+    this package's parser and checker (``dsl/*.py``, ``grammar/*.lark``), the
+    installed Lark (its ``__init__.py``, which holds its version) and Python's
+    version. Part of the key of anything cached from a deal's text."""
+    global _fingerprint
+    if _fingerprint is None:
+        h = hashlib.sha256()
+        h.update(f"python {sys.version_info[0]}.{sys.version_info[1]}\n".encode())
+        grammar = _HERE.parent / "grammar"
+        files = sorted(_HERE.glob("*.py")) + sorted(grammar.glob("*.lark"))
+        import importlib.util
+        spec = importlib.util.find_spec("lark")
+        if spec is not None and spec.origin:
+            files.append(Path(spec.origin))
+        for f in files:
+            h.update(f.name.encode() + b"\0")
+            h.update(f.read_bytes())
+            h.update(b"\0")
+        _fingerprint = h.digest()
+    return _fingerprint

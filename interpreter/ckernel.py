@@ -864,8 +864,7 @@ def kernel(model) -> Optional[tuple]:
 def _index_path(deal: A.Deal) -> Optional[Path]:
     """Where the name of the deal's compiled library is kept (None: no cache, or a
     deal built in memory without its text)."""
-    from dsl.cachedir import cache_dir
-    from dsl.dealcache import code_fingerprint
+    from dsl.cachedir import cache_dir, code_fingerprint
     if not deal.source:
         return None
     folder = cache_dir("c")
