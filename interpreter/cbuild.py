@@ -9,7 +9,11 @@ deal edit, not once per run. Without a compiler the numpy engine runs instead
 (same results, slower): ``available()`` says which.
 
 Flags keep IEEE arithmetic exact as written (no -ffast-math, no fused
-multiply-add contraction), so the C paths reproduce the numpy paths.
+multiply-add contraction), so the C paths reproduce the numpy paths. Large
+sources are compiled with less optimisation (``opt_level``), and every compile
+has a time limit (``WATERFALL_COMPILE_TIMEOUT``, seconds, default 20; ``off``
+for none): past it the compiler is killed and ``CompileTimeout`` raised, so
+a deal too large to compile quickly runs on numpy instead of hanging.
 
 The SHA-256 of every library's bytes is recorded beside it when it is built
 (``<name>-<key>.sha256``) and checked before the library is loaded: a library
@@ -27,6 +31,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -38,13 +43,27 @@ from typing import Dict, Optional, Tuple
 from dsl import cachedir
 from dsl.cachedir import cache_dir
 
-FLAGS = ("-O3", "-std=c99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno", "-w")
+# Without the optimisation level, which opt_level() picks by the source's size.
+BASE_FLAGS = ("-std=c99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno", "-w")
+# gcc's time grows faster than linearly with the size of the generated functions
+# (a deal's period loop is one function). Measured with gcc 12 on 2 vCPUs:
+# J4 (65 KB of C) -O3 3.7 s, -O1 0.8 s; 100 classes in one step (123 KB) -O3
+# 13 s, -O1 5.6 s; 200 (239 KB) -O3 37 s, -O1 8 s, -O0 1.8 s; 500 (587 KB) -O3
+# 55 s (the issue), -O1 25 s, -O0 4.5 s.
+O3_MAX_CHARS = 100_000
+O1_MAX_CHARS = 200_000
+DEFAULT_TIMEOUT = 20.0
 _loaded: Dict[str, ctypes.CDLL] = {}
+_failed: Dict[str, "CompileError"] = {}  # a source that timed out is not tried again in this process
 
 
 class CompileError(RuntimeError):
     """The C compiler rejected source this package generated (a bug here, not in
     the deal), or its library could not be loaded."""
+
+
+class CompileTimeout(CompileError):
+    """The compiler took longer than the time limit; it was stopped."""
 
 
 _which: Dict[str, Optional[str]] = {}
@@ -81,7 +100,26 @@ def compiler_version(cc: str) -> str:
 def key_parts(cc: str) -> Tuple[str, ...]:
     """What, besides its source, a library depends on: the compiler (path and
     version), the flags, the operating system and the machine architecture."""
-    return (cc, compiler_version(cc), *FLAGS, sys.platform, platform.machine())
+    return (cc, compiler_version(cc), *BASE_FLAGS, f"O3<={O3_MAX_CHARS} O1<={O1_MAX_CHARS}",
+            sys.platform, platform.machine())
+
+
+def opt_level(source: str) -> str:
+    if len(source) <= O3_MAX_CHARS:
+        return "-O3"
+    return "-O1" if len(source) <= O1_MAX_CHARS else "-O0"
+
+
+def timeout() -> Optional[float]:
+    """The compile time limit in seconds (None: no limit), from WATERFALL_COMPILE_TIMEOUT."""
+    raw = os.environ.get("WATERFALL_COMPILE_TIMEOUT", "").strip().lower()
+    if raw in ("off", "none", "0"):
+        return None
+    try:
+        t = float(raw)
+    except ValueError:
+        return DEFAULT_TIMEOUT
+    return t if t > 0 and t == t else DEFAULT_TIMEOUT
 
 
 def library_key(cc: str, source: str) -> str:
@@ -93,8 +131,9 @@ LIBRARY_NAME = re.compile(r"[a-z]+-[0-9a-f]{20}\.so")  # what load() names its l
 
 def load(name: str, source: str, note: str = "") -> Optional[ctypes.CDLL]:
     """The library built from ``source`` (compiled now if not cached), or None
-    when there is no C compiler. Raises CompileError if compilation fails.
-    ``note`` is said on a terminal's stderr while compiling (it takes seconds)."""
+    when there is no C compiler. Raises CompileError if compilation fails (or
+    CompileTimeout if it takes too long). ``note`` is said on a terminal's
+    stderr while compiling (it takes seconds)."""
     cc = compiler()
     if cc is None:
         return None
@@ -102,6 +141,8 @@ def load(name: str, source: str, note: str = "") -> Optional[ctypes.CDLL]:
     lib = _loaded.get(key)
     if lib is not None:
         return lib
+    if key in _failed:
+        raise _failed[key]
     folder = cache_dir("c")
     so_name = f"{name}-{key}.so"
     lib = None
@@ -114,7 +155,11 @@ def load(name: str, source: str, note: str = "") -> Optional[ctypes.CDLL]:
     if lib is None:
         if note and sys.stderr.isatty():
             print(f"compiling {note} (once, until it changes) ...", file=sys.stderr, flush=True)
-        lib = _build(cc, source, folder, so_name, note or f"the {name} kernel")
+        try:
+            lib = _build(cc, source, folder, so_name, note or f"the {name} kernel")
+        except CompileTimeout as e:
+            _failed[key] = e
+            raise
     _loaded[key] = lib
     return lib
 
@@ -243,13 +288,26 @@ def _compile(cc: str, source: str, so: Path, what: str) -> str:
     # record is written first: a library is never found without its own.
     fd, tmp_c = tempfile.mkstemp(suffix=".c", dir=so.parent)
     tmp_so = tmp_c[:-2] + ".so"
+    limit = timeout()
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(source)
-        proc = subprocess.run([cc, *FLAGS, "-o", tmp_so, tmp_c, "-lm"], capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL)
+        cmd = [cc, opt_level(source), *BASE_FLAGS, "-o", tmp_so, tmp_c, "-lm"]
+        # Its own process group: the compiler's children (cc1, as, ld) are
+        # stopped with it on a timeout or an interrupt.
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            _, err = proc.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            _kill(proc)
+            raise CompileTimeout(f"compiling {what} took longer than {limit:g} s "
+                                 f"(WATERFALL_COMPILE_TIMEOUT); the compiler was stopped") from None
+        except BaseException:
+            _kill(proc)
+            raise
         if proc.returncode != 0:
-            raise CompileError(f"{cc} failed on generated source {so.name}:\n{proc.stderr[-4000:]}")
+            raise CompileError(f"{cc} failed on generated source {so.name}:\n{err[-4000:]}")
         os.chmod(tmp_so, 0o600)
         digest = file_digest(Path(tmp_so))
         if digest is None:
@@ -263,6 +321,15 @@ def _compile(cc: str, source: str, so: Path, what: str) -> str:
                 os.unlink(p)
             except FileNotFoundError:
                 pass
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    proc.kill()
+    proc.communicate()
 
 
 _local = threading.local()
