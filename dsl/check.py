@@ -13,28 +13,18 @@ from . import ast as A
 from .diagnostics import DealError, Diagnostic
 
 
-def load_deal(path: str | Path, cache: bool = True) -> A.Deal:
-    """Parse and check the deal file at ``path``. A deal that checks clean is
-    kept in the deal cache (``dsl.dealcache``), keyed by its path, its text and
-    this package's code, so loading it again skips parsing and checking;
-    ``cache=False`` (or ``WATERFALL_CACHE=off``) always parses."""
+def load_deal(path: str | Path) -> A.Deal:
+    """Parse and check the deal file at ``path``."""
     path = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as e:
         raise DealError([Diagnostic(A.Span(path, 0, 0), f"cannot read the deal file: {e.strerror}")]) from None
-    if cache:
-        from . import dealcache
-        deal = dealcache.lookup(path, text)
-        if deal is not None:
-            return deal
     from .parse import parse
     deal = parse(text, path)
     diags = check(deal)
     if diags:
         raise DealError(diags, {path: text})
-    if cache:
-        dealcache.store(path, text, deal)
     return deal
 
 

@@ -1,7 +1,6 @@
 """The checker behind ``dsl.check.check``: names, units, dates, coverage.
 
-Kept apart from ``dsl.check`` so that a deal loaded from the cache
-(``dsl.dealcache``) does not import, or compile, the checker it does not need.
+Kept apart from ``dsl.check``, which imports it only when a deal is checked.
 """
 from __future__ import annotations
 

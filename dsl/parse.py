@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-import hashlib
 import importlib.resources
 import re
 import sys
@@ -20,7 +19,6 @@ from lark import Lark, Token, Transformer, v_args
 from lark.indenter import Indenter
 
 from . import ast as A
-from .cachedir import cache_dir
 from .diagnostics import DealError, Diagnostic
 
 
@@ -62,19 +60,29 @@ def _parser() -> Lark:
 
 
 def _new_parser(shared_regexes: bool) -> Lark:
+    from . import larktables
     text = importlib.resources.files("grammar").joinpath("waterfall.lark").read_text(encoding="utf-8")
-    parser = Lark(
+    parser = larktables.parser(
         text,
+        _tables_folder(),
         parser="lalr",
         lexer="contextual",
         postlex=DealIndenter(),
         propagate_positions=True,
         maybe_placeholders=False,
-        cache=_lark_cache_file(text),
     )
     if shared_regexes:
         _share_regexes(parser)
     return parser
+
+
+def _tables_folder():
+    """Where Lark's tables for the grammar are kept (0.15-0.45 s to build, a few
+    ms to load): the grammar's own folder, never the cache folder (see
+    ``dsl.larktables``); None when the package is not in a folder (a zip)."""
+    from pathlib import Path
+    folder = importlib.resources.files("grammar")
+    return folder if isinstance(folder, Path) else None
 
 
 # ------------------------------------------------------------------ the lexer's regexes
@@ -176,18 +184,6 @@ def _share_regexes(parser: Lark) -> None:
     shared = _SharedRe(parser.terminals)
     for b in basics:
         b.re = shared
-
-
-def _lark_cache_file(grammar: str):
-    """Where Lark keeps the LALR tables it builds from the grammar (0.4 s to
-    build, 30 ms to load): in the waterfall cache folder, named by the
-    grammar's hash (Lark checks the grammar, its options and its own version
-    against the file, too). With WATERFALL_CACHE=off, none: Lark builds them."""
-    folder = cache_dir("lark")
-    if folder is None:
-        return False
-    digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:24]
-    return str(folder / f"waterfall-{digest}-lark{lark.__version__}-py{sys.version_info[0]}{sys.version_info[1]}.cache")
 
 
 # Human names for the grammar's terminals, for "expected ..." lines.

@@ -808,7 +808,9 @@ _kernels: Dict[int, tuple] = {}
 
 
 def kernel(model) -> Optional[tuple]:
-    """(library, generator) for the model's deal, or None without a C compiler."""
+    """(library, generator) for the model's deal, or None without a C compiler.
+    Raises cbuild.CompileError (CompileTimeout for a deal too large to compile
+    within the time limit): the engine then runs numpy, or reports it."""
     hit = _kernels.get(id(model.deal))
     if hit is not None and hit[0] is model.deal:
         return hit[1], hit[2]
@@ -816,19 +818,24 @@ def kernel(model) -> Optional[tuple]:
         return None
     gen = Generator(model)
     # The C source is a function of the deal's text and of this package's code:
-    # an index keyed by both names the library built from it, so a run finds its
-    # kernel without generating the source again.
+    # an index keyed by both names the library built from it (and the SHA-256 of
+    # its bytes), so a run finds its kernel without generating the source again.
     index = _index_path(model.deal)
     lib = None
-    if index is not None and index.exists():
-        lib = cbuild.load_file(Path(index.read_text().strip()))
+    if index is not None:
+        entry = _read_index(index)
+        if entry is not None:
+            lib = cbuild.load_file(index.parent / entry[0], entry[1])
     if lib is None:
         src = gen.generate()
         lib = cbuild.load("deal", src, note=f"the waterfall of {model.deal.header.name}")
         if lib is None:
             return None
-        if index is not None:
-            _write_atomically(index, str(Path(lib._name).resolve()))
+        so = Path(lib._name)
+        if index is not None and so.parent == index.parent:  # not when built outside the cache
+            digest = cbuild.file_digest(so)
+            if digest is not None:
+                _write_atomically(index, f"{so.name}\n{digest}\n")
     fn = lib.run_range
     fn.restype = ctypes.c_int
     fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int,
@@ -841,9 +848,11 @@ def kernel(model) -> Optional[tuple]:
 def _index_path(deal: A.Deal) -> Optional[Path]:
     """Where the name of the deal's compiled library is kept (None: no cache, or a
     deal built in memory without its text)."""
-    from dsl.cachedir import cache_dir
-    from dsl.dealcache import code_fingerprint
+    from dsl.cachedir import cache_dir, code_fingerprint
     if not deal.source:
+        return None
+    cc = cbuild.compiler()
+    if cc is None:
         return None
     folder = cache_dir("c")
     if folder is None:
@@ -852,17 +861,26 @@ def _index_path(deal: A.Deal) -> Optional[Path]:
     here = Path(__file__).resolve().parent
     for f in sorted(here.rglob("*.py")):  # every module that may shape the generated C (the lowering too)
         h.update(f.relative_to(here).as_posix().encode() + b"\0" + f.read_bytes())
-    h.update("\0".join((str(cbuild.compiler()), *cbuild.FLAGS, deal.path, deal.source)).encode())
+    h.update("\0".join((*cbuild.key_parts(cc), deal.path, deal.source)).encode("utf-8", "surrogatepass"))
     return folder / f"deal-index-{h.hexdigest()[:24]}"
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+def _read_index(index: Path) -> Optional[tuple]:
+    """(library file name, SHA-256) from an index entry; None if there is none or
+    it is not one this module wrote (a name in the folder, a digest)."""
+    import re
     try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # only a shortcut: the kernel is found by generating its source next time
+        with open(index, "rb") as fh:
+            text = fh.read(200).decode("ascii")
+    except (OSError, UnicodeDecodeError):
+        return None
+    m = re.fullmatch(r"(deal-[0-9a-f]{20}\.so)\n([0-9a-f]{64})\n", text)
+    return (m.group(1), m.group(2)) if m else None
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    from dsl.cachedir import write_private
+    write_private(path, text.encode("ascii"))  # only a shortcut: if not written, the source is generated next time
 
 
 def threads_for(S: int) -> int:

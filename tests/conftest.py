@@ -1,9 +1,30 @@
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DEALS = ROOT / "deals"
+
+
+def pytest_configure(config):
+    """The suite runs with its own cache folder, fresh and 0700 (mkdtemp), unless
+    WATERFALL_CACHE already names one: the user's cache is neither read nor changed.
+    Set in the environment, so the run-deal processes the tests start use it too."""
+    if "WATERFALL_CACHE" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="waterfall-test-cache-")
+        os.environ["WATERFALL_CACHE"] = folder
+        config._waterfall_cache = folder
+
+
+def pytest_unconfigure(config):
+    folder = getattr(config, "_waterfall_cache", None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+        if os.environ.get("WATERFALL_CACHE") == folder:
+            del os.environ["WATERFALL_CACHE"]
 
 
 @pytest.fixture(scope="session")

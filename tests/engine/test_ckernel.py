@@ -168,6 +168,8 @@ def test_a_deal_finds_its_kernel_without_generating_it_again(seq_deal, seq_assum
     from interpreter import ckernel
     monkeypatch.setenv("WATERFALL_CACHE", str(tmp_path))
     monkeypatch.setattr(ckernel, "_kernels", {})
+    # the deal's library as not yet loaded by this process (an index names only a library in its own folder)
+    monkeypatch.setattr(cbuild, "_loaded", {k: v for k, v in cbuild._loaded.items() if "deal-" not in v._name})
     first = run(seq_deal, seq_assumptions, [1.0], engine="c")
     assert list((tmp_path / "c").glob("deal-index-*"))
 

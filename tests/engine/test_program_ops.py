@@ -221,7 +221,7 @@ def test_a_changed_number_runs_without_a_compile(deal_and_assumptions, monkeypat
     monkeypatch.setattr(ckernel, "_kernels", {})
     compiles = []
     real = cbuild._compile
-    monkeypatch.setattr(cbuild, "_compile", lambda *args: (compiles.append(args[-1]), real(*args)))
+    monkeypatch.setattr(cbuild, "_compile", lambda cc, source, so, *rest: (compiles.append(so), real(cc, source, so, *rest))[1])
     text = _deal_text()
 
     def run_text(t):
