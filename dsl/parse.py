@@ -253,6 +253,7 @@ def parse(text: str, path: str = "<string>") -> A.Deal:
         raise DealError([Diagnostic(A.Span(path, e.line, e.column, e.line, e.column + 1),
                                     "this line's indentation matches no enclosing block",
                                     expected="the indentation of the block it belongs to")], {path: text}) from None
+    _check_nesting(tree, path, text)
     try:
         deal = ToAst(path).transform(tree)
     except lark.exceptions.VisitError as e:
@@ -261,6 +262,28 @@ def parse(text: str, path: str = "<string>") -> A.Deal:
             raise DealError(err.diagnostics, {path: text}) from None
         raise
     return A.Deal(**{**_deal_fields(deal), "source": text, "path": path})
+
+
+# How deep the parse tree may nest (an expression of many terms in a row, or
+# parentheses in parentheses, nests one level a term): every pass over the deal
+# recurses through it, and a deal past this is refused where it goes too deep.
+MAX_NESTING = 200
+
+
+def _check_nesting(tree, path: str, text: str) -> None:
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            meta = getattr(node, "meta", None)
+            line, col = getattr(meta, "line", 0) or 0, getattr(meta, "column", 0) or 0
+            raise DealError([Diagnostic(A.Span(path, line, col, line, col + 1),
+                                        f"this nests more than {MAX_NESTING} levels deep",
+                                        hint="an expression of hundreds of terms in a row, or of parentheses "
+                                             "in parentheses: split it into formulas ('define')")], {path: text})
+        for child in getattr(node, "children", ()):
+            if isinstance(child, lark.Tree):
+                stack.append((child, depth + 1))
 
 
 def _deal_fields(deal: A.Deal) -> dict:
