@@ -353,11 +353,15 @@ def _run_in_processes(workers, deal, assumptions, parts, bounds, to, prices, def
             if progress:
                 progress(hi, total)
     except BaseException:
-        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        procs = list((getattr(pool, "_processes", None) or {}).values())
+        for proc in procs:
             proc.terminate()  # SIGTERM: a worker stops mid-chunk rather than being waited for
+        # Not shutdown(wait=True): the pool's own threads may wait on the workers just ended.
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in procs:
+            proc.join(timeout=5)
         raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    pool.shutdown(wait=True)
     return outs
 
 
