@@ -5,6 +5,7 @@
 Checks REF out in a temporary work tree, runs the command once in each tree to
 warm it (compiled kernels, bytecode), then REPEAT times in each tree in turn
 (this tree, REF, this tree, ...), so a shared, noisy machine slows both alike.
+Each tree has a cache folder of its own (WATERFALL_CACHE), warmed by that run.
 The command's wall time is measured, and, when its last line holds
 ``seconds=S``, that figure too (the benchmark's own timing, without process
 start). Prints each tree's medians and the ratio this tree / REF.
@@ -24,9 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def once(tree: Path, cmd: list) -> tuple:
+def once(tree: Path, cmd: list, cache: Path) -> tuple:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPATH"] = str(tree)
+    env["WATERFALL_CACHE"] = str(cache)  # each tree its own: one's housekeeping never touches the other's
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -52,12 +54,14 @@ def main() -> int:
         subprocess.run(["git", "worktree", "add", "--detach", "-q", str(ref), args.ref], cwd=ROOT, check=True)
         try:
             trees = {"this tree": ROOT, args.ref: ref}
-            for tree in trees.values():
-                once(tree, cmd)  # warm-up: kernels compiled, bytecode written
+            caches = {name: Path(tmp) / f"cache-{i}" for i, name in enumerate(trees)}
+            for name, tree in trees.items():
+                caches[name].mkdir(mode=0o700)
+                once(tree, cmd, caches[name])  # warm-up: kernels compiled, bytecode written
             times = {name: [] for name in trees}
             for _ in range(args.repeat):
                 for name, tree in trees.items():
-                    times[name].append(once(tree, cmd))
+                    times[name].append(once(tree, cmd, caches[name]))
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(ref)], cwd=ROOT)
     print(f"{' '.join(args.cmd[1:] if args.cmd[:1] == ['--'] else args.cmd)}  ({args.repeat} interleaved runs each)")

@@ -14,17 +14,23 @@ from .diagnostics import DealError, Diagnostic
 
 
 def load_deal(path: str | Path) -> A.Deal:
-    """Parse and check the deal file at ``path``."""
+    """Parse and check the deal file at ``path`` (a deal read before, unchanged,
+    comes from the deal cache: see ``dsl.dealcache``)."""
     path = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as e:
         raise DealError([Diagnostic(A.Span(path, 0, 0), f"cannot read the deal file: {e.strerror}")]) from None
+    from . import dealcache
+    deal = dealcache.lookup(path, text)
+    if deal is not None:
+        return deal
     from .parse import parse
     deal = parse(text, path)
     diags = check(deal)
     if diags:
         raise DealError(diags, {path: text})
+    dealcache.store(path, text, deal)
     return deal
 
 
