@@ -928,9 +928,22 @@ _MAX_STEPS = 64        # distinct time steps the kernel's discounting supports (
 _THREAD_MIN = 256      # scenarios from which the kernel runs in two threads
 
 
+_kernel_failed: list = []  # the reason, once the analytics kernel could not be built (not tried again)
+
+
 def _kernel():
+    """The analytics kernel (ctypes), or None: no compiler, or it could not be
+    built (said once, as a warning; the numpy analytics run instead)."""
     from . import cbuild
-    lib = cbuild.load("analytics", _C_SOURCE, note="the analytics kernel")
+    if _kernel_failed:
+        return None
+    try:
+        lib = cbuild.load("analytics", _C_SOURCE, note="the analytics kernel")
+    except (cbuild.CompileError, OSError) as exc:
+        import warnings
+        _kernel_failed.append(str(exc))
+        warnings.warn(f"analytics C kernel unavailable, using numpy: {exc}", RuntimeWarning, stacklevel=3)
+        return None
     if lib is not None and not getattr(lib, "_wf_typed", False):
         import ctypes
         P = ctypes.c_void_p

@@ -138,8 +138,15 @@ def _price(text: str) -> float:
         raise UsageError(f"--price: cannot read {text!r} (e.g. 100, 99.5, 99-16+)") from None
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """A warning on the command line: one line, no source line quoted."""
+    return f"run-deal: warning: {message}\n"
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
+    import warnings
+    warnings.formatwarning = _one_line_warning
     # SIGTERM, SIGINT (and SIGHUP) end the run quietly: temporaries are removed
     # on the way out and the status is 128 + the signal (143, 130).
     try:

@@ -85,6 +85,32 @@ def test_a_compile_past_the_time_limit_falls_back_to_numpy(tmp_path, monkeypatch
                        text=True, env=env, cwd=tmp_path)
     assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr
     assert p.stderr.count("took longer than 0.01 s") == 1, p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and p.stderr.startswith("run-deal: warning: "), p.stderr
     numpy = subprocess.run([sys.executable, "-m", "interpreter", str(other), "--speeds", "100", "--engine", "numpy"],
                            capture_output=True, text=True, env=env, cwd=tmp_path)
     assert p.stdout == numpy.stdout
+
+
+def test_an_analytics_kernel_that_cannot_be_built_falls_back_to_numpy(monkeypatch):
+    """Like the waterfall's: a compile that fails or times out is one warning, and
+    the numpy analytics give the same figures."""
+    from interpreter import analytics
+    from interpreter.report import analyze
+    deal = load_deal(SEQ)
+    a = load_assumptions(SEQ_YAML, deal)
+    r = run(deal, a, [0.5, 1.0, 2.0], engine="numpy")
+    want = list(analyze(r, compiled=False))
+    real = cbuild.load
+
+    def failing(name, *args, **kw):
+        if name == "analytics":
+            raise cbuild.CompileTimeout("compiling the analytics kernel took longer than 0.01 s")
+        return real(name, *args, **kw)
+    monkeypatch.setattr(cbuild, "load", failing)
+    monkeypatch.setattr(analytics, "_kernel_failed", [])
+    with pytest.warns(RuntimeWarning, match="analytics C kernel unavailable, using numpy"):
+        got = list(analyze(r))
+    assert analytics._kernel() is None  # not tried again
+    import json
+    assert len(got) == len(want) > 0
+    assert json.dumps(got, sort_keys=True, default=str) == json.dumps(want, sort_keys=True, default=str)
