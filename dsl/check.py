@@ -54,6 +54,39 @@ def expand_classes(deal: A.Deal, refs: Iterable) -> List[str]:
     return out
 
 
+def iter_steps(steps) -> Iterator:
+    """Every step in ``steps`` and inside them ('from' blocks, both branches of an
+    'if'), depth first, in the deal's order."""
+    for st in steps:
+        yield st
+        for attr in ("steps", "then_steps", "else_steps"):
+            yield from iter_steps(getattr(st, attr, ()))
+
+
+def deal_expressions(deal: A.Deal) -> Iterator:
+    """Every expression the deal writes, in one fixed order: formulas; each
+    class's coupon, cap, carryover limit and notional; events; contracts; the
+    limits and conditions of the distributions' steps, then of the waterfall's."""
+    for d in deal.defines:
+        yield d.expr
+    for c in deal.classes:
+        for e in (c.coupon, c.cap, c.carryover_max, c.notional):
+            if e is not None:
+                yield e
+    for e in deal.events:
+        yield e.when
+    for c in deal.contracts:
+        yield c.pays
+    blocks = [d.steps for d in deal.distributions]
+    if deal.waterfall is not None:
+        blocks += [c.steps for c in deal.waterfall.clauses]
+    for steps in blocks:
+        for st in iter_steps(steps):
+            for attr in ("cond", "limit"):
+                if getattr(st, attr, None) is not None:
+                    yield getattr(st, attr)
+
+
 def iter_exprs(e) -> Iterator:
     yield e
     for child in _children(e):

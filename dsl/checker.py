@@ -8,7 +8,7 @@ from typing import List
 
 from . import ast as A
 from .builtins import FUNCTIONS, VARIABLES
-from .check import expand_classes, iter_exprs
+from .check import expand_classes, iter_exprs, iter_steps
 from .diagnostics import Diagnostic, did_you_mean
 
 
@@ -305,13 +305,8 @@ class _Checker:
     def check_distribution_cycles(self):
         """A distribution may route to another, but never back to itself."""
         def routed(steps):
-            out = []
-            for s in steps:
-                if isinstance(s, A.Pay):
-                    out += [r.name for r in s.targets if isinstance(r, A.ClassRef) and r.name in self.distributions]
-                for attr in ("steps", "then_steps", "else_steps"):
-                    out += routed(getattr(s, attr, ()))
-            return out
+            return [r.name for s in iter_steps(steps) if isinstance(s, A.Pay)
+                    for r in s.targets if isinstance(r, A.ClassRef) and r.name in self.distributions]
         graph = {d.name: routed(d.steps) for d in self.deal.distributions}
         state: dict = {}
 

@@ -318,27 +318,11 @@ def format_afc(deal, assumptions, stress_text: str, classes=None) -> str:
 def _check_tables_cover(deal, assumptions) -> None:
     """A table the deal uses must have a row for every period the run reaches
     (the longest collateral term, or the assumptions' horizon)."""
-    from dsl.check import iter_exprs
+    from dsl.check import deal_expressions, iter_exprs
     from dsl.diagnostics import Diagnostic
     from .engine import horizon
     used = set()
-    exprs = [d.expr for d in deal.defines] + [e.when for e in deal.events] + [c.pays for c in deal.contracts]
-    for c in deal.classes:
-        exprs += [x for x in (c.coupon, c.cap, c.carryover_max, c.notional) if x is not None]
-
-    def steps(ss):
-        for st in ss:
-            for attr in ("limit", "cond"):
-                if getattr(st, attr, None) is not None:
-                    exprs.append(getattr(st, attr))
-            for attr in ("steps", "then_steps", "else_steps"):
-                steps(getattr(st, attr, ()))
-    if deal.waterfall is not None:
-        for clause in deal.waterfall.clauses:
-            steps(clause.steps)
-    for d in deal.distributions:
-        steps(d.steps)
-    for e in exprs:
+    for e in deal_expressions(deal):
         used |= {n.id for n in iter_exprs(e) if isinstance(n, A.Name)}
     T = horizon(deal, assumptions)
     diags = []

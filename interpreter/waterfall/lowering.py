@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from dsl import ast as A
-from dsl.check import expand_classes
+from dsl.check import deal_expressions, expand_classes
 
 from .. import collateral as C
 from ..assumptions import Assumptions, speed_curve
@@ -194,20 +194,10 @@ class ExprLowering:
                           for p in deal.parameters}
         self.cutoff = [self._const(P.ConstKind.CUTOFF, g, model.cutoff_balance(g)) for g in range(len(model.groups))]
         self.cutoff.append(self._const(P.ConstKind.CUTOFF, None, model.cutoff_balance(None)))
-        # Every expression of the deal, in the deal's order.
+        # Every expression of the deal, in the deal's order (dsl.check.deal_expressions).
         bodies = [self.lower(d.expr) for d in deal.defines]
-        for cls in model.classes:
-            for e in (cls.coupon, cls.cap, cls.carryover_max, cls.notional):
-                if e is not None:
-                    self.lower(e)
-        for e in deal.events:
-            self.lower(e.when)
-        for c in deal.contracts:
-            self.lower(c.pays)
-        for d in deal.distributions:
-            self._lower_steps(d.steps)
-        for clause in deal.waterfall.clauses:
-            self._lower_steps(clause.steps)
+        for e in deal_expressions(deal):
+            self.lower(e)
         caching = _formula_caching(bodies)
         self.formulas = tuple(P.FormulaDecl(d.name, body, caching[k], d.span)
                               for k, (d, body) in enumerate(zip(deal.defines, bodies)))
@@ -215,17 +205,6 @@ class ExprLowering:
     def _const(self, kind, key, value: float, span=A.NOWHERE) -> int:
         self.constants.append(P.ConstDecl(kind, key, float(value), span))
         return len(self.constants) - 1
-
-    def _lower_steps(self, steps) -> None:
-        for st in steps:
-            if isinstance(st, A.FromBlock):
-                self._lower_steps(st.steps)
-            elif isinstance(st, A.IfStep):
-                self.lower(st.cond)
-                self._lower_steps(st.then_steps)
-                self._lower_steps(st.else_steps)
-            elif getattr(st, "limit", None) is not None:
-                self.lower(st.limit)
 
     def lower(self, e):
         """The operation an AST expression of this deal means (an operation is its own)."""
