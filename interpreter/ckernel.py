@@ -370,6 +370,7 @@ class Generator:
         for j, b in enumerate(src):
             out.append(f"{i3}drawn[{j}] = before[{j}] - s->funds[{b}];")
         out += [f"{i3}s->funds[{decl.fund}] += av;",
+                f"{i3}if (s->depth >= MAXD) return;  /* deeper than the lowering measured: never */",
                 f"{i3}s->amounts[s->depth++] = av; s->version++;",
                 f"{i3}{fn}(s);",
                 f"{i3}s->depth--; s->version++;",
@@ -742,7 +743,6 @@ def _settle(owing: P.Owing, c: int, p: str) -> str:
 
 
 _ARITH = {"+": "+", "-": "-", "*": "*"}
-_FLOAT = re.compile(r"[0-9]+(\.[0-9]+)?(e[+-][0-9]+)?")
 
 
 def _fixed(word, table: dict) -> str:
@@ -758,21 +758,6 @@ def _line(span) -> int:
     """A deal-file line number, as a plain int (0 when the node has no position)."""
     line = getattr(span, "line", 0) or 0
     return int.__index__(operator.index(line))
-
-
-def _lit(x: float) -> str:
-    """A C literal for the number: digits, '.', 'e', a sign, or INFINITY/NAN;
-    negative values in parentheses, so '-' before one never makes '--'."""
-    x = float(x)
-    if x != x:
-        return "NAN"
-    if x in (float("inf"), float("-inf")):
-        return "INFINITY" if x > 0 else "(-INFINITY)"
-    text = float.__repr__(x)
-    digits = text[1:] if text.startswith("-") else text
-    if not _FLOAT.fullmatch(digits):
-        raise UnsafeSource(f"cannot write {text!r} as a C literal")
-    return f"({text})" if text.startswith("-") else text
 
 
 # What the source's code (outside comments) never contains: no string or

@@ -30,7 +30,7 @@ from . import collateral as C
 from . import dates as D
 from .assumptions import Assumptions, speed_curve
 from .errors import ConservationError, RunError
-from .expr import Compiler
+from .expr import Compiler, rowsum
 from .waterfall import program as P
 from .waterfall.lowering import Model, accrual_fractions, planned_balance  # noqa: F401 - re-exported (engine.Model, engine.planned_balance)
 
@@ -87,7 +87,7 @@ class RunResult:
         """(C, S) each class's write-downs over the run."""
         if self.writedowns is not None:
             return self.writedowns
-        return self.writedown.sum(axis=0)
+        return rowsum(self.writedown)
 
 
 # ------------------------------------------------------------------ the numpy engine's steps
@@ -96,7 +96,6 @@ def _compile_numpy(model: Model) -> Model:
     as closures (the C backend emits the same program as C instead)."""
     if getattr(model, "compiled", False):
         return model
-    deal = model.deal
     model.compiler = Compiler(model)
     comp = model.compiler.compile
     model.accrual_fns = [(a, comp(a.coupon), comp(a.cap) if a.cap is not None else None,
@@ -158,7 +157,7 @@ class _AccreteStep:
 
     def __call__(self, st: "PeriodState", mask):
         st.current_funds = self.buckets
-        avail = np.maximum(st.funds[self.buckets].sum(axis=0), 0.0)
+        avail = np.maximum(rowsum(st.funds[self.buckets]), 0.0)
         if mask is not None:
             avail = np.where(mask, avail, 0.0)
         due = st.current_due[self.targets]
@@ -166,7 +165,7 @@ class _AccreteStep:
         for j in range(len(self.targets)):
             amt[j] = np.minimum(avail, due[j])
             avail = avail - amt[j]
-        total = amt.sum(axis=0)
+        total = rowsum(amt)
         st.draw(self.buckets, total)
         st.funds[self.into[0]] += total
         st.current_due[self.targets] -= amt
@@ -183,7 +182,7 @@ class _DepositStep:
 
     def __call__(self, st: "PeriodState", mask):
         st.current_funds = self.buckets
-        avail = np.maximum(st.funds[self.buckets].sum(axis=0), 0.0)
+        avail = np.maximum(rowsum(st.funds[self.buckets]), 0.0)
         if mask is not None:
             avail = np.where(mask, avail, 0.0)
         if self.limit is not None:
@@ -208,7 +207,7 @@ class _RouteStep:
         scratch = self.model.distribution_decls[self.k].fund
         steps = self.model.dist_steps[self.k]
         st.current_funds = self.buckets
-        avail = np.maximum(st.funds[self.buckets].sum(axis=0), 0.0)
+        avail = np.maximum(rowsum(st.funds[self.buckets]), 0.0)
         if mask is not None:
             avail = np.where(mask, avail, 0.0)
         if not (avail > 0).any():
@@ -249,7 +248,7 @@ class _ReleaseStep:
     def __call__(self, st: "PeriodState", mask):
         b = self.buckets
         st.current_funds = b
-        avail = st.funds[b[0]].copy() if len(b) == 1 else st.funds[b].sum(axis=0)
+        avail = st.funds[b[0]].copy() if len(b) == 1 else rowsum(st.funds[b])
         avail = np.maximum(avail, 0.0)
         if mask is not None:
             avail = np.where(mask, avail, 0.0)
@@ -279,7 +278,7 @@ class _PayStep:
     def __call__(self, st: "PeriodState", mask):
         b = self.buckets
         st.current_funds = b  # 'available' in its limit: these funds
-        avail = st.funds[b[0]].copy() if len(b) == 1 else st.funds[b].sum(axis=0)
+        avail = st.funds[b[0]].copy() if len(b) == 1 else rowsum(st.funds[b])
         avail = np.maximum(avail, 0.0)  # a fund can hold -1 ulp after pro rata draws
         if mask is not None:
             avail = np.where(mask, avail, 0.0)
@@ -291,6 +290,10 @@ class _PayStep:
         if self.limit is not None:
             lim = np.maximum(np.asarray(self.limit(st), dtype=float), 0.0)
             avail = np.minimum(avail, lim)
+        # As the C backend decides scenario by scenario: a scenario with no cash, or
+        # whose classes are owed nothing, pays nothing (not a negative 'payment' of a
+        # class that owes -1 ulp because another scenario is owed something).
+        go = (avail > 0) & (due > 0).any(axis=0)
         if self.mode is P.Mode.SEQUENTIAL:
             remaining = avail.copy()
             paid = np.empty_like(due)
@@ -306,8 +309,10 @@ class _PayStep:
             # classes' balances at the start of the period, then what is left
             # by what each is still owed.
             first = _pro_rata(avail, st.prior_balance[self.targets], due)
-            paid = first + _pro_rata(avail - first.sum(axis=0), due - first, due - first)
-        st.draw(self.buckets, paid.sum(axis=0))
+            paid = first + _pro_rata(avail - rowsum(first), due - first, due - first)
+        if not go.all():
+            paid = np.where(go, paid, 0.0)
+        st.draw(self.buckets, rowsum(paid))
         st.settle(self.owing, self.targets, paid)
         if st.trace is not None:
             st.trace.append((st.t, st.clause_label, self.node.span.line, self.node.words, self.targets, paid.copy()))
@@ -322,8 +327,8 @@ def _per_s(x, S: int, dtype=float) -> np.ndarray:
 
 def _pro_rata(avail, weights, due):
     """Share avail by weights, no one more than it is owed (n, S)."""
-    total = weights.sum(axis=0)
-    x = np.minimum(avail, due.sum(axis=0))
+    total = rowsum(weights)
+    x = np.minimum(avail, rowsum(due))
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(total > 0, weights / np.where(total > 0, total, 1.0), 0.0)
     return np.minimum(share * x, due)
@@ -383,7 +388,7 @@ class PeriodState:
 
     def available(self):
         b = self.current_funds if self.current_funds is not None else self.model.available_funds
-        return self.funds[b].sum(axis=0)
+        return rowsum(self.funds[b])
 
     def amount(self):
         return self.amounts[-1] if self.amounts else 0.0
@@ -415,7 +420,7 @@ class PeriodState:
 
     def group_value_at(self, field, g, t):
         if field == "cum_loss":
-            return self.cum_loss.sum(axis=0) if g is None else self.cum_loss[g]
+            return rowsum(self.cum_loss) if g is None else self.cum_loss[g]
         if field == "pending":
             if g is None:
                 return self.pending[:, t] * self.alive
@@ -446,7 +451,7 @@ class PeriodState:
             self.funds[buckets[0]] -= amount
             return
         f = self.funds[buckets]
-        total = f.sum(axis=0)
+        total = rowsum(f)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(total > 0, amount / np.where(total > 0, total, 1.0), 0.0)
         self.funds[buckets] = f - f * ratio
@@ -462,7 +467,7 @@ class PeriodState:
     def settle(self, owing: P.Owing, targets, paid):
         """A payment reduces what is owed, in the order of ``owing.owed``."""
         self.version += 1
-        self.paid_total += paid.sum(axis=0)
+        self.paid_total += rowsum(paid)
         rest = paid
         for f in owing.owed[:-1]:
             arr = getattr(self, f.value)
@@ -700,8 +705,8 @@ class _NumpyPeriod:
             st.contract_paid[decl.k] = amt
             st.funds[decl.fund] = amt
             st.version += 1
-        self.collected = st.funds[: model.n_flow_buckets].sum(axis=0)
-        self.accounts_before = st.funds[model.n_flow_buckets:].sum(axis=0)
+        self.collected = rowsum(st.funds[: model.n_flow_buckets])
+        self.accounts_before = rowsum(st.funds[model.n_flow_buckets:])
 
     def events(self):
         # 'happens' in the first period the condition holds
@@ -781,7 +786,7 @@ class _NumpyPeriod:
             paid = _pro_rata(proceeds, due, due)
             st.balance[targets] -= paid
             st.paid_principal[targets] += paid
-            rest = proceeds - paid.sum(axis=0)
+            rest = proceeds - rowsum(paid)
             if model.first_residual is not None:
                 st.pay_cash(model.first_residual, rest, "residual")
             if st.trace is not None:
@@ -800,7 +805,7 @@ class _NumpyPeriod:
             return
         pool_end = (sum(self.flows[g].end_balance[:, t] for g in model.groups) + self.pending[:, t]) \
             * st.alive * ~self.sold
-        excess = np.maximum(st.balance[~model.is_notional & ~model.is_residual].sum(axis=0) - pool_end, 0.0)
+        excess = np.maximum(rowsum(st.balance[~model.is_notional & ~model.is_residual]) - pool_end, 0.0)
         for loss in model.loss_decls:
             order = np.array(loss.classes, dtype=int)
             if loss.mode is P.Mode.SEQUENTIAL:
@@ -815,7 +820,7 @@ class _NumpyPeriod:
                 st.balance[order] -= w
                 st.unpaid_loss[order] += w
                 rec["writedown"][t, order] += w
-                excess = excess - w.sum(axis=0)
+                excess = excess - rowsum(w)
 
     def close(self):
         st, t, rec, sold = self.st, self.t, self.rec, self.sold
@@ -901,8 +906,8 @@ def _check_period(model: Model, st: PeriodState, t: int, collected, accounts_bef
     The paid side is summed from what the classes received, not from what the
     funds gave, so a step that debits a fund without crediting a class (or the
     reverse) is caught here."""
-    paid = st.paid_interest.sum(0) + st.paid_principal.sum(0) + st.paid_carry.sum(0) + st.paid_loss.sum(0)
-    held = st.funds[model.n_flow_buckets:].sum(axis=0) - accounts_before
+    paid = rowsum(st.paid_interest) + rowsum(st.paid_principal) + rowsum(st.paid_carry) + rowsum(st.paid_loss)
+    held = rowsum(st.funds[model.n_flow_buckets:]) - accounts_before
     gap = collected - paid - held
     tol = 1e-6 + 1e-12 * np.abs(collected)
     bad = ~(np.abs(gap) <= tol)  # NaN is a failure too

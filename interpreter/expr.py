@@ -29,6 +29,26 @@ def _div(a, b):
     return np.divide(a, b, out=np.zeros(b.shape), where=b != 0)
 
 
+def rowsum(x):
+    """The rows of ``x`` added left to right, as the C backend adds them. (numpy's
+    sum over axis 0 adds row by row when there are several columns, but pairwise
+    when there is one: a one-scenario run would differ in the last bit from the
+    same scenario in a batch.)"""
+    if x.ndim >= 2 and x.shape[0] > 2 and x[0].size == 1:
+        return np.cumsum(x, axis=0)[-1]
+    return x.sum(axis=0)
+
+
+def _num(x):
+    """A condition used as a number is 1 or 0, as in the C backend (numpy would
+    add two boolean arrays as a logical or, and refuse to negate one)."""
+    if isinstance(x, np.ndarray):
+        return x.astype(float) if x.dtype == bool else x
+    if isinstance(x, (bool, np.bool_)):
+        return float(x)
+    return x
+
+
 class Compiler:
     """The numpy engine's handlers of the period program's operations
     (waterfall/program.py): each operation becomes a closure over the period
@@ -123,7 +143,7 @@ class Compiler:
             i = e.classes[0]
             return lambda st: getattr(st, attr)[i]
         idx = np.array(e.classes, dtype=int)
-        return lambda st: getattr(st, attr)[idx].sum(axis=0)
+        return lambda st: rowsum(getattr(st, attr)[idx])
 
     def _c_Notional(self, e: P.Notional):
         c = e.c
@@ -165,13 +185,13 @@ class Compiler:
     def _c_Arith(self, e: P.Arith):
         left, right = self.compile(e.left), self.compile(e.right)
         if e.op == "/":
-            return lambda st: _div(left(st), right(st))
+            return lambda st: _div(_num(left(st)), _num(right(st)))
         op = _BIN[e.op]
-        return lambda st: op(left(st), right(st))
+        return lambda st: op(_num(left(st)), _num(right(st)))
 
     def _c_Neg(self, e: P.Neg):
         f = self.compile(e.operand)
-        return lambda st: -f(st)
+        return lambda st: -_num(f(st))
 
     def _c_Compare(self, e: P.Compare):
         left, right = self.compile(e.left), self.compile(e.right)
@@ -221,12 +241,12 @@ class Compiler:
         red = np.minimum if e.least else np.maximum
 
         def f(st):
-            out = fs[0](st)
+            out = _num(fs[0](st))
             for g in fs[1:]:
-                out = red(out, g(st))
+                out = red(out, _num(g(st)))
             return out
         return f
 
     def _c_Abs(self, e: P.Abs):
         g = self.compile(e.operand)
-        return lambda st: np.abs(g(st))
+        return lambda st: np.abs(_num(g(st)))

@@ -94,8 +94,6 @@ class Model:
         low = ExprLowering(self)
         self.lower = low.lower
         self.formulas = low.formulas
-        self.const_decls = tuple(low.constants)
-        self.constants = np.array([c.value for c in low.constants], dtype=float)
         self.class_balance_slot = low.class_balance
         self.account_initial_slot = low.account_initial
         steps = StepLowering(self)
@@ -110,6 +108,10 @@ class Model:
                                              e.span) for k, e in enumerate(deal.events))
         self.loss_decls = tuple(P.LossDecl(P.Mode(mode), tuple(int(c) for c in order), step.span)
                                 for (mode, order), step in zip(self.loss_order, deal.losses.steps if deal.losses else ()))
+        # The constants table, once every expression is lowered; no slot is added after it.
+        low.sealed = True
+        self.const_decls = tuple(low.constants)
+        self.constants = np.array([c.value for c in low.constants], dtype=float)
 
     def cutoff_balance(self, g: Optional[int]) -> float:
         if g is None:
@@ -181,6 +183,7 @@ class ExprLowering:
         self.m = model
         deal = model.deal
         self.constants: list = []
+        self.sealed = False
         self.formula_index = {d.name: k for k, d in enumerate(deal.defines)}
         self.table_index = {t.name: k for k, t in enumerate(deal.tables)}
         self.schedule_index = {s.name: k for k, s in enumerate(deal.schedules)}
@@ -203,6 +206,8 @@ class ExprLowering:
                               for k, (d, body) in enumerate(zip(deal.defines, bodies)))
 
     def _const(self, kind, key, value: float, span=A.NOWHERE) -> int:
+        if self.sealed:  # an expression no pass of the lowering reached: a bug here, not in the deal
+            raise RunError(f"{span}: a number lowered after the program's constants were fixed")
         self.constants.append(P.ConstDecl(kind, key, float(value), span))
         return len(self.constants) - 1
 
@@ -400,8 +405,8 @@ def _distribution_depths(decls) -> list:
     seen: set = set()
 
     def depth(k):
-        if k in seen:  # the checker refuses cycles; stay finite regardless
-            return 0
+        if k in seen:  # the checker refuses cycles: a deal that skipped it must not run one
+            raise RunError(f"{decls[k].span}: distribution {decls[k].name} routes back to itself")
         seen.add(k)
         best = max((depth(j) for j in routes[k]), default=0)
         seen.discard(k)

@@ -258,3 +258,28 @@ def test_pool_factor_is_pool_end_over_cutoff(deal_and_assumptions):
     g1, g2 = r.collateral["1"].end_balance[0], r.collateral["2"].end_balance[0]
     want = g1 / 160e6 * 1e6 + (g1 + g2) / 260e6 * 1e3
     np.testing.assert_allclose(got, np.maximum(want, 0.0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "c"])
+def test_a_condition_used_as_a_number_is_one_or_zero(engine, deal_and_assumptions, tmp_path):
+    """(period > 2) + (period > 3) is 2 from period 4 on both engines; -(period > 2) is -1."""
+    if engine == "c" and not cbuild.available():
+        pytest.skip("no C compiler")
+    text = _deal_text().replace('contract c_lit "probe" pays 12,345\n',
+                                'contract c_lit "probe" pays 12,345\n'
+                                'contract p_bools "probe" pays (period > 2) + (period > 3) - -(period > 2)\n')
+    deal = parse(text, "ops.waterfall")
+    _, a = deal_and_assumptions
+    r = run(deal, a, [1.0, 2.0], engine=engine)
+    got = r.contracts[:6, list(r.contract_names).index("p_bools"), 0]
+    np.testing.assert_array_equal(got, [0, 0, 2, 3, 3, 3])
+
+
+def test_one_scenario_pays_the_same_alone_and_in_a_batch(deal_and_assumptions):
+    """A scenario's payments do not depend on the other scenarios of its batch."""
+    deal, a = deal_and_assumptions
+    kw = dict(cdr=[0.0, 0.3], severity=[0.4, 0.9])
+    both = run(deal, a, [1.0, 6.0], engine="numpy", **kw)
+    alone = run(deal, a, [6.0], engine="numpy", cdr=[0.3], severity=[0.9])
+    for f in ("interest", "principal", "carryover_paid", "balance"):
+        np.testing.assert_array_equal(getattr(both, f)[:, :, 1], getattr(alone, f)[:, :, 0], err_msg=f)
