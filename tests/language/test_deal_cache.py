@@ -88,3 +88,16 @@ def test_off_means_no_entry(tmp_path, monkeypatch):
     monkeypatch.setenv("WATERFALL_CACHE", "off")
     assert dealcache.entry_path(str(J4), J4.read_text()) is None
     assert load_deal(J4).header.name
+
+
+def test_an_entry_whose_deal_does_not_check_is_a_miss(cache):
+    """An entry that decodes to an AST of this text's path and source but does not
+    check clean (here: a distribution routing to itself) is parsed again."""
+    deal = load_deal(J4)
+    dist = deal.distributions[0]
+    looped = attrs.evolve(dist, steps=(A.Pay("principal", "sequentially", (A.ClassRef(dist.name),)),))
+    bad = attrs.evolve(deal, distributions=(looped,) + deal.distributions[1:])
+    entry = dealcache.entry_path(str(J4), J4.read_text())
+    entry.write_text(json.dumps({"format": dealcache.FORMAT, "deal": dealcache.encode(bad, str(J4))}))
+    assert dealcache.lookup(str(J4), J4.read_text()) == bad  # it decodes ...
+    assert load_deal(J4) == deal  # ... but is not used
