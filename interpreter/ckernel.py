@@ -115,7 +115,7 @@ class Generator:
         base = self.n_group_slots
         order = [("index", len(self.m.index_names)), ("table", len(self.deal.tables)),
                  ("schedule", len(self.deal.schedules)), ("date", 1), ("days", 1), ("pending", 1),
-                 ("fraction", len(self.m.fraction_kinds)), ("retire", 1)]
+                 ("fraction", len(self.m.fraction_kinds)), ("start", 1), ("retire", 1)]
         for k, n in order:
             if k == kind:
                 return base + i
@@ -125,6 +125,11 @@ class Generator:
     @property
     def n_slots(self) -> int:
         return self.slot("retire") + 1
+
+    @property
+    def n_start(self) -> int:
+        """Values in a scenario's starting state: the class fields, accounts, events."""
+        return len(P.START_CLASS_FIELDS) * len(self.m.classes) + len(self.deal.accounts) + len(self.deal.events)
 
     def set_id(self, buckets) -> int:
         key = tuple(int(b) for b in buckets)
@@ -594,10 +599,8 @@ static double avg_delinquency(const St *s, double n_, int g) {{
     return k ? sum / k : 0.0;
 }}
 """
-        # the classes' original balances are the program's first constants, in class order
-        assert list(m.class_balance_slot) == list(range(NC))
         init_accounts = "\n".join(
-            f"    s->funds[{m.fund_index[('account', a.name)]}] = K[{m.account_initial_slot[k]}];"
+            f"    s->funds[{m.fund_index[('account', a.name)]}] = st0[{5 * NC + k}];"
             for k, a in enumerate(deal.accounts))
         fill = []
         for gi in range(NG):
@@ -678,7 +681,13 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
     for (int i = 0; i < {NI if NI else 0}; i++) s->ix[i] = P[{self.slot('index')} + i] + (size_t)sc * T;
     s->pending = P[{self.slot('pending')}] + (size_t)sc * T;
     int retire_event = (int)P[{self.slot('retire')}][sc];
-    for (int c = 0; c < NC; c++) {{ s->balance[c] = K[c]; s->original_balance[c] = s->balance[c]; }}
+    /* the starting state (program.StartState): this scenario's row */
+    const double *st0 = P[{self.slot('start')}] + (size_t)sc * {self.n_start};
+    for (int c = 0; c < NC; c++) {{
+        s->balance[c] = st0[c]; s->original_balance[c] = st0[NC + c]; s->shortfall[c] = st0[2 * NC + c];
+        s->carryover[c] = st0[3 * NC + c]; s->unpaid_loss[c] = st0[4 * NC + c];
+    }}
+    for (int k = 0; k < {len(m.event_decls)}; k++) s->ev_before[k] = st0[{5 * len(m.classes) + len(m.fund_keys) - m.n_flow_buckets} + k] != 0.0;
     s->alive = 1.0;
     for (int i = 0; i < ND; i++) s->dver[i] = -1;
 {init_accounts}
@@ -889,7 +898,7 @@ KEEP = {
 
 def run_kernel(lib, gen: Generator, model, S: int, T: int, flows: dict, ipaths: np.ndarray, pending: np.ndarray,
                dates, closing, retire_event: np.ndarray, fractions: np.ndarray, keep_records: str = "all",
-               pending_by_group: Optional[dict] = None):
+               pending_by_group: Optional[dict] = None, start=None):
     """Run every scenario through the compiled deal. Returns (records: name ->
     (C, S, T') array for the records ``KEEP[keep_records]`` names, clause_paid
     (S, T, K), accounts (S, T, A), contracts (S, T, N) (None when lean),
@@ -925,6 +934,11 @@ def run_kernel(lib, gen: Generator, model, S: int, T: int, flows: dict, ipaths: 
     slots[gen.slot("retire")] = arr(retire_event.astype(float))
     for k in range(len(fractions)):
         slots[gen.slot("fraction", k)] = arr(fractions[k])
+    if start is None:
+        from .waterfall.lowering import start_state
+        start = start_state(model, S)
+    rows = np.concatenate([start.classes, start.accounts, start.events_happened]) if gen.n_start else np.zeros((1, S))
+    slots[gen.slot("start")] = arr(rows.T)  # (S, n_start): a scenario's starting values together
     P = (ctypes.c_void_p * len(slots))(*slots)
     K = np.ascontiguousarray(model.constants, dtype=float)  # every number of the deal
     Cn = len(model.classes)

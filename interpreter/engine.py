@@ -32,7 +32,7 @@ from .assumptions import Assumptions, speed_curve
 from .errors import ConservationError, RunError
 from .expr import Compiler, rowsum
 from .waterfall import program as P
-from .waterfall.lowering import Model, accrual_fractions, planned_balance  # noqa: F401 - re-exported (engine.Model, engine.planned_balance)
+from .waterfall.lowering import Model, accrual_fractions, planned_balance, start_state  # noqa: F401 - re-exported (engine.Model, engine.planned_balance)
 
 
 @attrs.frozen(eq=False)
@@ -337,20 +337,22 @@ def _pro_rata(avail, weights, due):
 class PeriodState:
     """What the expressions and steps of one period see and change."""
 
-    def __init__(self, model: Model, S: int, flows: dict, index_paths: np.ndarray, dates, closing):
+    def __init__(self, model: Model, S: int, flows: dict, index_paths: np.ndarray, dates, closing, start=None):
         self.model = model
         self.S = S
         self.flows = flows
         self.gflows = [flows[g] for g in model.groups]
         self.index_paths = index_paths  # (n_index, S, T)
         C_ = len(model.classes)
-        self.balance = np.repeat(model.constants[model.class_balance_slot][:, None], S, axis=1).astype(float)
+        start = start if start is not None else start_state(model, S)
+        cls = start.classes.reshape(len(P.START_CLASS_FIELDS), C_, S)
+        self.balance = cls[0].copy()
         self.prior_balance = self.balance.copy()
-        self.original_balance = self.balance.copy()
-        self.shortfall = np.zeros((C_, S))  # unpaid interest from earlier periods
+        self.original_balance = cls[1].copy()
+        self.shortfall = cls[2].copy()  # unpaid interest from earlier periods
         self.current_due = np.zeros((C_, S))  # current interest not yet paid this period
-        self.carryover = np.zeros((C_, S))  # net rate carryover owed
-        self.unpaid_loss = np.zeros((C_, S))  # realized losses written down, not yet reimbursed
+        self.carryover = cls[3].copy()  # net rate carryover owed
+        self.unpaid_loss = cls[4].copy()  # realized losses written down, not yet reimbursed
         self.notional_now = np.zeros((C_, S))
         self.funds = np.zeros((len(model.fund_keys), S))
         self.paid_interest = np.zeros((C_, S))
@@ -362,7 +364,8 @@ class PeriodState:
         self.paid_total = np.zeros(S)  # everything paid to classes this period (clause ledger)
         self.trace = None  # a list of payments (period, clause, line, what, classes, amounts) when asked
         self.clause_label = ""
-        self.event_before = np.zeros((len(model.events), S), dtype=bool)
+        self.event_before = start.events_happened != 0
+        self.start = start
         self.event_now = np.zeros((len(model.events), S), dtype=bool)
         self.cum_loss = np.zeros((len(model.groups), S))
         self.contract_paid = np.zeros((len(model.contracts), S))
@@ -554,7 +557,8 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         to: Sequence[str] = ("maturity",), check: bool = True,
         index_levels: Optional[dict] = None, cdr: Optional[Sequence[float]] = None,
         severity: Optional[Sequence[float]] = None, index_shift: Optional[dict] = None,
-        trace: bool = False, engine: Optional[str] = None, keep: str = "all") -> RunResult:
+        trace: bool = False, engine: Optional[str] = None, keep: str = "all",
+        start: Optional[dict] = None) -> RunResult:
     """Run the deal at each speed (multiples of the pricing speed) and each
     mode ('maturity' or the name of an event that retires classes) in one
     vectorised pass: the scenario axis is modes x speeds. ``cdr``,
@@ -568,7 +572,12 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     results (tests/engine/test_ckernel.py).
 
     ``keep``: 'all' records, or 'lean' (see RunResult.lean: what grid
-    analytics need, a fraction of the memory). The numpy engine always keeps all."""
+    analytics need, a fraction of the memory). The numpy engine always keeps all.
+
+    ``start``: where the run starts instead of the deal at closing, per class,
+    account and event, one value or one per scenario (see
+    ``waterfall.lowering.start_state``); an input like the deal's numbers, so
+    it compiles nothing."""
     if keep not in ("all", "lean"):
         raise RunError(f"unknown keep '{keep}': use all or lean")
     speeds1 = np.asarray(assumptions.speeds if speeds is None else speeds, dtype=float)
@@ -587,6 +596,11 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     S = len(speeds)
     T = horizon(deal, assumptions)
     model = Model(deal, assumptions, T)
+    # per-speed starting values repeat for each mode, as the other per-scenario inputs do
+    def per_speed(x):
+        return np.tile(np.asarray(x, dtype=float), n_to) if np.ndim(x) == 1 and len(x) == len(speeds1) else x
+    starting = start_state(model, S, {k: ({n: per_speed(x) for n, x in v.items()} if isinstance(v, dict) else v)
+                                      for k, v in (start or {}).items()})
     retire_event = np.array([model_events.get(m, -1) for m in modes])
     for name, outcome in assumptions.events.items():
         if outcome == "fails":
@@ -618,7 +632,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         lib, gen = kern
         recs, clause_c, acc_c, con_c, wdt, sold_c, error = ckernel.run_kernel(
             lib, gen, model, S, T, flows, ipaths, pending, dates, closing, retire_event, fractions, keep,
-            pending_by_group)
+            pending_by_group, starting)
         if error is not None:
             _raise_kernel_error(model, dates, error)
 
@@ -636,7 +650,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                          clause_labels=model.clause_labels, lean=keep == "lean",
                          writedowns=wdt.T)
     _compile_numpy(model)
-    st = PeriodState(model, S, flows, ipaths, dates, closing)
+    st = PeriodState(model, S, flows, ipaths, dates, closing, starting)
     st.pending = pending
     if trace:
         st.trace = []
@@ -664,8 +678,8 @@ class _NumpyPeriod:
         self.model, self.st, self.flows, self.pending = model, st, flows, pending
         self.fractions, self.retire_event, self.check_money = fractions, retire_event, check
         S, Cn = st.S, len(model.classes)
-        for k, a_decl in enumerate(model.deal.accounts):  # accounts funded at closing
-            st.funds[model.fund_index[("account", a_decl.name)]] = model.constants[model.account_initial_slot[k]]
+        for k, a_decl in enumerate(model.deal.accounts):  # accounts as the run starts (at closing: their initial)
+            st.funds[model.fund_index[("account", a_decl.name)]] = st.start.accounts[k]
         self.rec = {r.name: np.zeros((T, Cn, S)) for r in P.CLASS_RECORDS if r.name != "cash_paid"}
         self.rec["cap"][:] = np.nan
         self.clause_paid = np.zeros((T, len(model.program), S))

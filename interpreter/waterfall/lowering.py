@@ -454,3 +454,51 @@ def accrual_fractions(kinds, dates, closing) -> np.ndarray:
         else:
             out[k] = days / (360.0 if dc is P.DayCount.ACTUAL_360 else 365.0)
     return out
+
+
+# ------------------------------------------------------------------ the starting state
+def start_state(model: "Model", S: int, start: Optional[dict] = None) -> "P.StartState":
+    """The run's starting state for ``S`` scenarios: the deal at closing (from
+    the program's constants), with what ``start`` gives instead. ``start`` maps
+    a class field of ``program.START_CLASS_FIELDS`` to {class name: value or
+    (S,) values}, 'accounts' to {account: ...}, 'events_happened' to a list of
+    event names (or {event: (S,) bools}). Giving a class's ``balance`` and not
+    its ``original_balance`` sets both (a class sized differently)."""
+    C, names = len(model.classes), [c.name for c in model.classes]
+    classes = np.zeros((len(P.START_CLASS_FIELDS), C, S))
+    opening = model.constants[list(model.class_balance_slot)] if C else np.zeros(0)
+    classes[0] = opening[:, None]
+    classes[1] = opening[:, None]
+    accounts = np.repeat(model.constants[list(model.account_initial_slot)][:, None], S, axis=1) \
+        if model.account_initial_slot else np.zeros((0, S))
+    events = np.zeros((len(model.event_decls), S))
+    start = dict(start or {})
+
+    def per_scenario(v, what):
+        a = np.asarray(v, dtype=float)
+        if a.ndim > 1 or (a.ndim == 1 and len(a) != S) or not np.isfinite(a).all():
+            raise RunError(f"starting {what}: one finite number, or one for each of the {S} scenarios")
+        return np.broadcast_to(a, (S,))
+    for f, field in enumerate(P.START_CLASS_FIELDS):
+        for name, v in dict(start.pop(field, {})).items():
+            if name not in model.class_index:
+                raise RunError(f"starting {field}: no class '{name}'")
+            classes[f, model.class_index[name]] = per_scenario(v, f"{field} of {name}")
+            if field == "balance" and name not in dict((start.get("original_balance") or {})):
+                classes[1, model.class_index[name]] = classes[0, model.class_index[name]]
+    for name, v in dict(start.pop("accounts", {})).items():
+        if name not in model.account_index:
+            raise RunError(f"starting accounts: no account '{name}'")
+        accounts[model.account_index[name]] = per_scenario(v, f"balance of account {name}")
+    happened = start.pop("events_happened", ())
+    items = happened.items() if isinstance(happened, dict) else ((n, 1.0) for n in happened)
+    for name, v in items:
+        if name not in model.event_index:
+            raise RunError(f"starting events: no event '{name}'")
+        events[model.event_index[name]] = per_scenario(v, f"event {name}") != 0
+    if start:
+        raise RunError(f"starting state: unknown {', '.join(sorted(start))}; use "
+                       f"{', '.join(P.START_CLASS_FIELDS)}, accounts or events_happened")
+    if (classes < 0).any() or (accounts < 0).any():
+        raise RunError("starting state: balances and amounts owed are not negative")
+    return P.StartState(classes.reshape(-1, S), accounts, events)

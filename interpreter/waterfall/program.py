@@ -518,3 +518,20 @@ class Phase(enum.Enum):
 
 PERIOD = (Phase.START, Phase.COLLECT, Phase.CONTRACTS, Phase.EVENTS, Phase.NOTIONALS, Phase.ACCRUALS,
           Phase.WATERFALL, Phase.RETIREMENT, Phase.LOSSES, Phase.CLOSE, Phase.CHECK)
+
+
+# ------------------------------------------------------------------ the starting state
+# Where a run starts: per class, per account, per event, for each scenario (an
+# input of the run like the constants, so a solver can give each scenario its
+# own sizes and a changed starting state compiles nothing). Defaults: the
+# deal at closing (classes at their balances, nothing owed, accounts at their
+# initial balances, no event happened).
+START_CLASS_FIELDS = ("balance", "original_balance", "shortfall", "carryover", "unpaid_loss")
+
+
+class StartState(NamedTuple):
+    """Arrays (rows, S): ``classes`` (len(START_CLASS_FIELDS) * C rows, field by
+    field, each C classes), ``accounts`` (A rows), ``events_happened`` (E rows, 0/1)."""
+    classes: object
+    accounts: object
+    events_happened: object

@@ -283,3 +283,52 @@ def test_one_scenario_pays_the_same_alone_and_in_a_batch(deal_and_assumptions):
     alone = run(deal, a, [6.0], engine="numpy", cdr=[0.3], severity=[0.9])
     for f in ("interest", "principal", "carryover_paid", "balance"):
         np.testing.assert_array_equal(getattr(both, f)[:, :, 1], getattr(alone, f)[:, :, 0], err_msg=f)
+
+
+# ------------------------------------------------------------------ the starting state
+@pytest.mark.parametrize("engine", ["numpy", "c"])
+def test_per_scenario_class_sizes_equal_deals_written_with_those_sizes(engine, deal_and_assumptions):
+    """One batch, class A sized differently in each scenario (as a sizing solver
+    would run it), equals the deal written with each size."""
+    if engine == "c" and not cbuild.available():
+        pytest.skip("no C compiler")
+    deal, a = deal_and_assumptions
+    sizes = [150_000_000.0, 120_000_000.0, 90_000_000.0]
+    batch = run(deal, a, [1.0, 1.0, 1.0], engine=engine, start={"balance": {"A": sizes}})
+    for s, size in enumerate(sizes):
+        written = parse(_deal_text().replace("balance   150,000,000", f"balance   {size:,.0f}"), "ops.waterfall")
+        one = run(written, a, [1.0], engine=engine)
+        for f in ("interest", "principal", "balance", "carryover_paid", "writedown", "accounts", "contracts"):
+            np.testing.assert_allclose(getattr(batch, f)[..., s], getattr(one, f)[..., 0], rtol=1e-12, atol=1e-6,
+                                       err_msg=f"{f} at size {size}")
+
+
+@pytest.mark.skipif(not cbuild.available(), reason="no C compiler on this machine")
+def test_a_run_from_a_starting_state_is_the_same_on_both_engines(deal_and_assumptions):
+    """Amounts owed, account balances and an event already happened, per scenario:
+    both engines start there and agree; money is conserved (each run checks it)."""
+    deal, a = deal_and_assumptions
+    start = {"balance": {"A": [100e6, 140e6]}, "original_balance": {"A": 150e6},
+             "shortfall": {"B": [250_000.0, 0.0]}, "carryover": {"B": 40_000.0},
+             "unpaid_loss": {"A": [0.0, 1_000_000.0]}, "accounts": {"reserve": [3e6, 0.0]},
+             "events_happened": ["drop"]}
+    rc = run(deal, a, [1.0, 2.0], engine="c", start=start)
+    rn = run(deal, a, [1.0, 2.0], engine="numpy", start=start)
+    assert_same(rc, rn)
+    assert rn.begin_balance[0, rn.cls("A")].tolist() == [100e6, 140e6]
+    assert rn.accounts[0, 0, 0] != run(deal, a, [1.0, 2.0], engine="numpy").accounts[0, 0, 0]
+    # the event has happened: 'since' holds from the first period, 'happens' never
+    names = list(rn.contract_names)
+    events = rn.contracts[:, names.index("p_events"), :]
+    assert set(np.unique(events)) <= {110.0}
+
+
+def test_a_starting_state_that_names_nothing_is_refused(deal_and_assumptions):
+    from interpreter.engine import RunError
+    deal, a = deal_and_assumptions
+    for bad, msg in (({"balance": {"Q": 1.0}}, "no class 'Q'"), ({"accounts": {"nope": 1.0}}, "no account"),
+                     ({"events_happened": ["nope"]}, "no event"), ({"balances": {}}, "unknown balances"),
+                     ({"balance": {"A": [1.0, 2.0, 3.0]}}, "one for each of the 2 scenarios"),
+                     ({"shortfall": {"A": -5.0}}, "not negative")):
+        with pytest.raises(RunError, match=msg):
+            run(deal, a, [1.0, 2.0], engine="numpy", start=bad)
