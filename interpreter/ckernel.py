@@ -676,7 +676,7 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
                    int *err, double *errv) {{
     double *wdt = WDT + (size_t)sc * NC;
     memset(s, 0, sizeof(St));
-    s->P = P; memcpy(s->K, K, sizeof(double) * {len(m.constants)});
+    s->P = P; memcpy(s->K, K + (size_t)sc * {len(m.constants)}, sizeof(double) * {len(m.constants)});  /* this scenario's */
     for (int i = 0; i < {len(GROUP_FIELDS) * NG}; i++) s->g[i] = P[i] + (size_t)sc * T;
     for (int i = 0; i < {NI if NI else 0}; i++) s->ix[i] = P[{self.slot('index')} + i] + (size_t)sc * T;
     s->pending = P[{self.slot('pending')}] + (size_t)sc * T;
@@ -940,7 +940,8 @@ def run_kernel(lib, gen: Generator, model, S: int, T: int, flows: dict, ipaths: 
     rows = np.concatenate([start.classes, start.accounts, start.events_happened]) if gen.n_start else np.zeros((1, S))
     slots[gen.slot("start")] = arr(rows.T)  # (S, n_start): a scenario's starting values together
     P = (ctypes.c_void_p * len(slots))(*slots)
-    K = np.ascontiguousarray(model.constants, dtype=float)  # every number of the deal
+    # every number of the deal, for each scenario (S, constants)
+    K = np.ascontiguousarray(np.broadcast_to(model.scenario_constants(S).T, (S, len(model.constants))), dtype=float)
     Cn = len(model.classes)
     wanted = KEEP[keep_records]
     recs = {}

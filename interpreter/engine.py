@@ -558,7 +558,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         index_levels: Optional[dict] = None, cdr: Optional[Sequence[float]] = None,
         severity: Optional[Sequence[float]] = None, index_shift: Optional[dict] = None,
         trace: bool = False, engine: Optional[str] = None, keep: str = "all",
-        start: Optional[dict] = None) -> RunResult:
+        start: Optional[dict] = None, parameters: Optional[dict] = None) -> RunResult:
     """Run the deal at each speed (multiples of the pricing speed) and each
     mode ('maturity' or the name of an event that retires classes) in one
     vectorised pass: the scenario axis is modes x speeds. ``cdr``,
@@ -577,7 +577,9 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     ``start``: where the run starts instead of the deal at closing, per class,
     account and event, one value or one per scenario (see
     ``waterfall.lowering.start_state``); an input like the deal's numbers, so
-    it compiles nothing."""
+    it compiles nothing. ``parameters``: the deal's parameters one value per
+    speed (``{name: values}``), e.g. a trigger threshold a solver varies; they
+    too are inputs."""
     if keep not in ("all", "lean"):
         raise RunError(f"unknown keep '{keep}': use all or lean")
     speeds1 = np.asarray(assumptions.speeds if speeds is None else speeds, dtype=float)
@@ -596,6 +598,12 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     S = len(speeds)
     T = horizon(deal, assumptions)
     model = Model(deal, assumptions, T)
+    if parameters:
+        try:
+            given = {k: per_scenario(v) for k, v in parameters.items()}
+        except ValueError:
+            raise RunError(f"parameters: one value, or one for each of the {len(speeds1)} speeds") from None
+        model.set_parameters(given, S)
     # per-speed starting values repeat for each mode, as the other per-scenario inputs do
     def per_speed(x):
         return np.tile(np.asarray(x, dtype=float), n_to) if np.ndim(x) == 1 and len(x) == len(speeds1) else x

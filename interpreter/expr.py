@@ -67,6 +67,9 @@ class Compiler:
 
     # ---- leaves
     def _c_Const(self, e: P.Const):
+        per = self.model.per_scenario_constants.get(e.slot)
+        if per is not None:  # this number differs by scenario (a solver's input)
+            return lambda st: per
         v = float(self.model.constants[e.slot])
         return lambda st: v
 

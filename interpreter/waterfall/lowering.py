@@ -112,6 +112,27 @@ class Model:
         low.sealed = True
         self.const_decls = tuple(low.constants)
         self.constants = np.array([c.value for c in low.constants], dtype=float)
+        self.per_scenario_constants: dict = {}  # slot -> (S,) values, where a run gives them (set_parameters)
+        self.parameter_slot = low.parameter
+
+    def set_parameters(self, values: dict, S: int) -> None:
+        """Parameters given one value per scenario (``{name: (S,) values}``): the
+        constants of those slots differ by scenario; the kernel is the same."""
+        for name, v in values.items():
+            if name not in self.parameter_slot:
+                known = ", ".join(self.parameter_slot) or "none"
+                raise RunError(f"no parameter '{name}' to vary by scenario; the deal's parameters: {known}")
+            a = np.asarray(v, dtype=float)
+            if a.shape != (S,) or not np.isfinite(a).all():
+                raise RunError(f"parameter {name}: one finite value for each of the {S} scenarios")
+            self.per_scenario_constants[self.parameter_slot[name]] = a.copy()
+
+    def scenario_constants(self, S: int) -> np.ndarray:
+        """(constants, S): every number of the deal, for each scenario."""
+        out = np.repeat(self.constants[:, None], S, axis=1)
+        for slot, v in self.per_scenario_constants.items():
+            out[slot] = v
+        return out
 
     def cutoff_balance(self, g: Optional[int]) -> float:
         if g is None:

@@ -332,3 +332,36 @@ def test_a_starting_state_that_names_nothing_is_refused(deal_and_assumptions):
                      ({"shortfall": {"A": -5.0}}, "not negative")):
         with pytest.raises(RunError, match=msg):
             run(deal, a, [1.0, 2.0], engine="numpy", start=bad)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "c"])
+def test_per_scenario_parameters_equal_deals_written_with_those_values(engine, deal_and_assumptions, monkeypatch):
+    """A parameter varied by scenario in one batch (a trigger threshold, as a
+    breakeven solver would vary it) equals the deal with each value as its
+    default, and compiles nothing new."""
+    if engine == "c" and not cbuild.available():
+        pytest.skip("no C compiler")
+    deal, a = deal_and_assumptions
+    values = [0.85, 0.97, 0.5]
+    run(deal, a, [1.0], engine=engine)
+    compiles = []
+    real = cbuild._compile
+    monkeypatch.setattr(cbuild, "_compile", lambda cc, source, so, *rest: (compiles.append(so), real(cc, source, so, *rest))[1])
+    batch = run(deal, a, [2.0, 2.0, 2.0], engine=engine, parameters={"threshold": values})
+    assert compiles == []
+    for s, v in enumerate(values):
+        written = parse(_deal_text().replace("default 85%", f"default {v * 100:g}%"), "ops.waterfall")
+        one = run(written, a, [2.0], engine=engine)
+        for f in ("interest", "principal", "balance", "contracts", "accounts"):
+            np.testing.assert_array_equal(getattr(batch, f)[..., s], getattr(one, f)[..., 0], err_msg=f"{f} at {v}")
+    events = batch.contracts[:, list(batch.contract_names).index("p_events"), :]
+    assert len({tuple(events[:, s]) for s in range(3)}) == 3  # the event happens at three different periods
+
+
+def test_an_unknown_parameter_to_vary_is_refused(deal_and_assumptions):
+    from interpreter.engine import RunError
+    deal, a = deal_and_assumptions
+    with pytest.raises(RunError, match="no parameter 'treshold'"):
+        run(deal, a, [1.0, 2.0], engine="numpy", parameters={"treshold": [0.8, 0.9]})
+    with pytest.raises(RunError, match="one for each of the 2 speeds"):
+        run(deal, a, [1.0, 2.0], engine="numpy", parameters={"threshold": [0.8, 0.9, 0.7]})
