@@ -547,7 +547,7 @@ def project_collateral(deal: A.Deal, assumptions: Assumptions, speeds: np.ndarra
 
 def distribution_schedule(deal: A.Deal, T: int) -> list:
     h = deal.header
-    return D.distribution_dates(h.first_distribution, T, h.distribution_day, h.business_rule)
+    return D.distribution_dates(h.first_distribution, T, h.distribution_day, h.business_rule.value)
 
 
 def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]] = None,
