@@ -141,3 +141,16 @@ def test_the_cache_keeps_members_by_class_and_value():
     back = dealcache.decode(json.loads(json.dumps(data)), "f")
     assert back == fund and type(back.kind) is V.FundKind
     assert dealcache.decode({"@e": "PayWhat", "v": "interest"}, "f") is V.PayWhat.INTEREST
+
+
+def test_every_business_rule_rolls_the_distribution_dates():
+    """'no adjustment' keeps the stated day (J4's July 25, 2004 is a Sunday)."""
+    import datetime as dt
+
+    from interpreter.engine import distribution_schedule
+
+    deal = parse((ROOT / "deals" / "cwalt-2004-j4.waterfall").read_text(), "j4.waterfall")
+    july = {rule: distribution_schedule(attrs.evolve(deal, header=attrs.evolve(deal.header, business_rule=rule)), 3)[2]
+            for rule in V.BusinessRule}
+    assert july == {V.BusinessRule.FOLLOWING: dt.date(2004, 7, 26), V.BusinessRule.MODIFIED_FOLLOWING: dt.date(2004, 7, 26),
+                    V.BusinessRule.PRECEDING: dt.date(2004, 7, 23), V.BusinessRule.NO_ADJUSTMENT: dt.date(2004, 7, 25)}
