@@ -1,5 +1,11 @@
 """The deal AST: immutable attrs records, one class per construct.
 
+The closed sets of words (what a payment pays, how it is shared, a fund's
+kind, a day count, a business-day rule, a speed's unit, a ramp's basis, a
+table's key) are the enums of ``dsl.vocabulary``, re-exported here; a field
+holding one converts the word to its member, so an AST holds members however
+it was built.
+
 Every node carries a ``span`` (file, line, column) so that a diagnostic or a
 payment in a cashflow report can be traced to the line of the deal file, and
 so to the term-sheet clause, that produced it. The interpreter works on these
@@ -11,6 +17,9 @@ import datetime as _dt
 from typing import Optional, Union
 
 import attrs
+
+from .vocabulary import (BusinessRule, DayCount, FundKind, Mode, PayWhat, RampBasis,  # noqa: F401
+                         SpeedKind, TableKey)
 
 
 @attrs.frozen
@@ -123,13 +132,13 @@ Expr = Union[Quantity, DateLit, Name, GroupRef, SetArg, Call, BinOp, Neg, Compar
 class Speed:
     """A prepayment speed as the term sheet states it. kind: CPR, SMM, PSA,
     PPC, ABS or RAMP (start/end CPR over ``months``, counted on loan age or
-    deal month)."""
-    kind: str
+    deal month: ``basis``)."""
+    kind: SpeedKind = attrs.field(converter=SpeedKind)
     value: float  # CPR/SMM/ABS: a fraction; PSA/PPC: a multiple (1.0 = 100%)
     ramp_start: float = 0.0
     ramp_end: float = 0.0
     ramp_months: int = 0
-    basis: str = "age"
+    basis: RampBasis = attrs.field(default=RampBasis.AGE, converter=RampBasis)
     span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
@@ -141,7 +150,7 @@ class Header:
     settlement: Optional[_dt.date] = None
     first_distribution: Optional[_dt.date] = None
     distribution_day: int = 25
-    business_rule: str = "following"
+    business_rule: BusinessRule = attrs.field(default=BusinessRule.FOLLOWING, converter=BusinessRule)
     pricing_speed: Optional[Speed] = None
     table_speeds: tuple = ()  # of Quantity
     table_event: Optional[str] = None
@@ -176,7 +185,7 @@ class ClassDecl:
     cap: Optional[Expr] = None
     carryover: bool = False
     carryover_max: Optional[Expr] = None
-    day_count: str = "30/360"
+    day_count: DayCount = attrs.field(default=DayCount.THIRTY_360, converter=DayCount)
     group: Optional[str] = None
     notional: Optional[Expr] = None
     residual: bool = False
@@ -232,7 +241,7 @@ class TableRow:
 class TableDecl:
     name: str
     title: str
-    key: str  # 'period' | 'month'
+    key: TableKey = attrs.field(converter=TableKey)
     rows: tuple
     span: Span = attrs.field(default=NOWHERE, eq=False)
 
@@ -309,10 +318,10 @@ class DistributionDecl:
 # ------------------------------------------------------------------ waterfall
 @attrs.frozen
 class Fund:
-    """A source of cash: kind 'interest' | 'principal' | 'funds' | 'penalties'
-    of a group (group None = all groups), 'excess', or 'account' / 'contract'
-    (group = the account's or contract's name)."""
-    kind: str
+    """A source of cash: kind INTEREST | PRINCIPAL | FUNDS | PENALTIES of a
+    group (group None = all groups), EXCESS, or ACCOUNT / CONTRACT (group =
+    the account's or contract's name)."""
+    kind: FundKind = attrs.field(converter=FundKind)
     group: Optional[str]
     span: Span = attrs.field(default=NOWHERE, eq=False)
 
@@ -320,8 +329,8 @@ class Fund:
 @attrs.frozen
 class Pay:
     """pay <what> [sequentially|pro rata] to <classes> [up to <expr>]"""
-    what: str  # 'current and unpaid interest' | ... | 'principal' | 'remaining'
-    mode: str  # 'sequentially' | 'pro rata'
+    what: PayWhat = attrs.field(converter=PayWhat)  # as the deal wrote it ('interest' stays 'interest')
+    mode: Mode = attrs.field(converter=Mode)  # 'pay remaining': pro rata
     targets: tuple  # of ClassRef | ClassRange | SetRef
     limit: Optional[Expr] = None
     then: bool = False
@@ -382,7 +391,7 @@ class Waterfall:
 
 @attrs.frozen
 class LossStep:
-    mode: str
+    mode: Mode = attrs.field(converter=Mode)
     targets: tuple
     span: Span = attrs.field(default=NOWHERE, eq=False)
 

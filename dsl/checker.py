@@ -107,7 +107,7 @@ class _Checker:
         if h.settlement and h.cutoff and h.settlement < h.cutoff:
             self.error(h.span_of("settlement"), f"settlement {h.settlement} is before the cut-off date {h.cutoff}")
         for speed in [h.pricing_speed] + [g.pricing_speed for g in self.deal.groups]:
-            if speed is not None and speed.kind == "PPC":
+            if speed is not None and speed.kind is A.SpeedKind.PPC:
                 self.error(speed.span, "a PPC speed needs its ramp",
                            expected="ramp 8% CPR to 24% CPR over 12 months [by loan age]")
         for q in h.table_speeds:
@@ -336,17 +336,13 @@ class _Checker:
             for s in steps:
                 if isinstance(s, A.FromBlock):
                     for f in s.funds:
-                        if f.kind in ("interest", "principal", "funds") and f.group is not None \
-                                and f.group not in self.group_names:
+                        if f.kind.of_group and f.group is not None and f.group not in self.group_names:
                             self.error(f.span, f"unknown group '{f.group}'",
                                        hint=did_you_mean(f.group, self.group_names))
-                        if f.kind == "penalties" and f.group is not None and f.group not in self.group_names:
-                            self.error(f.span, f"unknown group '{f.group}'",
-                                       hint=did_you_mean(f.group, self.group_names))
-                        if f.kind == "account" and f.group not in self.accounts:
+                        if f.kind is A.FundKind.ACCOUNT and f.group not in self.accounts:
                             self.error(f.span, f"unknown account '{f.group}'",
                                        hint=did_you_mean(f.group, self.accounts))
-                        if f.kind == "contract" and f.group not in self.contracts:
+                        if f.kind is A.FundKind.CONTRACT and f.group not in self.contracts:
                             self.error(f.span, f"unknown contract '{f.group}'",
                                        hint=did_you_mean(f.group, self.contracts))
                     walk(s.steps, True)
@@ -362,7 +358,7 @@ class _Checker:
                         if c is not None and (c.coupon is None or c.notional is not None):
                             self.error(s.span, f"class {n} cannot accrete: it needs a coupon and a balance")
                     f = s.into
-                    if f.kind not in ("interest", "principal") or (f.group is not None and f.group not in self.group_names):
+                    if f.kind not in (A.FundKind.INTEREST, A.FundKind.PRINCIPAL) or (f.group is not None and f.group not in self.group_names):
                         self.error(f.span, "accretion goes into the interest or principal of a group",
                                    expected="into principal of group NAME")
                 elif isinstance(s, A.Deposit):
@@ -371,7 +367,7 @@ class _Checker:
                     if s.limit is not None:
                         self.check_expr(s.limit)
                 elif isinstance(s, A.Pay) and self.routes(s):
-                    if s.what != "principal" or len(s.targets) != 1:
+                    if s.what is not A.PayWhat.PRINCIPAL or len(s.targets) != 1:
                         self.error(s.span, f"a distribution takes principal, and alone: "
                                            f"'pay principal to {s.targets[0].name}'")
                     if s.limit is not None:
@@ -382,15 +378,15 @@ class _Checker:
                     if s.limit is not None:
                         self.check_expr(s.limit)
                     names = set(expand_classes(self.deal, [r for r in s.targets if self.ref_ok(r)]))
-                    if s.what == "principal":
+                    if s.what is A.PayWhat.PRINCIPAL:
                         paid_principal.update(names)
                         for n in names:
                             c = self.deal.class_named(n)
                             if c is not None and (c.residual or c.notional is not None or c.no_cashflow):
                                 self.error(s.span, f"class {n} has no principal balance to pay")
-                    if s.what == "remaining":
+                    if s.what is A.PayWhat.REMAINING:
                         has_residual = True
-                    elif "interest" in s.what:
+                    elif s.what.is_interest:
                         for n in names:
                             c = self.deal.class_named(n)
                             if c is not None and (c.residual or c.no_cashflow):

@@ -3,7 +3,8 @@
 Parsing and checking J4 takes about 0.1 s; reading it back from here takes a
 few milliseconds. An entry is data, never code: JSON read by a closed decoder
 that builds only the record classes of ``dsl.ast`` (their fields by name),
-tuples, dates and the JSON scalars; anything else in an entry makes it a miss.
+the members of ``dsl.vocabulary``'s enums (by class and value), tuples, dates
+and the JSON scalars; anything else in an entry makes it a miss.
 It lives in ``cache_dir('deals')`` (0700, owned by the user: see
 ``dsl.cachedir``) under a SHA-256 of this package's code and grammar
 (``code_fingerprint``), the path as given and the deal's text, so an edited
@@ -22,9 +23,10 @@ from typing import Optional
 import attrs
 
 from . import ast as A
+from .vocabulary import ENUMS
 from .cachedir import cache_dir, code_fingerprint, prune, write_private
 
-FORMAT = "waterfall-dsl deal 1"
+FORMAT = "waterfall-dsl deal 2"
 MAX_ENTRIES = 256
 
 # The classes an entry may name: the AST's records, and nothing else.
@@ -48,6 +50,8 @@ def encode(value, file: str):
     if isinstance(value, A.Span):
         pos = [value.line, value.column, value.end_line, value.end_column]
         return {"@s": pos} if value.file == file else {"@s": pos, "f": value.file}
+    if ENUMS.get(type(value).__name__) is type(value):
+        return {"@e": type(value).__name__, "v": value.value}
     if attrs.has(type(value)):
         out = {"@": type(value).__name__}
         for f in attrs.fields(type(value)):
@@ -87,6 +91,14 @@ def decode(data, file: str):
                 return _dt.date.fromisoformat(data["@d"])
             except (TypeError, ValueError):
                 raise _Miss from None
+        if "@e" in data:
+            enum_cls = ENUMS.get(data["@e"]) if isinstance(data["@e"], str) else None
+            if enum_cls is None or set(data) != {"@e", "v"} or not isinstance(data["v"], str):
+                raise _Miss
+            try:
+                return enum_cls(data["v"])
+            except ValueError:
+                raise _Miss from None
         cls = _RECORDS.get(data.get("@"))
         if cls is None:
             raise _Miss
@@ -96,7 +108,7 @@ def decode(data, file: str):
             raise _Miss
         try:
             return cls(**kwargs)
-        except TypeError:
+        except (TypeError, ValueError):  # a missing field; a word not of its enum
             raise _Miss from None
     if data is None or isinstance(data, (str, bool, int, float)):
         return data

@@ -487,7 +487,7 @@ class ToAst(Transformer):
 
     def business_rule(self, meta, ch):
         rule = ch[-1].value
-        return {"next business day": "following"}.get(rule, rule)
+        return A.BusinessRule.FOLLOWING if rule == "next business day" else A.BusinessRule(rule)
 
     def _h_pricing_speed(self, meta, ch):
         return ("pricing_speed", ch[0])
@@ -509,11 +509,11 @@ class ToAst(Transformer):
             if q.unit not in ("%", ""):
                 raise self._err(q.span, f"a {unit} speed is a rate", expected="e.g. 25% " + unit)
             value = q.value if q.unit == "%" else q.value / 100.0
-        return A.Speed(unit, value, span=self._span(meta))
+        return A.Speed(A.SpeedKind(unit), value, span=self._span(meta))
 
     def speed_ramp(self, meta, ch):
         start, u1, end, u2, months = ch[0], ch[1], ch[2], ch[3], int(ch[4].value)
-        basis = ch[5] if len(ch) > 5 else "age"
+        basis = ch[5] if len(ch) > 5 else A.RampBasis.AGE
         for u in (u1, u2):
             if u.value != "CPR":
                 raise self._err(_span_tok(self.path, u), f"a ramp runs between two CPRs, not {u.value}",
@@ -525,10 +525,10 @@ class ToAst(Transformer):
         e = end.value if end.unit == "%" else end.value / 100
         if months < 1:
             raise self._err(self._span(meta), "a ramp needs at least one month")
-        return A.Speed("RAMP", 1.0, s, e, months, basis, span=self._span(meta))
+        return A.Speed(A.SpeedKind.RAMP, 1.0, s, e, months, basis, span=self._span(meta))
 
     def ramp_basis(self, meta, ch):
-        return "age" if ch[0].value == "loan age" else "deal"
+        return A.RampBasis.AGE if ch[0].value == "loan age" else A.RampBasis.DEAL
 
     def h_cutoff(self, meta, ch):
         return (*self._h_cutoff(meta, ch), self._value_span(meta, ch))
@@ -645,7 +645,7 @@ class ToAst(Transformer):
         return ("carryover_max", ch[0]) if ch else ("carryover", True)
 
     def _c_day_count(self, meta, ch):
-        return ("day_count", ch[0].value)
+        return ("day_count", A.DayCount(ch[0].value))
 
     def _c_group(self, meta, ch):
         return ("group", ch[0])
@@ -687,7 +687,7 @@ class ToAst(Transformer):
         if isinstance(ch[i], Token) and ch[i].type == "STRING":
             title = _unquote(ch[i])
             i += 1
-        key = ch[i].value
+        key = A.TableKey(ch[i].value)
         rows = tuple(ch[i + 1:])
         return A.TableDecl(name, title, key, rows, self._span(meta))
 
@@ -769,8 +769,8 @@ class ToAst(Transformer):
         return A.LossesDecl(title, tuple(ch), self._span(meta))
 
     def loss_step(self, meta, ch):
-        mode = "sequentially"
-        if isinstance(ch[0], str) and not isinstance(ch[0], tuple):
+        mode = A.Mode.SEQUENTIAL
+        if isinstance(ch[0], A.Mode):
             mode, ch = ch[0], ch[1:]
         return A.LossStep(mode, ch[0], self._span(meta))
 
@@ -802,16 +802,16 @@ class ToAst(Transformer):
 
     def fund_group(self, meta, ch):
         kind, group = ch
-        return A.Fund(kind.value, group.name, self._span(meta))
+        return A.Fund(A.FundKind(kind.value), group.name, self._span(meta))
 
     def fund_excess(self, meta, ch):
-        return A.Fund("excess", None, self._span(meta))
+        return A.Fund(A.FundKind.EXCESS, None, self._span(meta))
 
     def fund_account(self, meta, ch):
-        return A.Fund("account", ch[0].value, self._span(meta))
+        return A.Fund(A.FundKind.ACCOUNT, ch[0].value, self._span(meta))
 
     def fund_contract(self, meta, ch):
-        return A.Fund("contract", ch[0].value, self._span(meta))
+        return A.Fund(A.FundKind.CONTRACT, ch[0].value, self._span(meta))
 
     def if_step(self, meta, ch):
         cond = ch[0]
@@ -827,9 +827,9 @@ class ToAst(Transformer):
     def pay_step(self, meta, ch):
         then, ch = self._then(ch)
         what = ch[0]
-        mode = "sequentially"
+        mode = A.Mode.SEQUENTIAL
         i = 1
-        if i < len(ch) and isinstance(ch[i], str):
+        if i < len(ch) and isinstance(ch[i], A.Mode):
             mode = ch[i]
             i += 1
         targets = ch[i]
@@ -838,7 +838,7 @@ class ToAst(Transformer):
 
     def pay_remaining(self, meta, ch):
         then, ch = self._then(ch)
-        return A.Pay("remaining", "pro rata", ch[0], ch[1] if len(ch) > 1 else None, then, self._span(meta))
+        return A.Pay(A.PayWhat.REMAINING, A.Mode.PRO_RATA, ch[0], ch[1] if len(ch) > 1 else None, then, self._span(meta))
 
     def accrete_step(self, meta, ch):
         then, ch = self._then(ch)
@@ -862,10 +862,10 @@ class ToAst(Transformer):
         return A.ScheduleDecl(name, title, size, group.name, low, high, self._span(meta))
 
     def payable(self, meta, ch):
-        return ch[0].value
+        return A.PayWhat(ch[0].value)
 
     def mode(self, meta, ch):
-        return ch[0].value
+        return A.Mode(ch[0].value)
 
     def limit(self, meta, ch):
         return ch[0]

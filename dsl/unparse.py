@@ -23,7 +23,7 @@ def unparse(deal: A.Deal) -> str:
         v = getattr(h, field)
         if v is not None:
             out.append(f"{IND}{word} {v.isoformat()}")
-    out.append(f"{IND}distribution day {h.distribution_day}, {h.business_rule}")
+    out.append(f"{IND}distribution day {h.distribution_day}, {h.business_rule.value}")
     if h.pricing_speed is not None:
         out.append(f"{IND}pricing speed {_speed(h.pricing_speed)}")
     if h.table_speeds:
@@ -43,7 +43,7 @@ def unparse(deal: A.Deal) -> str:
     for s in deal.sets:
         out.append(f"classes {_q(s.name)} = {_targets(s.members)}")
     for t in deal.tables:
-        out.append(f"table {t.name} {_q(t.title)} by {t.key}")
+        out.append(f"table {t.name} {_q(t.title)} by {t.key.value}")
         for row in t.rows:
             if row.last is None:
                 rng = f"{row.first}+"
@@ -86,7 +86,7 @@ def unparse(deal: A.Deal) -> str:
         out.append("")
         out.append(f"losses {_q(deal.losses.title)}" if deal.losses.title else "losses")
         for step in deal.losses.steps:
-            out.append(f"{IND}allocate {step.mode} to {_targets(step.targets)}")
+            out.append(f"{IND}allocate {step.mode.value} to {_targets(step.targets)}")
     return "\n".join(out) + "\n"
 
 
@@ -99,10 +99,10 @@ def _pct(v: float) -> str:
 
 
 def _speed(s: A.Speed) -> str:
-    if s.kind == "RAMP":
-        basis = "loan age" if s.basis == "age" else "deal month"
-        return f"ramp {_pct(s.ramp_start)} CPR to {_pct(s.ramp_end)} CPR over {s.ramp_months} months by {basis}"
-    return f"{_pct(s.value)} {s.kind}"
+    if s.kind is A.SpeedKind.RAMP:
+        return (f"ramp {_pct(s.ramp_start)} CPR to {_pct(s.ramp_end)} CPR over {s.ramp_months} months "
+                f"by {s.basis.words}")
+    return f"{_pct(s.value)} {s.kind.value}"
 
 
 def _class(c: A.ClassDecl) -> List[str]:
@@ -119,8 +119,8 @@ def _class(c: A.ClassDecl) -> List[str]:
         out.append(f"{IND}carryover up to {expr(c.carryover_max)}")
     elif c.carryover:
         out.append(f"{IND}carryover")
-    if c.coupon is not None or c.day_count != "30/360":
-        out.append(f"{IND}day count {c.day_count}")
+    if c.coupon is not None or c.day_count is not A.DayCount.THIRTY_360:
+        out.append(f"{IND}day count {c.day_count.value}")
     if c.accrues_from_closing:
         out.append(f"{IND}accrues from closing")
     if c.delay_days is not None:
@@ -147,11 +147,11 @@ def _targets(refs) -> str:
 
 
 def _fund(f: A.Fund) -> str:
-    if f.kind == "excess":
+    if f.kind is A.FundKind.EXCESS:
         return "excess"
-    if f.kind in ("account", "contract"):
-        return f"{f.kind} {f.group}"
-    return f"{f.kind} of " + ("all groups" if f.group is None else f"group {f.group}")
+    if f.kind.named:
+        return f"{f.kind.value} {f.group}"
+    return f"{f.kind.value} of " + ("all groups" if f.group is None else f"group {f.group}")
 
 
 def _steps(steps, depth: int) -> List[str]:
@@ -180,10 +180,10 @@ def _steps(steps, depth: int) -> List[str]:
                 line += f" up to {expr(s.limit)}"
             out.append(line)
         else:
-            if s.what == "remaining":
+            if s.what is A.PayWhat.REMAINING:
                 line = f"{pad}{then}pay remaining to {_targets(s.targets)}"
             else:
-                line = f"{pad}{then}pay {s.what} {s.mode} to {_targets(s.targets)}"
+                line = f"{pad}{then}pay {s.what.value} {s.mode.value} to {_targets(s.targets)}"
             if s.limit is not None:
                 line += f" up to {expr(s.limit)}"
             out.append(line)

@@ -379,13 +379,13 @@ _TOP_KEYS = {"speeds", "horizon", "collateral", "loan tape", "prepayment", "defa
 
 def speed_curve(speed: A.Speed) -> C.Curve:
     """The collateral curve a deal's pricing speed stands for (at 100%)."""
-    if speed.kind == "RAMP":
+    if speed.kind is A.SpeedKind.RAMP:
         return C.Curve("PPC", ramp_start=speed.ramp_start, ramp_end=speed.ramp_end,
-                       ramp_months=speed.ramp_months, basis=speed.basis)
-    if speed.kind == "PPC":
+                       ramp_months=speed.ramp_months, basis=speed.basis.value)
+    if speed.kind is A.SpeedKind.PPC:
         # A bare "PPC" without a ramp: the 100% PPC of the deal is then unknown.
         raise ValueError("a PPC speed needs its ramp: 'ramp 8% CPR to 24% CPR over 12 months'")
-    return C.Curve(speed.kind, rate=speed.value)
+    return C.Curve(speed.kind.value, rate=speed.value)
 
 
 def load_assumptions(path: str | Path, deal: A.Deal) -> Assumptions:
@@ -573,12 +573,12 @@ def _per_group(r: _Reader, v, mark, what, kinds, deal) -> dict:
         if curve is None and not isinstance(text, _Map) and "PPC" in str(text).upper():
             # "N% PPC": N% of the deal's own ramp for that group.
             speed = _deal_speed(deal, g)
-            if speed is None or speed.kind != "RAMP":
+            if speed is None or speed.kind is not A.SpeedKind.RAMP:
                 r.error(v.marks[k][1], f"{what}: the deal defines no PPC ramp for group {k}")
                 continue
             pct = float(re.match(r"\s*([\d.,]+)", str(text)).group(1).replace(",", "")) / 100
             curve = C.Curve("PPC", ramp_start=speed.ramp_start * pct, ramp_end=speed.ramp_end * pct,
-                            ramp_months=speed.ramp_months, basis=speed.basis)
+                            ramp_months=speed.ramp_months, basis=speed.basis.value)
         if curve is not None:
             out[g] = curve
     return out

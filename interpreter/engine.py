@@ -548,9 +548,14 @@ def project_collateral(deal: A.Deal, assumptions: Assumptions, speeds: np.ndarra
     return C.project(list(assumptions.lines), T, scen, prepay, default or None, index_paths, delinquency or None)
 
 
+# The date roller's name for each business-day rule of the deal language.
+_ROLL_RULE = {A.BusinessRule.FOLLOWING: "following", A.BusinessRule.MODIFIED_FOLLOWING: "modified following",
+              A.BusinessRule.PRECEDING: "preceding", A.BusinessRule.NO_ADJUSTMENT: "none"}
+
+
 def distribution_schedule(deal: A.Deal, T: int) -> list:
     h = deal.header
-    return D.distribution_dates(h.first_distribution, T, h.distribution_day, h.business_rule)
+    return D.distribution_dates(h.first_distribution, T, h.distribution_day, _ROLL_RULE[h.business_rule])
 
 
 def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]] = None,

@@ -130,8 +130,8 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
             # Accrued interest to settlement, from where the class's first period accrues:
             # the calendar month before the first date (30/360), or closing (actual days,
             # or a class that 'accrues from closing').
-            if c.day_count.startswith("actual"):
-                base = 360.0 if c.day_count == "actual/360" else 365.0
+            if c.day_count is not A.DayCount.THIRTY_360:
+                base = 360.0 if c.day_count is A.DayCount.ACTUAL_360 else 365.0
                 accrued = 100.0 * coupon * (settle - deal.header.closing).days / base
             else:
                 start = deal.header.closing if c.accrues_from_closing else first_accrual_start(deal)

@@ -19,6 +19,12 @@ from ..errors import RunError
 from . import program as P
 
 
+# The period's funds (buckets of each group) a 'from' fund of a group draws on.
+_FUND_BUCKETS = {A.FundKind.INTEREST: ("interest",), A.FundKind.PRINCIPAL: ("principal",),
+                 A.FundKind.FUNDS: ("interest", "principal"), A.FundKind.EXCESS: ("interest", "principal"),
+                 A.FundKind.PENALTIES: ("penalties",)}
+
+
 class Model:
     """A deal lowered for the engines: names resolved to array indices,
     expressions to program operations (``lower``, ``formulas``), every number
@@ -106,7 +112,7 @@ class Model:
                                                    c.span) for k, c in enumerate(deal.contracts))
         self.event_decls = tuple(P.EventDecl(k, self.lower(e.when), tuple(int(c) for c in self.event_retires[k]),
                                              e.span) for k, e in enumerate(deal.events))
-        self.loss_decls = tuple(P.LossDecl(P.Mode(mode), tuple(int(c) for c in order), step.span)
+        self.loss_decls = tuple(P.LossDecl(mode, tuple(int(c) for c in order), step.span)
                                 for (mode, order), step in zip(self.loss_order, deal.losses.steps if deal.losses else ()))
         # The constants table, once every expression is lowered; no slot is added after it.
         low.sealed = True
@@ -143,16 +149,15 @@ class Model:
     def _buckets(self, funds: Sequence[A.Fund]) -> np.ndarray:
         out = []
         for f in funds:
-            if f.kind == "account":
+            if f.kind is A.FundKind.ACCOUNT:
                 out.append(self.fund_index[("account", f.group)])
                 continue
-            if f.kind == "contract":
+            if f.kind is A.FundKind.CONTRACT:
                 out.append(self.fund_index[("contract", f.group)])
                 continue
             groups = self.groups if f.group is None else [f.group]
-            kinds = {"interest": ("interest",), "principal": ("principal",), "funds": ("interest", "principal"),
-                     "excess": ("interest", "principal"), "penalties": ("penalties",)}[f.kind]
-            if f.kind == "excess":
+            kinds = _FUND_BUCKETS[f.kind]
+            if f.kind is A.FundKind.EXCESS:
                 groups = self.groups
             for g in groups:
                 for k in kinds:
@@ -412,12 +417,11 @@ class StepLowering:
         route = [r.name for r in st.targets if isinstance(r, A.ClassRef) and r.name in self.dist_index]
         if route:
             return P.RouteStep(here, self.dist_index[route[0]], limit, st.span)
-        if st.what == "remaining":
+        if st.what is A.PayWhat.REMAINING:
             # Outside a 'from', 'pay remaining' releases everything still in the period's funds.
             release = funds if funds is not None else tuple(int(b) for b in m.all_flow_buckets)
             return P.ReleaseStep(release, self._targets(st.targets)[0], limit, st.span)
-        kind = P.PayKind.INTEREST if st.what == "interest" else P.PayKind(st.what)
-        return P.PayStep(kind, P.Mode(st.mode), here, self._targets(st.targets), limit, st.what, st.span)
+        return P.PayStep(st.what.kind, st.mode, here, self._targets(st.targets), limit, st.what.value, st.span)
 
 
 def _distribution_depths(decls) -> list:
@@ -444,7 +448,7 @@ def _lower_accruals(model: "Model") -> tuple:
     for c, cls in enumerate(model.classes):
         if cls.coupon is None:
             continue
-        dc = P.DayCount(cls.day_count)
+        dc = cls.day_count
         kind = (dc, dc is P.DayCount.THIRTY_360 and cls.accrues_from_closing)
         if kind not in kinds:
             kinds.append(kind)

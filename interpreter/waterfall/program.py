@@ -25,6 +25,7 @@ import enum
 from typing import NamedTuple, Optional, Tuple
 
 from dsl import ast as A
+from dsl import vocabulary as V
 
 Op = object  # an operation: any of the classes below
 
@@ -296,13 +297,9 @@ class ClassState(enum.Enum):
     PAID_LOSS = "paid_loss"
 
 
-class PayKind(enum.Enum):
-    PRINCIPAL = "principal"
-    INTEREST = "current and unpaid interest"  # also written 'interest'
-    CURRENT_INTEREST = "current interest"
-    UNPAID_INTEREST = "unpaid interest"
-    CARRYOVER = "carryover"
-    UNPAID_LOSSES = "unpaid realized losses"
+# What a payment pays: the deal language's payment kinds (a 'pay' step's
+# ``PayWhat.kind``), one vocabulary with the AST.
+PayKind = V.PayKind
 
 
 class Owing(NamedTuple):
@@ -325,10 +322,8 @@ OWING = {
 }
 
 
-class Mode(enum.Enum):
-    SEQUENTIAL = "sequentially"
-    PRO_RATA = "pro rata"  # by amount owed (for principal, the balance)
-    PRO_RATA_TWO = "pro rata by balance then by amount owed"  # by prior balance, the rest by what is still owed
+# How a payment or a loss is shared: the AST's own ``Mode``.
+Mode = V.Mode
 
 
 # ------------------------------------------------------------------ steps
@@ -443,11 +438,8 @@ RECORD_INDEX = {r.name: i for i, r in enumerate(CLASS_RECORDS)}
 
 
 # ------------------------------------------------------------------ accruals
-class DayCount(enum.Enum):
-    THIRTY_360 = "30/360"
-    ACTUAL_360 = "actual/360"
-    ACTUAL_365 = "actual/365"
-    ACTUAL_ACTUAL = "actual/actual"  # accrues as actual/365 (days over 365)
+# A class's day count: the AST's own ``DayCount`` (actual/actual accrues as actual/365).
+DayCount = V.DayCount
 
 
 class AccrualDecl(NamedTuple):
