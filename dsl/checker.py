@@ -331,71 +331,63 @@ class _Checker:
         paid_principal = set()
         has_residual = False
 
-        def walk(steps, in_from):
-            nonlocal has_residual
-            for s in steps:
-                if isinstance(s, A.FromBlock):
-                    for f in s.funds:
-                        if f.kind.of_group and f.group is not None and f.group not in self.group_names:
-                            self.error(f.span, f"unknown group '{f.group}'",
-                                       hint=did_you_mean(f.group, self.group_names))
-                        if f.kind is A.FundKind.ACCOUNT and f.group not in self.accounts:
-                            self.error(f.span, f"unknown account '{f.group}'",
-                                       hint=did_you_mean(f.group, self.accounts))
-                        if f.kind is A.FundKind.CONTRACT and f.group not in self.contracts:
-                            self.error(f.span, f"unknown contract '{f.group}'",
-                                       hint=did_you_mean(f.group, self.contracts))
-                    walk(s.steps, True)
-                elif isinstance(s, A.IfStep):
-                    self.check_expr(s.cond)
-                    walk(s.then_steps, in_from)
-                    walk(s.else_steps, in_from)
-                elif isinstance(s, A.Accrete):
-                    self.check_targets(s.targets)
-                    self.check_repeats(s.targets, s.span)
-                    for n in expand_classes(self.deal, [r for r in s.targets if self.ref_ok(r)]):
+        blocks = [c.steps for c in w.clauses] + [d.steps for d in self.deal.distributions]
+        for s in (st for steps in blocks for st in iter_steps(steps)):
+            if isinstance(s, A.FromBlock):
+                for f in s.funds:
+                    if f.kind.of_group and f.group is not None and f.group not in self.group_names:
+                        self.error(f.span, f"unknown group '{f.group}'",
+                                   hint=did_you_mean(f.group, self.group_names))
+                    if f.kind is A.FundKind.ACCOUNT and f.group not in self.accounts:
+                        self.error(f.span, f"unknown account '{f.group}'",
+                                   hint=did_you_mean(f.group, self.accounts))
+                    if f.kind is A.FundKind.CONTRACT and f.group not in self.contracts:
+                        self.error(f.span, f"unknown contract '{f.group}'",
+                                   hint=did_you_mean(f.group, self.contracts))
+            elif isinstance(s, A.IfStep):
+                self.check_expr(s.cond)
+            elif isinstance(s, A.Accrete):
+                self.check_targets(s.targets)
+                self.check_repeats(s.targets, s.span)
+                for n in expand_classes(self.deal, [r for r in s.targets if self.ref_ok(r)]):
+                    c = self.deal.class_named(n)
+                    if c is not None and (c.coupon is None or c.notional is not None):
+                        self.error(s.span, f"class {n} cannot accrete: it needs a coupon and a balance")
+                f = s.into
+                if f.kind not in (A.FundKind.INTEREST, A.FundKind.PRINCIPAL) or (f.group is not None and f.group not in self.group_names):
+                    self.error(f.span, "accretion goes into the interest or principal of a group",
+                               expected="into principal of group NAME")
+            elif isinstance(s, A.Deposit):
+                if s.account not in self.accounts:
+                    self.error(s.span, f"unknown account '{s.account}'", hint=did_you_mean(s.account, self.accounts))
+                if s.limit is not None:
+                    self.check_expr(s.limit)
+            elif isinstance(s, A.Pay) and self.routes(s):
+                if s.what is not A.PayWhat.PRINCIPAL or len(s.targets) != 1:
+                    self.error(s.span, f"a distribution takes principal, and alone: "
+                                       f"'pay principal to {s.targets[0].name}'")
+                if s.limit is not None:
+                    self.check_expr(s.limit)
+            elif isinstance(s, A.Pay):
+                self.check_targets(s.targets)
+                self.check_repeats(s.targets, s.span)
+                if s.limit is not None:
+                    self.check_expr(s.limit)
+                names = set(expand_classes(self.deal, [r for r in s.targets if self.ref_ok(r)]))
+                if s.what is A.PayWhat.PRINCIPAL:
+                    paid_principal.update(names)
+                    for n in names:
                         c = self.deal.class_named(n)
-                        if c is not None and (c.coupon is None or c.notional is not None):
-                            self.error(s.span, f"class {n} cannot accrete: it needs a coupon and a balance")
-                    f = s.into
-                    if f.kind not in (A.FundKind.INTEREST, A.FundKind.PRINCIPAL) or (f.group is not None and f.group not in self.group_names):
-                        self.error(f.span, "accretion goes into the interest or principal of a group",
-                                   expected="into principal of group NAME")
-                elif isinstance(s, A.Deposit):
-                    if s.account not in self.accounts:
-                        self.error(s.span, f"unknown account '{s.account}'", hint=did_you_mean(s.account, self.accounts))
-                    if s.limit is not None:
-                        self.check_expr(s.limit)
-                elif isinstance(s, A.Pay) and self.routes(s):
-                    if s.what is not A.PayWhat.PRINCIPAL or len(s.targets) != 1:
-                        self.error(s.span, f"a distribution takes principal, and alone: "
-                                           f"'pay principal to {s.targets[0].name}'")
-                    if s.limit is not None:
-                        self.check_expr(s.limit)
-                elif isinstance(s, A.Pay):
-                    self.check_targets(s.targets)
-                    self.check_repeats(s.targets, s.span)
-                    if s.limit is not None:
-                        self.check_expr(s.limit)
-                    names = set(expand_classes(self.deal, [r for r in s.targets if self.ref_ok(r)]))
-                    if s.what is A.PayWhat.PRINCIPAL:
-                        paid_principal.update(names)
-                        for n in names:
-                            c = self.deal.class_named(n)
-                            if c is not None and (c.residual or c.notional is not None or c.no_cashflow):
-                                self.error(s.span, f"class {n} has no principal balance to pay")
-                    if s.what is A.PayWhat.REMAINING:
-                        has_residual = True
-                    elif s.what.is_interest:
-                        for n in names:
-                            c = self.deal.class_named(n)
-                            if c is not None and (c.residual or c.no_cashflow):
-                                self.error(s.span, f"class {n} bears no interest")
+                        if c is not None and (c.residual or c.notional is not None or c.no_cashflow):
+                            self.error(s.span, f"class {n} has no principal balance to pay")
+                if s.what is A.PayWhat.REMAINING:
+                    has_residual = True
+                elif s.what.is_interest:
+                    for n in names:
+                        c = self.deal.class_named(n)
+                        if c is not None and (c.residual or c.no_cashflow):
+                            self.error(s.span, f"class {n} bears no interest")
 
-        for clause in w.clauses:
-            walk(clause.steps, False)
-        for d in self.deal.distributions:
-            walk(d.steps, True)
         for c in self.deal.classes:
             if c.residual or c.no_cashflow or c.notional is not None:
                 continue
