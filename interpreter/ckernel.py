@@ -96,7 +96,6 @@ class Generator:
     def __init__(self, model):
         self.m = model
         self.deal: A.Deal = model.deal
-        self.defines = {d.name: d for d in self.deal.defines}
         self.sets: List[tuple] = []  # bucket sets (sorted fund indices); id = position
         self.out: List[str] = []
         self.dist_fns: Dict[str, str] = {}
@@ -113,8 +112,8 @@ class Generator:
     def slot(self, kind: str, i: int = 0) -> int:
         """Pointer slots after the group fields: index paths, tables, schedules, dates, days, pending."""
         base = self.n_group_slots
-        order = [("index", len(self.m.index_names)), ("table", len(self.deal.tables)),
-                 ("schedule", len(self.deal.schedules)), ("date", 1), ("days", 1), ("pending", 1),
+        order = [("index", len(self.m.index_names)), ("table", len(self.m.table_data)),
+                 ("schedule", len(self.m.schedule_values)), ("date", 1), ("days", 1), ("pending", 1),
                  ("fraction", len(self.m.fraction_kinds)), ("start", 1), ("retire", 1)]
         for k, n in order:
             if k == kind:
@@ -129,7 +128,7 @@ class Generator:
     @property
     def n_start(self) -> int:
         """Values in a scenario's starting state: the class fields, accounts, events."""
-        return len(P.START_CLASS_FIELDS) * len(self.m.classes) + len(self.deal.accounts) + len(self.deal.events)
+        return len(P.START_CLASS_FIELDS) * len(self.m.classes) + len(self.m.layout.accounts) + len(self.m.event_decls)
 
     def set_id(self, buckets) -> int:
         key = tuple(int(b) for b in buckets)
@@ -409,16 +408,15 @@ class Generator:
 
     def _generate(self) -> str:
         m = self.m
-        deal = self.deal
         self.functions: List[str] = []
         NC = len(m.classes)
         NF = len(m.fund_keys)
-        NE = len(deal.events)
+        NE = len(m.event_decls)
         NG = len(m.groups)
-        NK = len(deal.contracts)
-        NA = len(deal.accounts)
-        NCL = len(deal.waterfall.clauses)
-        ND = len(deal.defines)
+        NK = len(m.contract_decls)
+        NA = len(m.layout.accounts)
+        NCL = len(m.clause_decls)
+        ND = len(m.formulas)
         NI = len(m.index_names)
 
         # formulas (bodies generated first: they may register bucket sets)
@@ -485,8 +483,8 @@ class Generator:
         clause_src = "\n".join(clauses)
         # retirement and losses
         retire = []
-        for k, e in enumerate(deal.events):
-            targets = list(m.event_decls[k].retires)
+        for k, e in enumerate(m.event_decls):
+            targets = list(e.retires)
             n = len(targets)
             pool = " + ".join(self.gfield("end_balance", g) for g in range(NG))
             lines = [f"        if (s->ev_now[{k}] && retire_event == {k} && s->alive > 0) {{",
@@ -582,7 +580,7 @@ typedef struct {{
     double frac[NFRAC];        /* this period's year fraction of each kind of accrual */
 }} St;
 """
-        fwd = [f"static double D{i}(St *s);" for i in range(len(deal.defines))]
+        fwd = [f"static double D{i}(St *s);" for i in range(len(m.formulas))]
         fwd += [f"static void {fn}(St *s);" for fn in self.dist_fns.values()]
         helpers = f"""
 static double wavg(double num, double w) {{ return w > 0 ? num / w : 0.0; }}
@@ -600,8 +598,7 @@ static double avg_delinquency(const St *s, double n_, int g) {{
 }}
 """
         init_accounts = "\n".join(
-            f"    s->funds[{m.fund_index[('account', a.name)]}] = st0[{5 * NC + k}];"
-            for k, a in enumerate(deal.accounts))
+            f"    s->funds[{fund}] = st0[{5 * NC + k}];" for k, fund in enumerate(m.layout.account_funds))
         fill = []
         for gi in range(NG):
             fill.append(f"        s->funds[{3 * gi}] = s->g[{self.group_slot(gi, 'net_interest')}][t] * s->alive;")
@@ -822,7 +819,9 @@ def kernel(model) -> Optional[tuple]:
             lib = cbuild.load_file(index.parent / entry[0], entry[1])
     if lib is None:
         src = gen.generate()
-        lib = cbuild.load("deal", src, note=f"the waterfall of {model.deal.header.name}")
+        # said on a terminal: the deal's name with anything unprintable (an escape sequence) as '?'
+        name = "".join(ch if ch.isprintable() else "?" for ch in model.deal.header.name)
+        lib = cbuild.load("deal", src, note=f"the waterfall of {name}")
         if lib is None:
             return None
         so = Path(lib._name)
@@ -923,10 +922,10 @@ def run_kernel(lib, gen: Generator, model, S: int, T: int, flows: dict, ipaths: 
             slots[gen.group_slot(gi, field)] = arr(v)
     for i in range(len(model.index_names)):
         slots[gen.slot("index", i)] = arr(ipaths[i])
-    for k, t in enumerate(model.deal.tables):
-        slots[gen.slot("table", k)] = arr(model.tables[t.name])
-    for k, sc in enumerate(model.deal.schedules):
-        slots[gen.slot("schedule", k)] = arr(model.schedules[sc.name])
+    for t in model.table_data:
+        slots[gen.slot("table", t.k)] = arr(t.values)
+    for k, values in enumerate(model.schedule_values):
+        slots[gen.slot("schedule", k)] = arr(values)
     slots[gen.slot("date")] = arr(np.array([d.toordinal() for d in dates], dtype=float))
     prev = [closing] + list(dates[:-1])
     slots[gen.slot("days")] = arr(np.array([(d - p).days for d, p in zip(dates, prev)], dtype=float))
@@ -951,7 +950,7 @@ def run_kernel(lib, gen: Generator, model, S: int, T: int, flows: dict, ipaths: 
         recs["cap"][:] = np.nan
     R = (ctypes.c_void_p * len(RECORDS))(*[recs[k].ctypes.data if k in recs else None for k in RECORDS])
     TN = np.array([recs[k].shape[2] if k in recs else 0 for k in RECORDS], dtype=np.intc)
-    ncl, na, nk = len(model.deal.waterfall.clauses), len(model.deal.accounts), len(model.deal.contracts)
+    ncl, na, nk = len(model.clause_decls), len(model.layout.accounts), len(model.contract_decls)
     full = keep_records == "all"
     clause = np.zeros((S, T, max(ncl, 1))) if full else None
     acc = np.zeros((S, T, max(na, 1))) if full else None

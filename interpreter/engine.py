@@ -691,13 +691,13 @@ class _NumpyPeriod:
         self.model, self.st, self.flows, self.pending = model, st, flows, pending
         self.fractions, self.retire_event, self.check_money = fractions, retire_event, check
         S, Cn = st.S, len(model.classes)
-        for k, a_decl in enumerate(model.deal.accounts):  # accounts as the run starts (at closing: their initial)
-            st.funds[model.fund_index[("account", a_decl.name)]] = st.start.accounts[k]
+        for k, fund in enumerate(model.layout.account_funds):  # accounts as the run starts (at closing: their initial)
+            st.funds[fund] = st.start.accounts[k]
         self.rec = {r.name: np.zeros((T, Cn, S)) for r in P.CLASS_RECORDS if r.name != "cash_paid"}
         self.rec["cap"][:] = np.nan
         self.clause_paid = np.zeros((T, len(model.program), S))
-        self.acc_rec = np.zeros((T, len(model.deal.accounts), S))
-        self.con_rec = np.zeros((T, len(model.deal.contracts), S))
+        self.acc_rec = np.zeros((T, len(model.layout.accounts), S))
+        self.con_rec = np.zeros((T, len(model.layout.contracts), S))
         self.sold_period = np.full(S, -1)
         self.principal_by_group = [flows[g].principal for g in model.groups]  # (S, T) each, computed once
         self.t = -1
@@ -817,7 +817,7 @@ class _NumpyPeriod:
             if model.first_residual is not None:
                 st.pay_cash(model.first_residual, rest, "residual")
             if st.trace is not None:
-                title = f"{model.deal.events[k].title} (retirement)"
+                title = f"{model.layout.event_titles[k]} (retirement)"
                 st.trace.append((t, title, decl.span.line, "principal", targets, paid))
                 if model.first_residual is not None:
                     st.trace.append((t, title, decl.span.line, "remaining", np.array([model.first_residual]),
@@ -885,10 +885,9 @@ def _choose_engine(engine: Optional[str], trace: bool, model: Model, T: int) -> 
     elif not cbuild.available():
         reason = "no C compiler found (set CC, or install gcc)"
     else:
-        for t in model.deal.tables:
-            covered = max((r.last if r.last is not None else T + 1) for r in t.rows)
-            if covered < T:
-                reason = f"table {t.name} stops at {t.key} {covered}, before the horizon"
+        for t in model.table_data:
+            if t.covered < T:
+                reason = f"table {t.name} stops at {t.key} {t.covered}, before the horizon"
                 break
     if reason is None:
         return "c"

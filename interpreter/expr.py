@@ -89,7 +89,7 @@ class Compiler:
         return lambda st: st.amount()
 
     def _c_Schedule(self, e: P.Schedule):
-        sched = self.model.schedules[self.deal.schedules[e.k].name]
+        sched = self.model.schedule_values[e.k]
         return lambda st: sched[min(st.period, len(sched) - 1)]
 
     def _c_AccountBalance(self, e: P.AccountBalance):
@@ -123,15 +123,13 @@ class Compiler:
         return lambda st: self._formulas[k](st)
 
     def _c_Table(self, e: P.Table):
-        decl = self.deal.tables[e.k]
-        n = decl.name
-        tab = self.model.tables[n]
-        covered = max((r.last if r.last is not None else len(tab)) for r in decl.rows)
+        table = self.model.table_data[e.k]
+        tab, covered = table.values, table.covered
 
         def lookup(st):
             if st.period > covered:
                 from .errors import RunError
-                raise RunError(f"{decl.span}: table {n} has no row for {decl.key} {st.period} "
+                raise RunError(f"{table.span}: table {table.name} has no row for {table.key} {st.period} "
                                f"(its last row ends at {covered}; end it with an open row such as '{covered + 1}+')")
             return tab[st.period]
         return lookup

@@ -114,6 +114,15 @@ class Model:
                                              e.span) for k, e in enumerate(deal.events))
         self.loss_decls = tuple(P.LossDecl(mode, tuple(int(c) for c in order), step.span)
                                 for (mode, order), step in zip(self.loss_order, deal.losses.steps if deal.losses else ()))
+        self.table_data = tuple(
+            P.TableData(k, t.name, str(t.key), self.tables[t.name],
+                        max((r.last if r.last is not None else n_periods + 1) for r in t.rows), t.span)
+            for k, t in enumerate(deal.tables))
+        self.schedule_values = tuple(self.schedules[sc.name] for sc in deal.schedules)
+        self.layout = P.Layout(
+            tuple(c.name for c in self.classes), tuple(a.name for a in deal.accounts),
+            tuple(self.fund_index[("account", a.name)] for a in deal.accounts), tuple(c.name for c in deal.contracts),
+            tuple(e.name for e in deal.events), tuple(e.title for e in deal.events), self.clause_labels)
         # The constants table, once every expression is lowered; no slot is added after it.
         low.sealed = True
         self.const_decls = tuple(low.constants)
@@ -489,7 +498,7 @@ def start_state(model: "Model", S: int, start: Optional[dict] = None) -> "P.Star
     (S,) values}, 'accounts' to {account: ...}, 'events_happened' to a list of
     event names (or {event: (S,) bools}). Giving a class's ``balance`` and not
     its ``original_balance`` sets both (a class sized differently)."""
-    C, names = len(model.classes), [c.name for c in model.classes]
+    C = len(model.classes)
     classes = np.zeros((len(P.START_CLASS_FIELDS), C, S))
     opening = model.constants[list(model.class_balance_slot)] if C else np.zeros(0)
     classes[0] = opening[:, None]

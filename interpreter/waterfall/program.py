@@ -527,3 +527,25 @@ class StartState(NamedTuple):
     classes: object
     accounts: object
     events_happened: object
+
+
+class TableData(NamedTuple):
+    """Table ``k``'s value by period (index 0 unused), and the last period it covers."""
+    k: int
+    name: str
+    key: str  # 'period' or 'month', as the deal wrote it (for messages)
+    values: object  # (T + 1,) array
+    covered: int
+    span: A.Span = A.NOWHERE
+
+
+class Layout(NamedTuple):
+    """How many of each thing the deal declares, and their names (kept on the
+    Python side: records, messages and ledgers are labelled with them)."""
+    classes: Tuple[str, ...]
+    accounts: Tuple[str, ...]
+    account_funds: Tuple[int, ...]
+    contracts: Tuple[str, ...]
+    events: Tuple[str, ...]
+    event_titles: Tuple[str, ...]
+    clauses: Tuple[str, ...]
