@@ -601,9 +601,10 @@ static double avg_delinquency(const St *s, double n_, int g) {{
             f"    s->funds[{fund}] = st0[{5 * NC + k}];" for k, fund in enumerate(m.layout.account_funds))
         fill = []
         for gi in range(NG):
-            fill.append(f"        s->funds[{3 * gi}] = s->g[{self.group_slot(gi, 'net_interest')}][t] * s->alive;")
-            fill.append(f"        s->funds[{3 * gi + 1}] = s->g[{self.group_slot(gi, 'principal')}][t] * s->alive;")
-            fill.append(f"        s->funds[{3 * gi + 2}] = s->g[{self.group_slot(gi, 'penalty')}][t] * s->alive;")
+            interest, principal, penalties = m.layout.group_funds[gi]
+            fill.append(f"        s->funds[{interest}] = s->g[{self.group_slot(gi, 'net_interest')}][t] * s->alive;")
+            fill.append(f"        s->funds[{principal}] = s->g[{self.group_slot(gi, 'principal')}][t] * s->alive;")
+            fill.append(f"        s->funds[{penalties}] = s->g[{self.group_slot(gi, 'penalty')}][t] * s->alive;")
             fill.append(f"        s->cum_loss[{gi}] += s->g[{self.group_slot(gi, 'loss')}][t] * s->alive;")
         # the period, phase by phase in the program's order (program.PERIOD)
         nl = "\n"

@@ -720,9 +720,10 @@ class _NumpyPeriod:
         st.funds[: model.n_flow_buckets] = 0.0
         for gi, g in enumerate(model.groups):
             f = self.flows[g]
-            st.funds[3 * gi] = f.net_interest[:, t] * alive
-            st.funds[3 * gi + 1] = self.principal_by_group[gi][:, t] * alive
-            st.funds[3 * gi + 2] = f.penalty[:, t] * alive
+            interest, principal, penalties = model.layout.group_funds[gi]
+            st.funds[interest] = f.net_interest[:, t] * alive
+            st.funds[principal] = self.principal_by_group[gi][:, t] * alive
+            st.funds[penalties] = f.penalty[:, t] * alive
             st.cum_loss[gi] += f.loss[:, t] * alive
 
     def contracts(self):

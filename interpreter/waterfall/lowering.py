@@ -122,7 +122,9 @@ class Model:
         self.layout = P.Layout(
             tuple(c.name for c in self.classes), tuple(a.name for a in deal.accounts),
             tuple(self.fund_index[("account", a.name)] for a in deal.accounts), tuple(c.name for c in deal.contracts),
-            tuple(e.name for e in deal.events), tuple(e.title for e in deal.events), self.clause_labels)
+            tuple(e.name for e in deal.events), tuple(e.title for e in deal.events), self.clause_labels,
+            tuple((self.fund_index[("interest", g)], self.fund_index[("principal", g)],
+                   self.fund_index[("penalties", g)]) for g in self.groups))
         # The constants table, once every expression is lowered; no slot is added after it.
         low.sealed = True
         self.const_decls = tuple(low.constants)

@@ -549,3 +549,4 @@ class Layout(NamedTuple):
     events: Tuple[str, ...]
     event_titles: Tuple[str, ...]
     clauses: Tuple[str, ...]
+    group_funds: Tuple[Tuple[int, int, int], ...]  # each group's (interest, principal, prepayment charges) funds
