@@ -147,6 +147,20 @@ def _compile_step(model: Model, step):
     return _PayStep(step, funds, np.array(step.targets, dtype=int), limit)
 
 
+def _cash(st: "PeriodState", buckets, mask):
+    """The cash in ``buckets`` for the step reading them (they are its 'available'):
+    never below 0 (a fund can hold -1 ulp after pro rata draws), 0 outside ``mask``."""
+    st.current_funds = buckets
+    avail = st.funds[buckets[0]].copy() if len(buckets) == 1 else rowsum(st.funds[buckets])
+    avail = np.maximum(avail, 0.0)
+    return avail if mask is None else np.where(mask, avail, 0.0)
+
+
+def _up_to(avail, limit, st: "PeriodState"):
+    """``avail`` limited by a step's 'up to' (a negative limit is 0)."""
+    return avail if limit is None else np.minimum(avail, np.maximum(np.asarray(limit(st), dtype=float), 0.0))
+
+
 class _AccreteStep:
     """The targets' current interest is added to their balances (not paid);
     the cash that would have paid it moves to the 'into' fund, where later
@@ -156,10 +170,7 @@ class _AccreteStep:
         self.node, self.buckets, self.targets, self.into = node, buckets, targets, into
 
     def __call__(self, st: "PeriodState", mask):
-        st.current_funds = self.buckets
-        avail = np.maximum(rowsum(st.funds[self.buckets]), 0.0)
-        if mask is not None:
-            avail = np.where(mask, avail, 0.0)
+        avail = _cash(st, self.buckets, mask)
         due = st.current_due[self.targets]
         amt = np.empty_like(due)
         for j in range(len(self.targets)):
@@ -181,12 +192,7 @@ class _DepositStep:
         self.node, self.buckets, self.account, self.limit = node, buckets, account, limit
 
     def __call__(self, st: "PeriodState", mask):
-        st.current_funds = self.buckets
-        avail = np.maximum(rowsum(st.funds[self.buckets]), 0.0)
-        if mask is not None:
-            avail = np.where(mask, avail, 0.0)
-        if self.limit is not None:
-            avail = np.minimum(avail, np.maximum(np.asarray(self.limit(st), dtype=float), 0.0))
+        avail = _up_to(_cash(st, self.buckets, mask), self.limit, st)
         st.draw(self.buckets, avail)
         st.funds[self.account] += avail
 
@@ -206,14 +212,10 @@ class _RouteStep:
     def __call__(self, st: "PeriodState", mask):
         scratch = self.model.distribution_decls[self.k].fund
         steps = self.model.dist_steps[self.k]
-        st.current_funds = self.buckets
-        avail = np.maximum(rowsum(st.funds[self.buckets]), 0.0)
-        if mask is not None:
-            avail = np.where(mask, avail, 0.0)
+        avail = _cash(st, self.buckets, mask)
         if not (avail > 0).any():
             return
-        if self.limit is not None:
-            avail = np.minimum(avail, np.maximum(np.asarray(self.limit(st), dtype=float), 0.0))
+        avail = _up_to(avail, self.limit, st)
         # The distribution runs where something is routed to it, and only there
         # (a step in it that draws on other funds pays nothing where amount is 0).
         runs = avail > 0
@@ -246,17 +248,11 @@ class _ReleaseStep:
         self.node, self.buckets, self.target, self.limit = node, buckets, target, limit
 
     def __call__(self, st: "PeriodState", mask):
-        b = self.buckets
-        st.current_funds = b
-        avail = st.funds[b[0]].copy() if len(b) == 1 else rowsum(st.funds[b])
-        avail = np.maximum(avail, 0.0)
-        if mask is not None:
-            avail = np.where(mask, avail, 0.0)
+        avail = _cash(st, self.buckets, mask)
         if not (avail > 0).any():
             return
-        if self.limit is not None:
-            avail = np.minimum(avail, np.maximum(np.asarray(self.limit(st), dtype=float), 0.0))
-        st.draw(b, avail)
+        avail = _up_to(avail, self.limit, st)
+        st.draw(self.buckets, avail)
         st.pay_cash(self.target, avail, "residual")
         if st.trace is not None:
             st.trace.append((st.t, st.clause_label, self.node.span.line, "remaining", np.array([self.target]),
@@ -276,20 +272,13 @@ class _PayStep:
         self.mode = node.mode
 
     def __call__(self, st: "PeriodState", mask):
-        b = self.buckets
-        st.current_funds = b  # 'available' in its limit: these funds
-        avail = st.funds[b[0]].copy() if len(b) == 1 else rowsum(st.funds[b])
-        avail = np.maximum(avail, 0.0)  # a fund can hold -1 ulp after pro rata draws
-        if mask is not None:
-            avail = np.where(mask, avail, 0.0)
+        avail = _cash(st, self.buckets, mask)
         if not (avail > 0).any():
             return  # nothing to pay with: the step pays nothing (and its limit need not be computed)
         due = st.owed(self.owing, self.targets)  # (n, S)
         if not (due > 0).any():
             return  # nothing owed
-        if self.limit is not None:
-            lim = np.maximum(np.asarray(self.limit(st), dtype=float), 0.0)
-            avail = np.minimum(avail, lim)
+        avail = _up_to(avail, self.limit, st)
         # As the C backend decides scenario by scenario: a scenario with no cash, or
         # whose classes are owed nothing, pays nothing (not a negative 'payment' of a
         # class that owes -1 ulp because another scenario is owed something).
