@@ -46,7 +46,6 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from dsl import ast as A
 
 from . import cbuild
 from .waterfall import program as P
@@ -91,11 +90,10 @@ class UnsafeSource(cbuild.CompileError):
 
 
 class Generator:
-    """C source for one deal. ``model`` is waterfall.lowering.Model (names resolved to indices)."""
+    """C source for one deal's period program (waterfall/program.Program)."""
 
-    def __init__(self, model):
-        self.m = model
-        self.deal: A.Deal = model.deal
+    def __init__(self, program: P.Program):
+        self.m = program
         self.sets: List[tuple] = []  # bucket sets (sorted fund indices); id = position
         self.out: List[str] = []
         self.dist_fns: Dict[str, str] = {}
@@ -112,7 +110,7 @@ class Generator:
     def slot(self, kind: str, i: int = 0) -> int:
         """Pointer slots after the group fields: index paths, tables, schedules, dates, days, pending."""
         base = self.n_group_slots
-        order = [("index", len(self.m.index_names)), ("table", len(self.m.table_data)),
+        order = [("index", len(self.m.indices)), ("table", len(self.m.table_data)),
                  ("schedule", len(self.m.schedule_values)), ("date", 1), ("days", 1), ("pending", 1),
                  ("fraction", len(self.m.fraction_kinds)), ("start", 1), ("retire", 1)]
         for k, n in order:
@@ -139,9 +137,7 @@ class Generator:
     # ---- expressions: one handler per operation of the period program
     # (waterfall/program.py); every value is a C double, conditions are tested with nz()
     def expr(self, e) -> str:
-        """C for an operation, or for an AST expression of the deal (lowered first)."""
-        if not isinstance(e, P.OPERATIONS):
-            e = self.m.lower(e)
+        """C for an operation of the program."""
         return getattr(self, "_e_" + type(e).__name__)(e)
 
     def cond(self, e) -> str:
@@ -410,14 +406,14 @@ class Generator:
         m = self.m
         self.functions: List[str] = []
         NC = len(m.classes)
-        NF = len(m.fund_keys)
+        NF = m.n_funds
         NE = len(m.event_decls)
         NG = len(m.groups)
         NK = len(m.contract_decls)
         NA = len(m.layout.accounts)
         NCL = len(m.clause_decls)
         ND = len(m.formulas)
-        NI = len(m.index_names)
+        NI = len(m.indices)
 
         # formulas (bodies generated first: they may register bucket sets)
         define_src = []
@@ -505,7 +501,7 @@ class Generator:
         losses = []
         if m.loss_decls:
             pool = " + ".join(self.gfield("end_balance", g) for g in range(NG))
-            perf = [c for c in range(NC) if not m.is_notional[c] and not m.is_residual[c]]
+            perf = [c for c in range(NC) if not (m.classes[c].notional or m.classes[c].residual)]
             losses.append(f"        double pool_end = (({pool}) + s->pending[t]) * s->alive * (double)(!sold);")
             losses.append(f"        double excess = mx(({' + '.join(f's->balance[{c}]' for c in perf) or '0.0'}) - pool_end, 0.0);")
             for loss in m.loss_decls:
@@ -551,7 +547,7 @@ class Generator:
 #define NI {max(NI, 1)}
 #define MAXD {self.max_depth + 1}
 #define NSLOT {self.n_slots}
-#define NCONST {max(len(m.constants), 1)}
+#define NCONST {max(len(m.const_decls), 1)}
 #define NFRAC {max(len(m.fraction_kinds), 1)}
 {records}
 
@@ -674,7 +670,7 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
                    int *err, double *errv) {{
     double *wdt = WDT + (size_t)sc * NC;
     memset(s, 0, sizeof(St));
-    s->P = P; memcpy(s->K, K + (size_t)sc * {len(m.constants)}, sizeof(double) * {len(m.constants)});  /* this scenario's */
+    s->P = P; memcpy(s->K, K + (size_t)sc * {len(m.const_decls)}, sizeof(double) * {len(m.const_decls)});  /* this scenario's */
     for (int i = 0; i < {len(GROUP_FIELDS) * NG}; i++) s->g[i] = P[i] + (size_t)sc * T;
     for (int i = 0; i < {NI if NI else 0}; i++) s->ix[i] = P[{self.slot('index')} + i] + (size_t)sc * T;
     s->pending = P[{self.slot('pending')}] + (size_t)sc * T;
@@ -685,7 +681,7 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
         s->balance[c] = st0[c]; s->original_balance[c] = st0[NC + c]; s->shortfall[c] = st0[2 * NC + c];
         s->carryover[c] = st0[3 * NC + c]; s->unpaid_loss[c] = st0[4 * NC + c];
     }}
-    for (int k = 0; k < {len(m.event_decls)}; k++) s->ev_before[k] = st0[{5 * len(m.classes) + len(m.fund_keys) - m.n_flow_buckets} + k] != 0.0;
+    for (int k = 0; k < {len(m.event_decls)}; k++) s->ev_before[k] = st0[{5 * len(m.classes) + m.n_funds - m.n_flow_buckets} + k] != 0.0;
     s->alive = 1.0;
     for (int i = 0; i < ND; i++) s->dver[i] = -1;
 {init_accounts}
@@ -796,23 +792,23 @@ def check_source(src: str) -> str:
 
 
 # ---- running it
-_kernels: Dict[int, tuple] = {}
+_kernels: Dict[str, tuple] = {}  # a deal's text -> (library, generator), for this process
 
 
-def kernel(model) -> Optional[tuple]:
-    """(library, generator) for the model's deal, or None without a C compiler.
+def kernel(program: P.Program) -> Optional[tuple]:
+    """(library, generator) for the program's deal, or None without a C compiler.
     Raises cbuild.CompileError (CompileTimeout for a deal too large to compile
     within the time limit): the engine then runs numpy, or reports it."""
-    hit = _kernels.get(id(model.deal))
-    if hit is not None and hit[0] is model.deal:
-        return hit[1], hit[2]
+    hit = _kernels.get(program.source_key) if program.source_key else None
+    if hit is not None:
+        return hit
     if not cbuild.available():
         return None
-    gen = Generator(model)
+    gen = Generator(program)
     # The C source is a function of the deal's text and of this package's code:
     # an index keyed by both names the library built from it (and the SHA-256 of
     # its bytes), so a run finds its kernel without generating the source again.
-    index = _index_path(model.deal)
+    index = _index_path(program.source_key)
     lib = None
     if index is not None:
         entry = _read_index(index)
@@ -821,7 +817,7 @@ def kernel(model) -> Optional[tuple]:
     if lib is None:
         src = gen.generate()
         # said on a terminal: the deal's name with anything unprintable (an escape sequence) as '?'
-        name = "".join(ch if ch.isprintable() else "?" for ch in model.deal.header.name)
+        name = "".join(ch if ch.isprintable() else "?" for ch in program.name)
         lib = cbuild.load("deal", src, note=f"the waterfall of {name}")
         if lib is None:
             return None
@@ -835,15 +831,16 @@ def kernel(model) -> Optional[tuple]:
     fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int,
                    ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
                    ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
-    _kernels[id(model.deal)] = (model.deal, lib, gen)
+    if program.source_key:
+        _kernels[program.source_key] = (lib, gen)
     return lib, gen
 
 
-def _index_path(deal: A.Deal) -> Optional[Path]:
+def _index_path(source_key: str) -> Optional[Path]:
     """Where the name of the deal's compiled library is kept (None: no cache, or a
     deal built in memory without its text)."""
     from dsl.cachedir import cache_dir, code_fingerprint
-    if not deal.source:
+    if not source_key:
         return None
     cc = cbuild.compiler()
     if cc is None:
@@ -855,7 +852,7 @@ def _index_path(deal: A.Deal) -> Optional[Path]:
     here = Path(__file__).resolve().parent
     for f in sorted(here.rglob("*.py")):  # every module that may shape the generated C (the lowering too)
         h.update(f.relative_to(here).as_posix().encode() + b"\0" + f.read_bytes())
-    h.update("\0".join((*cbuild.key_parts(cc), deal.path, deal.source)).encode("utf-8", "surrogatepass"))
+    h.update("\0".join((*cbuild.key_parts(cc), source_key)).encode("utf-8", "surrogatepass"))
     return folder / f"deal-index-{h.hexdigest()[:24]}"
 
 
@@ -896,9 +893,10 @@ KEEP = {
 }
 
 
-def run_kernel(lib, gen: Generator, model, S: int, T: int, flows: dict, ipaths: np.ndarray, pending: np.ndarray,
-               dates, closing, retire_event: np.ndarray, fractions: np.ndarray, keep_records: str = "all",
-               pending_by_group: Optional[dict] = None, start=None):
+def run_kernel(lib, gen: Generator, program: P.Program, S: int, T: int, flows: dict, ipaths: np.ndarray,
+               pending: np.ndarray, dates, closing, retire_event: np.ndarray, fractions: np.ndarray,
+               keep_records: str = "all", pending_by_group: Optional[dict] = None, start=None,
+               per_scenario_constants: Optional[dict] = None):
     """Run every scenario through the compiled deal. Returns (records: name ->
     (C, S, T') array for the records ``KEEP[keep_records]`` names, clause_paid
     (S, T, K), accounts (S, T, A), contracts (S, T, N) (None when lean),
@@ -910,7 +908,7 @@ def run_kernel(lib, gen: Generator, model, S: int, T: int, flows: dict, ipaths: 
         keep.append(a)
         return a.ctypes.data
     slots = [0] * gen.n_slots
-    for gi, g in enumerate(model.groups):
+    for gi, g in enumerate(program.groups):
         f = flows[g]
         for field in GROUP_FIELDS:
             if field == "principal":
@@ -921,11 +919,11 @@ def run_kernel(lib, gen: Generator, model, S: int, T: int, flows: dict, ipaths: 
             else:
                 v = getattr(f, field)
             slots[gen.group_slot(gi, field)] = arr(v)
-    for i in range(len(model.index_names)):
+    for i in range(len(program.indices)):
         slots[gen.slot("index", i)] = arr(ipaths[i])
-    for t in model.table_data:
+    for t in program.table_data:
         slots[gen.slot("table", t.k)] = arr(t.values)
-    for k, values in enumerate(model.schedule_values):
+    for k, values in enumerate(program.schedule_values):
         slots[gen.slot("schedule", k)] = arr(values)
     slots[gen.slot("date")] = arr(np.array([d.toordinal() for d in dates], dtype=float))
     prev = [closing] + list(dates[:-1])
@@ -936,13 +934,14 @@ def run_kernel(lib, gen: Generator, model, S: int, T: int, flows: dict, ipaths: 
         slots[gen.slot("fraction", k)] = arr(fractions[k])
     if start is None:
         from .waterfall.lowering import start_state
-        start = start_state(model, S)
+        start = start_state(program, S)
     rows = np.concatenate([start.classes, start.accounts, start.events_happened]) if gen.n_start else np.zeros((1, S))
     slots[gen.slot("start")] = arr(rows.T)  # (S, n_start): a scenario's starting values together
     P = (ctypes.c_void_p * len(slots))(*slots)
     # every number of the deal, for each scenario (S, constants)
-    K = np.ascontiguousarray(np.broadcast_to(model.scenario_constants(S).T, (S, len(model.constants))), dtype=float)
-    Cn = len(model.classes)
+    from .waterfall.lowering import scenario_constants
+    K = np.ascontiguousarray(scenario_constants(program, S, per_scenario_constants).T, dtype=float)
+    Cn = len(program.classes)
     wanted = KEEP[keep_records]
     recs = {}
     for k, n in wanted.items():
@@ -951,7 +950,7 @@ def run_kernel(lib, gen: Generator, model, S: int, T: int, flows: dict, ipaths: 
         recs["cap"][:] = np.nan
     R = (ctypes.c_void_p * len(RECORDS))(*[recs[k].ctypes.data if k in recs else None for k in RECORDS])
     TN = np.array([recs[k].shape[2] if k in recs else 0 for k in RECORDS], dtype=np.intc)
-    ncl, na, nk = len(model.clause_decls), len(model.layout.accounts), len(model.contract_decls)
+    ncl, na, nk = len(program.clause_decls), len(program.layout.accounts), len(program.contract_decls)
     full = keep_records == "all"
     clause = np.zeros((S, T, max(ncl, 1))) if full else None
     acc = np.zeros((S, T, max(na, 1))) if full else None

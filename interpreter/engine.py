@@ -32,7 +32,8 @@ from .assumptions import Assumptions, speed_curve
 from .errors import ConservationError, RunError
 from .expr import Compiler, rowsum
 from .waterfall import program as P
-from .waterfall.lowering import Model, accrual_fractions, planned_balance, start_state  # noqa: F401 - re-exported (engine.Model, engine.planned_balance)
+from .waterfall.lowering import (Model, accrual_fractions, lower_program, planned_balance,  # noqa: F401 - re-exported
+                                 run_constants, start_state)
 
 
 @attrs.frozen(eq=False)
@@ -91,34 +92,35 @@ class RunResult:
 
 
 # ------------------------------------------------------------------ the numpy engine's steps
-def _compile_numpy(model: Model) -> Model:
-    """The numpy engine's handlers over the lowered program: formulas and steps
-    as closures (the C backend emits the same program as C instead)."""
-    if getattr(model, "compiled", False):
-        return model
-    model.compiler = Compiler(model)
-    comp = model.compiler.compile
-    model.accrual_fns = [(a, comp(a.coupon), comp(a.cap) if a.cap is not None else None,
-                          comp(a.carry_limit) if a.carry_limit is not None else None) for a in model.accruals]
-    model.notional_fns = [(n, comp(n.notional)) for n in model.notionals]
-    model.events = [comp(e.when) for e in model.event_decls]
-    model.contracts = [(c, comp(c.pays)) for c in model.contract_decls]
-    model.dist_steps = [None] * len(model.distribution_decls)
-    for k, d in enumerate(model.distribution_decls):
-        model.dist_steps[k] = [_compile_step(model, x) for x in d.steps]
-    model.program = [[_compile_step(model, s) for s in clause.steps] for clause in model.clause_decls]
-    model.compiled = True
-    return model
+class _NumpyProgram:
+    """The numpy engine's handlers over a period program: formulas and steps as
+    closures (the C backend emits the same program as C instead). Built for a
+    run, beside the program (which it does not change): ``per_scenario`` gives
+    the constants that differ by scenario."""
+
+    def __init__(self, program: P.Program, per_scenario: Optional[dict] = None):
+        self.program = program
+        self.compile = Compiler(program, per_scenario or {}).compile
+        comp = self.compile
+        self.accrual_fns = [(a, comp(a.coupon), comp(a.cap) if a.cap is not None else None,
+                             comp(a.carry_limit) if a.carry_limit is not None else None) for a in program.accruals]
+        self.notional_fns = [(n, comp(n.notional)) for n in program.notionals]
+        self.events = [comp(e.when) for e in program.event_decls]
+        self.contracts = [(c, comp(c.pays)) for c in program.contract_decls]
+        self.dist_steps = [None] * len(program.distribution_decls)
+        for k, d in enumerate(program.distribution_decls):
+            self.dist_steps[k] = [_compile_step(self, x) for x in d.steps]
+        self.clauses = [[_compile_step(self, s) for s in clause.steps] for clause in program.clause_decls]
 
 
-def _compile_step(model: Model, step):
-    comp = model.compiler.compile
+def _compile_step(kern: _NumpyProgram, step):
+    comp = kern.compile
     limit = comp(step.limit) if getattr(step, "limit", None) is not None else None
     funds = np.array(step.funds, dtype=int)
     if isinstance(step, P.BranchStep):
         cond = comp(step.cond)
-        then = [_compile_step(model, s) for s in step.then]
-        other = [_compile_step(model, s) for s in step.other]
+        then = [_compile_step(kern, s) for s in step.then]
+        other = [_compile_step(kern, s) for s in step.other]
 
         def run_if(st, mask):
             st.current_funds = funds  # 'available' in the condition: the enclosing funds
@@ -141,7 +143,7 @@ def _compile_step(model: Model, step):
     if isinstance(step, P.DepositStep):
         return _DepositStep(step, funds, step.account, limit)
     if isinstance(step, P.RouteStep):
-        return _RouteStep(step, funds, step.distribution, limit, model)
+        return _RouteStep(step, funds, step.distribution, limit, kern)
     if isinstance(step, P.ReleaseStep):
         return _ReleaseStep(step, funds, step.target, limit)
     return _PayStep(step, funds, np.array(step.targets, dtype=int), limit)
@@ -202,16 +204,16 @@ class _RouteStep:
     distribution's own fund, runs its steps with 'amount' = the cash moved,
     and returns what they did not pay to the funds it came from."""
 
-    def __init__(self, node: P.RouteStep, buckets, k: int, limit, model: Model):
+    def __init__(self, node: P.RouteStep, buckets, k: int, limit, kern: _NumpyProgram):
         self.node = node
         self.buckets = buckets
         self.k = k
         self.limit = limit
-        self.model = model
+        self.kern = kern
 
     def __call__(self, st: "PeriodState", mask):
-        scratch = self.model.distribution_decls[self.k].fund
-        steps = self.model.dist_steps[self.k]
+        scratch = self.kern.program.distribution_decls[self.k].fund
+        steps = self.kern.dist_steps[self.k]
         avail = _cash(st, self.buckets, mask)
         if not (avail > 0).any():
             return
@@ -326,14 +328,15 @@ def _pro_rata(avail, weights, due):
 class PeriodState:
     """What the expressions and steps of one period see and change."""
 
-    def __init__(self, model: Model, S: int, flows: dict, index_paths: np.ndarray, dates, closing, start=None):
-        self.model = model
+    def __init__(self, program: P.Program, S: int, flows: dict, index_paths: np.ndarray, dates, closing, start=None):
+        self.program = program
         self.S = S
         self.flows = flows
-        self.gflows = [flows[g] for g in model.groups]
+        self.gflows = [flows[g] for g in program.groups]
+        self.available_funds = np.array(program.available_funds, dtype=int)
         self.index_paths = index_paths  # (n_index, S, T)
-        C_ = len(model.classes)
-        start = start if start is not None else start_state(model, S)
+        C_ = len(program.classes)
+        start = start if start is not None else start_state(program, S)
         cls = start.classes.reshape(len(P.START_CLASS_FIELDS), C_, S)
         self.balance = cls[0].copy()
         self.prior_balance = self.balance.copy()
@@ -343,7 +346,7 @@ class PeriodState:
         self.carryover = cls[3].copy()  # net rate carryover owed
         self.unpaid_loss = cls[4].copy()  # realized losses written down, not yet reimbursed
         self.notional_now = np.zeros((C_, S))
-        self.funds = np.zeros((len(model.fund_keys), S))
+        self.funds = np.zeros((program.n_funds, S))
         self.paid_interest = np.zeros((C_, S))
         self.paid_principal = np.zeros((C_, S))
         self.paid_carry = np.zeros((C_, S))
@@ -355,9 +358,9 @@ class PeriodState:
         self.clause_label = ""
         self.event_before = start.events_happened != 0
         self.start = start
-        self.event_now = np.zeros((len(model.events), S), dtype=bool)
-        self.cum_loss = np.zeros((len(model.groups), S))
-        self.contract_paid = np.zeros((len(model.contracts), S))
+        self.event_now = np.zeros((len(program.event_decls), S), dtype=bool)
+        self.cum_loss = np.zeros((len(program.groups), S))
+        self.contract_paid = np.zeros((len(program.contract_decls), S))
         self.alive = np.ones(S)  # 0 once a scenario's collateral has been sold (early retirement)
         self.amounts: list = []  # stack of amounts routed to distributions
         self.version = 0  # moves whenever cash or balances move (formula cache key)
@@ -379,7 +382,7 @@ class PeriodState:
         return float((self.dates[self.t] - prev).days)
 
     def available(self):
-        b = self.current_funds if self.current_funds is not None else self.model.available_funds
+        b = self.current_funds if self.current_funds is not None else self.available_funds
         return rowsum(self.funds[b])
 
     def amount(self):
@@ -475,9 +478,9 @@ class PeriodState:
         self.paid_residual[c] += amount
 
 
-def _index_paths(model: Model, assumptions: Assumptions, S: int, T: int) -> np.ndarray:
-    out = np.zeros((len(model.index_names), S, T))
-    for name, i in model.index_names.items():
+def _index_paths(program: P.Program, assumptions: Assumptions, S: int, T: int) -> np.ndarray:
+    out = np.zeros((len(program.indices), S, T))
+    for i, name in enumerate(program.indices):
         if name not in assumptions.indices:
             raise RunError(f"index {name} has no level: set it under 'indices:' in {assumptions.path}")
         v = assumptions.indices[name]
@@ -591,17 +594,18 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     shifts = {k: per_scenario(v) for k, v in (index_shift or {}).items()}
     S = len(speeds)
     T = horizon(deal, assumptions)
-    model = Model(deal, assumptions, T)
+    program = lower_program(deal, assumptions, T)
+    per_scenario_constants = {}
     if parameters:
         try:
             given = {k: per_scenario(v) for k, v in parameters.items()}
         except ValueError:
             raise RunError(f"parameters: one value, or one for each of the {len(speeds1)} speeds") from None
-        model.set_parameters(given, S)
+        per_scenario_constants = run_constants(program, S, given)
     # per-speed starting values repeat for each mode, as the other per-scenario inputs do
     def per_speed(x):
         return np.tile(np.asarray(x, dtype=float), n_to) if np.ndim(x) == 1 and len(x) == len(speeds1) else x
-    starting = start_state(model, S, {k: ({n: per_speed(x) for n, x in v.items()} if isinstance(v, dict) else v)
+    starting = start_state(program, S, {k: ({n: per_speed(x) for n, x in v.items()} if isinstance(v, dict) else v)
                                       for k, v in (start or {}).items()})
     retire_event = np.array([model_events.get(m, -1) for m in modes])
     for name, outcome in assumptions.events.items():
@@ -611,32 +615,31 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     if index_levels:
         # A stress: these indices held flat at the given levels instead of their curves.
         assumptions = attrs.evolve(assumptions, indices={**assumptions.indices, **index_levels})
-        model.assumptions = assumptions
-    ipaths = _index_paths(model, assumptions, S, T)
+    ipaths = _index_paths(program, assumptions, S, T)
     for name, shift in shifts.items():
-        if name not in model.index_names:
+        if name not in program.indices:
             raise RunError(f"unknown index '{name}' to shift")
-        ipaths[model.index_names[name]] += shift[:, None]
-    named_paths = {n: ipaths[i] for n, i in model.index_names.items()}
+        ipaths[program.indices.index(name)] += shift[:, None]
+    named_paths = {n: ipaths[i] for i, n in enumerate(program.indices)}
     flows = project_collateral(deal, assumptions, speeds, T, named_paths, cdr, severity)
     dates = distribution_schedule(deal, T)
     closing = deal.header.closing
     # Recoveries still to come on loans already defaulted, by period (S, T).
     pending_by_group = {g: np.cumsum(f.default - f.loss - f.recovery, axis=1) for g, f in flows.items()}
     pending = np.maximum(sum(pending_by_group.values()), 0.0)
-    fractions = accrual_fractions(model.fraction_kinds, dates, closing)  # (kinds, T) year fractions
-    which = _choose_engine(engine, trace, model, T)
+    fractions = accrual_fractions(program.fraction_kinds, dates, closing)  # (kinds, T) year fractions
+    which = _choose_engine(engine, trace, program, T)
     kern = None
     if which == "c":
         from . import ckernel
-        kern = _compiled(model, engine)
+        kern = _compiled(program, engine)
     if kern is not None:
         lib, gen = kern
         recs, clause_c, acc_c, con_c, wdt, sold_c, error = ckernel.run_kernel(
-            lib, gen, model, S, T, flows, ipaths, pending, dates, closing, retire_event, fractions, keep,
-            pending_by_group, starting)
+            lib, gen, program, S, T, flows, ipaths, pending, dates, closing, retire_event, fractions, keep,
+            pending_by_group, starting, per_scenario_constants)
         if error is not None:
-            _raise_kernel_error(model, dates, error)
+            _raise_kernel_error(program, dates, error)
 
         def tcs(a):  # (S, T, X) -> (T, X, S) views
             return None if a is None else a.transpose(1, 2, 0)
@@ -645,53 +648,56 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
             return None if a is None else a.transpose(2, 0, 1)
         rec = {k: cst(recs.get(k)) for k in ckernel.RECORDS}
         return RunResult(deal=deal, speeds=speeds, modes=modes, dates=tuple(dates),
-                         class_names=tuple(c.name for c in model.classes), **rec,
+                         class_names=program.layout.classes, **rec,
                          accounts=tcs(acc_c), account_names=tuple(a.name for a in deal.accounts),
                          contracts=tcs(con_c), contract_names=tuple(c.name for c in deal.contracts), trace=None,
                          sold_period=sold_c, index_path=named_paths, collateral=flows, clause_paid=tcs(clause_c),
-                         clause_labels=model.clause_labels, lean=keep == "lean",
+                         clause_labels=program.layout.clauses, lean=keep == "lean",
                          writedowns=wdt.T)
-    _compile_numpy(model)
-    st = PeriodState(model, S, flows, ipaths, dates, closing, starting)
+    st = PeriodState(program, S, flows, ipaths, dates, closing, starting)
     st.pending = pending
     if trace:
         st.trace = []
-    period = _NumpyPeriod(model, st, flows, pending, fractions, retire_event, T, check)
+    period = _NumpyPeriod(_NumpyProgram(program, per_scenario_constants), st, flows, pending, fractions,
+                          retire_event, T, check)
     handlers = {phase: getattr(period, phase.name.lower()) for phase in P.PERIOD}
     for t in range(T):
         period.t = t
         for phase in P.PERIOD:
             handlers[phase]()
     return RunResult(deal=deal, speeds=speeds, modes=modes, dates=tuple(dates),
-                     class_names=tuple(c.name for c in model.classes),
+                     class_names=program.layout.classes,
                      **period.rec, accounts=period.acc_rec,
                      account_names=tuple(a.name for a in deal.accounts),
                      contracts=period.con_rec, contract_names=tuple(c.name for c in deal.contracts), trace=st.trace,
                      sold_period=period.sold_period,
                      index_path=named_paths, collateral=flows, clause_paid=period.clause_paid,
-                     clause_labels=model.clause_labels)
+                     clause_labels=program.layout.clauses)
 
 
 class _NumpyPeriod:
     """The numpy engine's handler of each phase of a period (program.Phase), in
     the order program.PERIOD gives; ``t`` is the period being run."""
 
-    def __init__(self, model: Model, st: "PeriodState", flows, pending, fractions, retire_event, T: int, check: bool):
-        self.model, self.st, self.flows, self.pending = model, st, flows, pending
+    def __init__(self, kern: _NumpyProgram, st: "PeriodState", flows, pending, fractions, retire_event, T: int,
+                 check: bool):
+        program = kern.program
+        self.kern, self.program, self.st, self.flows, self.pending = kern, program, st, flows, pending
         self.fractions, self.retire_event, self.check_money = fractions, retire_event, check
-        S, Cn = st.S, len(model.classes)
-        for k, fund in enumerate(model.layout.account_funds):  # accounts as the run starts (at closing: their initial)
+        S, Cn = st.S, len(program.classes)
+        for k, fund in enumerate(program.layout.account_funds):  # accounts as the run starts (at closing: their initial)
             st.funds[fund] = st.start.accounts[k]
         self.rec = {r.name: np.zeros((T, Cn, S)) for r in P.CLASS_RECORDS if r.name != "cash_paid"}
         self.rec["cap"][:] = np.nan
-        self.clause_paid = np.zeros((T, len(model.program), S))
-        self.acc_rec = np.zeros((T, len(model.layout.accounts), S))
-        self.con_rec = np.zeros((T, len(model.layout.contracts), S))
+        self.clause_paid = np.zeros((T, len(program.clause_decls), S))
+        self.acc_rec = np.zeros((T, len(program.layout.accounts), S))
+        self.con_rec = np.zeros((T, len(program.layout.contracts), S))
         self.sold_period = np.full(S, -1)
-        self.principal_by_group = [flows[g].principal for g in model.groups]  # (S, T) each, computed once
+        self.principal_by_group = [flows[g].principal for g in program.groups]  # (S, T) each, computed once
         self.t = -1
         self.collected = self.accounts_before = None
         self.sold = None
+        self.principal_classes = np.array([not (c.notional or c.residual) for c in program.classes], dtype=bool)
 
     def start(self):
         st, t = self.st, self.t
@@ -705,30 +711,30 @@ class _NumpyPeriod:
 
     def collect(self):
         # the period's collections (none once the collateral is sold)
-        st, t, model, alive = self.st, self.t, self.model, self.st.alive
-        st.funds[: model.n_flow_buckets] = 0.0
-        for gi, g in enumerate(model.groups):
+        st, t, program, alive = self.st, self.t, self.program, self.st.alive
+        st.funds[: program.n_flow_buckets] = 0.0
+        for gi, g in enumerate(program.groups):
             f = self.flows[g]
-            interest, principal, penalties = model.layout.group_funds[gi]
+            interest, principal, penalties = program.layout.group_funds[gi]
             st.funds[interest] = f.net_interest[:, t] * alive
             st.funds[principal] = self.principal_by_group[gi][:, t] * alive
             st.funds[penalties] = f.penalty[:, t] * alive
             st.cum_loss[gi] += f.loss[:, t] * alive
 
     def contracts(self):
-        st, model = self.st, self.model
-        for decl, pays in model.contracts:
+        st, program = self.st, self.program
+        for decl, pays in self.kern.contracts:
             amt = np.maximum(_per_s(pays(st), st.S), 0.0) * st.alive
             st.contract_paid[decl.k] = amt
             st.funds[decl.fund] = amt
             st.version += 1
-        self.collected = rowsum(st.funds[: model.n_flow_buckets])
-        self.accounts_before = rowsum(st.funds[model.n_flow_buckets:])
+        self.collected = rowsum(st.funds[: program.n_flow_buckets])
+        self.accounts_before = rowsum(st.funds[program.n_flow_buckets:])
 
     def events(self):
         # 'happens' in the first period the condition holds
         st = self.st
-        for k, ev in enumerate(self.model.events):
+        for k, ev in enumerate(self.kern.events):
             if st.event_before[k].all():
                 st.event_now[k] = False  # it has happened everywhere: nothing left to test
                 continue
@@ -738,13 +744,13 @@ class _NumpyPeriod:
 
     def notionals(self):
         st = self.st
-        for decl, notional in self.model.notional_fns:
+        for decl, notional in self.kern.notional_fns:
             st.notional_now[decl.c] = np.maximum(_per_s(notional(st), st.S), 0.0) * st.alive
         st.version += 1
 
     def accruals(self):
         st, t, rec, S = self.st, self.t, self.rec, self.st.S
-        for acc, coupon_f, cap_f, carry_f in self.model.accrual_fns:
+        for acc, coupon_f, cap_f, carry_f in self.kern.accrual_fns:
             c = acc.c
             frac = self.fractions[acc.fraction, t]
             # A class retired with nothing owed accrues nothing and has no rate (0)
@@ -774,13 +780,13 @@ class _NumpyPeriod:
                 st.carryover[c] = carry if live is None else np.where(live, carry, st.carryover[c])
 
     def waterfall(self):
-        st, model, t = self.st, self.model, self.t
+        st, program, t = self.st, self.program, self.t
         for arr in (st.paid_interest, st.paid_principal, st.paid_carry, st.paid_loss, st.paid_residual, st.accreted):
             arr[:] = 0.0
         st.paid_total = np.zeros(st.S)
         before = st.paid_total.copy()
-        for k, steps in enumerate(model.program):
-            st.clause_label = model.clause_labels[k]
+        for k, steps in enumerate(self.kern.clauses):
+            st.clause_label = program.layout.clauses[k]
             for step in steps:
                 st.current_funds = None
                 step(st, None)
@@ -790,13 +796,13 @@ class _NumpyPeriod:
     def retirement(self):
         # in a run 'to' an event, the period it happens the collateral is sold
         # at its balance and the proceeds retire the classes
-        st, model, t, alive = self.st, self.model, self.t, self.st.alive
+        st, program, t, alive = self.st, self.program, self.t, self.st.alive
         self.sold = sold = np.zeros(st.S, dtype=bool)
-        for k, decl in enumerate(model.event_decls):
+        for k, decl in enumerate(program.event_decls):
             m = st.event_now[k] & (self.retire_event == k) & (alive > 0)
             if not m.any():
                 continue
-            proceeds = np.where(m, sum(self.flows[g].end_balance[:, t] for g in model.groups), 0.0)
+            proceeds = np.where(m, sum(self.flows[g].end_balance[:, t] for g in program.groups), 0.0)
             self.collected = self.collected + proceeds
             targets = np.array(decl.retires, dtype=int)
             due = st.balance[targets]
@@ -804,26 +810,26 @@ class _NumpyPeriod:
             st.balance[targets] -= paid
             st.paid_principal[targets] += paid
             rest = proceeds - rowsum(paid)
-            if model.first_residual is not None:
-                st.pay_cash(model.first_residual, rest, "residual")
+            if program.first_residual is not None:
+                st.pay_cash(program.first_residual, rest, "residual")
             if st.trace is not None:
-                title = f"{model.layout.event_titles[k]} (retirement)"
+                title = f"{program.layout.event_titles[k]} (retirement)"
                 st.trace.append((t, title, decl.span.line, "principal", targets, paid))
-                if model.first_residual is not None:
-                    st.trace.append((t, title, decl.span.line, "remaining", np.array([model.first_residual]),
+                if program.first_residual is not None:
+                    st.trace.append((t, title, decl.span.line, "remaining", np.array([program.first_residual]),
                                      rest[None, :]))
             sold |= m
 
     def losses(self):
         # Defaulted loans whose recovery has not arrived yet still count: only the
         # realized loss (default less recovery) is written down.
-        st, model, t, rec = self.st, self.model, self.t, self.rec
-        if not model.loss_decls:
+        st, program, t, rec = self.st, self.program, self.t, self.rec
+        if not program.loss_decls:
             return
-        pool_end = (sum(self.flows[g].end_balance[:, t] for g in model.groups) + self.pending[:, t]) \
+        pool_end = (sum(self.flows[g].end_balance[:, t] for g in program.groups) + self.pending[:, t]) \
             * st.alive * ~self.sold
-        excess = np.maximum(rowsum(st.balance[~model.is_notional & ~model.is_residual]) - pool_end, 0.0)
-        for loss in model.loss_decls:
+        excess = np.maximum(rowsum(st.balance[self.principal_classes]) - pool_end, 0.0)
+        for loss in program.loss_decls:
             order = np.array(loss.classes, dtype=int)
             if loss.mode is P.Mode.SEQUENTIAL:
                 for c in order:
@@ -853,15 +859,15 @@ class _NumpyPeriod:
         rec["balance"][t] = st.balance
         rec["notional"][t] = st.notional_now
         rec["accreted"][t] = st.accreted
-        self.acc_rec[t] = st.funds[self.model.n_flow_buckets:]
+        self.acc_rec[t] = st.funds[self.program.n_flow_buckets:]
         self.con_rec[t] = st.contract_paid
 
     def check(self):
         if self.check_money:
-            _check_period(self.model, self.st, self.t, self.collected, self.accounts_before)
+            _check_period(self.program, self.st, self.t, self.collected, self.accounts_before)
 
 
-def _choose_engine(engine: Optional[str], trace: bool, model: Model, T: int) -> str:
+def _choose_engine(engine: Optional[str], trace: bool, program: P.Program, T: int) -> str:
     import os
     from . import cbuild
     want = (engine or os.environ.get("WATERFALL_ENGINE") or "auto").strip().lower()
@@ -875,7 +881,7 @@ def _choose_engine(engine: Optional[str], trace: bool, model: Model, T: int) -> 
     elif not cbuild.available():
         reason = "no C compiler found (set CC, or install gcc)"
     else:
-        for t in model.table_data:
+        for t in program.table_data:
             if t.covered < T:
                 reason = f"table {t.name} stops at {t.key} {t.covered}, before the horizon"
                 break
@@ -886,14 +892,14 @@ def _choose_engine(engine: Optional[str], trace: bool, model: Model, T: int) -> 
     return "numpy"
 
 
-def _compiled(model: Model, engine: Optional[str]):
+def _compiled(program: P.Program, engine: Optional[str]):
     """The deal's compiled kernel; on 'auto', None (the numpy engine runs) if it
     cannot be built, with a warning: that is a bug of the generator, not of the deal."""
     import os
     import warnings
     from . import cbuild, ckernel
     try:
-        return ckernel.kernel(model)
+        return ckernel.kernel(program)
     except (cbuild.CompileError, ckernel.Unsupported) as e:
         if (engine or os.environ.get("WATERFALL_ENGINE") or "auto").strip().lower() == "c":
             raise RunError(f"the compiled engine cannot run this deal: {e}") from None
@@ -901,7 +907,7 @@ def _compiled(model: Model, engine: Optional[str]):
         return None
 
 
-def _raise_kernel_error(model: Model, dates, error) -> None:
+def _raise_kernel_error(program: P.Program, dates, error) -> None:
     err, v = error
     code, t, s = int(err[0]), int(err[1]), int(err[2])
     if code == 1:
@@ -909,7 +915,7 @@ def _raise_kernel_error(model: Model, dates, error) -> None:
             f"money not conserved in period {t + 1} ({dates[t]}), scenario {s}: collected "
             f"{v[0]:,.6f}, paid {v[1]:,.6f}, held in accounts {v[2]:,.6f}, "
             f"difference {v[3]:,.6f} (cash left unallocated in the funds: {v[4]:,.6f})")
-    c = model.classes[int(err[3])].name
+    c = program.classes[int(err[3])].name
     if code == 2:
         what = ("interest", "carryover", "unpaid realized losses")[int(err[4])]
         raise ConservationError(f"class {c} was paid {v[0]:,.6f} more {what} than it "
@@ -917,19 +923,19 @@ def _raise_kernel_error(model: Model, dates, error) -> None:
     raise ConservationError(f"class {c} has a negative balance {v[0]:,.6f} in period {t + 1}, scenario {s}")
 
 
-def _check_period(model: Model, st: PeriodState, t: int, collected, accounts_before):
+def _check_period(program: P.Program, st: PeriodState, t: int, collected, accounts_before):
     """Money is conserved: collected = paid to classes + change in accounts.
     The paid side is summed from what the classes received, not from what the
     funds gave, so a step that debits a fund without crediting a class (or the
     reverse) is caught here."""
     paid = rowsum(st.paid_interest) + rowsum(st.paid_principal) + rowsum(st.paid_carry) + rowsum(st.paid_loss)
-    held = rowsum(st.funds[model.n_flow_buckets:]) - accounts_before
+    held = rowsum(st.funds[program.n_flow_buckets:]) - accounts_before
     gap = collected - paid - held
     tol = 1e-6 + 1e-12 * np.abs(collected)
     bad = ~(np.abs(gap) <= tol)  # NaN is a failure too
     if bad.any():
         s = int(np.argmax(bad))
-        left = st.funds[: model.n_flow_buckets, s].sum()
+        left = st.funds[: program.n_flow_buckets, s].sum()
         raise ConservationError(
             f"money not conserved in period {t + 1} ({st.dates[t]}), scenario {s}: collected "
             f"{collected[s]:,.6f}, paid {paid[s]:,.6f}, held in accounts {held[s]:,.6f}, "
@@ -940,10 +946,10 @@ def _check_period(model: Model, st: PeriodState, t: int, collected, accounts_bef
         over = ~(owed >= -1e-6)
         if over.any():
             c, s = np.argwhere(over)[0]
-            raise ConservationError(f"class {model.classes[c].name} was paid {-owed[c, s]:,.6f} more {what} than it "
+            raise ConservationError(f"class {program.classes[c].name} was paid {-owed[c, s]:,.6f} more {what} than it "
                                     f"was owed in period {t + 1}, scenario {s}")
     neg = ~(st.balance >= -1e-6)
     if neg.any():
         c, s = np.argwhere(neg)[0]
-        raise ConservationError(f"class {model.classes[c].name} has a negative balance {st.balance[c, s]:,.6f} "
+        raise ConservationError(f"class {program.classes[c].name} has a negative balance {st.balance[c, s]:,.6f} "
                                 f"in period {t + 1}, scenario {s}")

@@ -12,7 +12,6 @@ from typing import Callable
 
 import numpy as np
 
-from dsl import ast as A
 
 from .waterfall import program as P
 
@@ -52,25 +51,25 @@ def _num(x):
 class Compiler:
     """The numpy engine's handlers of the period program's operations
     (waterfall/program.py): each operation becomes a closure over the period
-    state. ``model`` is the lowered deal (waterfall/lowering.Model)."""
+    state. ``program`` is the deal's period program (waterfall/program.Program);
+    ``per_scenario`` the constants a run gives one value per scenario ({slot: (S,) values})."""
 
-    def __init__(self, model):
-        self.model = model
-        self.deal: A.Deal = model.deal
+    def __init__(self, program: P.Program, per_scenario: dict):
+        self.program = program
+        self.constants = program.constants()
+        self.per_scenario = per_scenario
         self._formulas: dict = {}
 
-    def compile(self, e) -> Callable:
-        """A closure for an operation, or for an AST expression of the deal (lowered first)."""
-        if not isinstance(e, P.OPERATIONS):
-            e = self.model.lower(e)
-        return getattr(self, "_c_" + type(e).__name__)(e)
+    def compile(self, op) -> Callable:
+        """A closure for an operation of the program."""
+        return getattr(self, "_c_" + type(op).__name__)(op)
 
     # ---- leaves
     def _c_Const(self, e: P.Const):
-        per = self.model.per_scenario_constants.get(e.slot)
+        per = self.per_scenario.get(e.slot)
         if per is not None:  # this number differs by scenario (a solver's input)
             return lambda st: per
-        v = float(self.model.constants[e.slot])
+        v = float(self.constants[e.slot])
         return lambda st: v
 
     def _c_Period(self, e):
@@ -89,7 +88,7 @@ class Compiler:
         return lambda st: st.amount()
 
     def _c_Schedule(self, e: P.Schedule):
-        sched = self.model.schedule_values[e.k]
+        sched = self.program.schedule_values[e.k]
         return lambda st: sched[min(st.period, len(sched) - 1)]
 
     def _c_AccountBalance(self, e: P.AccountBalance):
@@ -107,7 +106,7 @@ class Compiler:
             # waterfall); one that does not depend on the step reading it is
             # cached until the state's version moves (every payment moves it).
             self._formulas[k] = None  # placeholder against recursion (the checker refuses cycles)
-            decl = self.model.formulas[k]
+            decl = self.program.formulas[k]
             f = self.compile(decl.body)
             if decl.caching is P.Caching.NEVER:
                 self._formulas[k] = f
@@ -123,7 +122,7 @@ class Compiler:
         return lambda st: self._formulas[k](st)
 
     def _c_Table(self, e: P.Table):
-        table = self.model.table_data[e.k]
+        table = self.program.table_data[e.k]
         tab, covered = table.values, table.covered
 
         def lookup(st):

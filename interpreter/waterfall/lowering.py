@@ -127,29 +127,20 @@ class Model:
                    self.fund_index[("penalties", g)]) for g in self.groups))
         # The constants table, once every expression is lowered; no slot is added after it.
         low.sealed = True
-        self.const_decls = tuple(low.constants)
-        self.constants = np.array([c.value for c in low.constants], dtype=float)
-        self.per_scenario_constants: dict = {}  # slot -> (S,) values, where a run gives them (set_parameters)
-        self.parameter_slot = low.parameter
-
-    def set_parameters(self, values: dict, S: int) -> None:
-        """Parameters given one value per scenario (``{name: (S,) values}``): the
-        constants of those slots differ by scenario; the kernel is the same."""
-        for name, v in values.items():
-            if name not in self.parameter_slot:
-                known = ", ".join(self.parameter_slot) or "none"
-                raise RunError(f"no parameter '{name}' to vary by scenario; the deal's parameters: {known}")
-            a = np.asarray(v, dtype=float)
-            if a.shape != (S,) or not np.isfinite(a).all():
-                raise RunError(f"parameter {name}: one finite value for each of the {S} scenarios")
-            self.per_scenario_constants[self.parameter_slot[name]] = a.copy()
-
-    def scenario_constants(self, S: int) -> np.ndarray:
-        """(constants, S): every number of the deal, for each scenario."""
-        out = np.repeat(self.constants[:, None], S, axis=1)
-        for slot, v in self.per_scenario_constants.items():
-            out[slot] = v
-        return out
+        self.program = P.Program(
+            name=deal.header.name, source_key=source_key(deal),
+            n_periods=n_periods, layout=self.layout,
+            classes=tuple(P.ClassDecl(c.name, bool(c.residual), c.notional is not None, low.class_balance[i], c.span)
+                          for i, c in enumerate(self.classes)),
+            groups=tuple(self.groups), indices=tuple(self.index_names), n_funds=len(self.fund_keys),
+            n_flow_buckets=self.n_flow_buckets, available_funds=tuple(int(b) for b in self.available_funds),
+            first_residual=self.first_residual, formulas=low.formulas,
+            distribution_decls=self.distribution_decls, clause_decls=self.clause_decls, accruals=self.accruals,
+            fraction_kinds=self.fraction_kinds, notionals=self.notionals, contract_decls=self.contract_decls,
+            event_decls=self.event_decls, loss_decls=self.loss_decls,
+            table_data=tuple(t._replace(values=_frozen(t.values)) for t in self.table_data),
+            schedule_values=tuple(_frozen(v) for v in self.schedule_values), const_decls=tuple(low.constants),
+            parameter_slots=tuple(low.parameter.items()), account_initial_slots=tuple(low.account_initial))
 
     def cutoff_balance(self, g: Optional[int]) -> float:
         if g is None:
@@ -174,6 +165,47 @@ class Model:
                 for k in kinds:
                     out.append(self.fund_index[(k, g)])
         return np.array(sorted(set(out)), dtype=int)
+
+def _frozen(a) -> np.ndarray:
+    a = np.array(a, dtype=float)
+    a.flags.writeable = False
+    return a
+
+
+def source_key(deal: A.Deal) -> str:
+    """What names a deal's text (its file and its source); '' for a deal built in memory."""
+    return (deal.path + "\0" + deal.source) if deal.source else ""
+
+
+def lower_program(deal: A.Deal, assumptions: Assumptions, n_periods: int) -> "P.Program":
+    """The deal's period program over these assumptions and horizon."""
+    return Model(deal, assumptions, n_periods).program
+
+
+def run_constants(program: "P.Program", S: int, parameters: Optional[dict] = None) -> dict:
+    """The constants that differ by scenario in a run: ``{slot: (S,) values}``
+    for the parameters given one value per scenario (``{name: (S,) values}``),
+    e.g. a trigger threshold a solver varies. The kernel is the same."""
+    slots = dict(program.parameter_slots)
+    out = {}
+    for name, v in (parameters or {}).items():
+        if name not in slots:
+            known = ", ".join(slots) or "none"
+            raise RunError(f"no parameter '{name}' to vary by scenario; the deal's parameters: {known}")
+        a = np.asarray(v, dtype=float)
+        if a.shape != (S,) or not np.isfinite(a).all():
+            raise RunError(f"parameter {name}: one finite value for each of the {S} scenarios")
+        out[slots[name]] = a.copy()
+    return out
+
+
+def scenario_constants(program: "P.Program", S: int, per_scenario: Optional[dict] = None) -> np.ndarray:
+    """(constants, S): every number of the deal, for each scenario."""
+    out = np.repeat(program.constants()[:, None], S, axis=1)
+    for slot, v in (per_scenario or {}).items():
+        out[slot] = v
+    return out
+
 
 def planned_balance(sc: A.ScheduleDecl, assumptions: Assumptions, T: int) -> np.ndarray:
     """A PAC planned balance by period (index 0 = closing): the size less the
@@ -493,21 +525,25 @@ def accrual_fractions(kinds, dates, closing) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ the starting state
-def start_state(model: "Model", S: int, start: Optional[dict] = None) -> "P.StartState":
+def start_state(program: "P.Program", S: int, start: Optional[dict] = None) -> "P.StartState":
     """The run's starting state for ``S`` scenarios: the deal at closing (from
     the program's constants), with what ``start`` gives instead. ``start`` maps
     a class field of ``program.START_CLASS_FIELDS`` to {class name: value or
     (S,) values}, 'accounts' to {account: ...}, 'events_happened' to a list of
     event names (or {event: (S,) bools}). Giving a class's ``balance`` and not
     its ``original_balance`` sets both (a class sized differently)."""
-    C = len(model.classes)
+    C = len(program.classes)
+    constants = program.constants()
+    class_index = {c.name: i for i, c in enumerate(program.classes)}
+    account_index = {a: i for i, a in enumerate(program.layout.accounts)}
+    event_index = {e: i for i, e in enumerate(program.layout.events)}
     classes = np.zeros((len(P.START_CLASS_FIELDS), C, S))
-    opening = model.constants[list(model.class_balance_slot)] if C else np.zeros(0)
+    opening = constants[[c.balance_slot for c in program.classes]] if C else np.zeros(0)
     classes[0] = opening[:, None]
     classes[1] = opening[:, None]
-    accounts = np.repeat(model.constants[list(model.account_initial_slot)][:, None], S, axis=1) \
-        if model.account_initial_slot else np.zeros((0, S))
-    events = np.zeros((len(model.event_decls), S))
+    accounts = np.repeat(constants[list(program.account_initial_slots)][:, None], S, axis=1) \
+        if program.account_initial_slots else np.zeros((0, S))
+    events = np.zeros((len(program.event_decls), S))
     start = dict(start or {})
 
     def per_scenario(v, what):
@@ -517,21 +553,21 @@ def start_state(model: "Model", S: int, start: Optional[dict] = None) -> "P.Star
         return np.broadcast_to(a, (S,))
     for f, field in enumerate(P.START_CLASS_FIELDS):
         for name, v in dict(start.pop(field, {})).items():
-            if name not in model.class_index:
+            if name not in class_index:
                 raise RunError(f"starting {field}: no class '{name}'")
-            classes[f, model.class_index[name]] = per_scenario(v, f"{field} of {name}")
+            classes[f, class_index[name]] = per_scenario(v, f"{field} of {name}")
             if field == "balance" and name not in dict((start.get("original_balance") or {})):
-                classes[1, model.class_index[name]] = classes[0, model.class_index[name]]
+                classes[1, class_index[name]] = classes[0, class_index[name]]
     for name, v in dict(start.pop("accounts", {})).items():
-        if name not in model.account_index:
+        if name not in account_index:
             raise RunError(f"starting accounts: no account '{name}'")
-        accounts[model.account_index[name]] = per_scenario(v, f"balance of account {name}")
+        accounts[account_index[name]] = per_scenario(v, f"balance of account {name}")
     happened = start.pop("events_happened", ())
     items = happened.items() if isinstance(happened, dict) else ((n, 1.0) for n in happened)
     for name, v in items:
-        if name not in model.event_index:
+        if name not in event_index:
             raise RunError(f"starting events: no event '{name}'")
-        events[model.event_index[name]] = per_scenario(v, f"event {name}") != 0
+        events[event_index[name]] = per_scenario(v, f"event {name}") != 0
     if start:
         raise RunError(f"starting state: unknown {', '.join(sorted(start))}; use "
                        f"{', '.join(P.START_CLASS_FIELDS)}, accounts or events_happened")

@@ -550,3 +550,51 @@ class Layout(NamedTuple):
     event_titles: Tuple[str, ...]
     clauses: Tuple[str, ...]
     group_funds: Tuple[Tuple[int, int, int], ...]  # each group's (interest, principal, prepayment charges) funds
+
+
+class ClassDecl(NamedTuple):
+    """Class ``c`` as the engines see it. Its original balance is constant
+    slot ``balance_slot`` (0 for notional and residual classes)."""
+    name: str
+    residual: bool
+    notional: bool
+    balance_slot: int
+    span: A.Span = A.NOWHERE
+
+
+class Program(NamedTuple):
+    """The period program of one deal over one set of assumptions: the only
+    thing either engine reads. Built once by ``lowering.lower_program``;
+    immutable (its arrays are read-only). What a run varies without a new
+    program (per-scenario constants, the starting state, the collateral's
+    cashflows, index paths) is passed beside it."""
+    name: str  # the deal's name, for messages
+    source_key: str  # names the deal's text: the compiled kernel's cache key (its structure, not its numbers)
+    n_periods: int
+    layout: Layout
+    classes: Tuple[ClassDecl, ...]
+    groups: Tuple[object, ...]  # group names, as the assumptions' collateral lines give them
+    indices: Tuple[str, ...]  # index names, in IndexLevel order
+    n_funds: int  # flow funds, then accounts
+    n_flow_buckets: int  # funds emptied every period (group funds, contract receipts, distributions' own)
+    available_funds: Tuple[int, ...]  # what 'available' reads outside a step: every group's interest and principal
+    first_residual: Optional[int]  # the class a sale's surplus goes to
+    formulas: Tuple[FormulaDecl, ...]
+    distribution_decls: Tuple[DistributionDecl, ...]
+    clause_decls: Tuple[ClauseDecl, ...]
+    accruals: Tuple[AccrualDecl, ...]
+    fraction_kinds: Tuple[tuple, ...]  # (day count, first period from closing) per row of the accrual fractions
+    notionals: Tuple[NotionalDecl, ...]
+    contract_decls: Tuple[ContractDecl, ...]
+    event_decls: Tuple[EventDecl, ...]
+    loss_decls: Tuple[LossDecl, ...]
+    table_data: Tuple[TableData, ...]
+    schedule_values: Tuple[object, ...]  # (T + 1,) read-only arrays
+    const_decls: Tuple[ConstDecl, ...]
+    parameter_slots: Tuple[Tuple[str, int], ...]
+    account_initial_slots: Tuple[int, ...]
+
+    def constants(self):
+        """(K,) every number of the deal, as the program's constants table holds them."""
+        import numpy as np
+        return np.array([c.value for c in self.const_decls], dtype=float)

@@ -115,7 +115,7 @@ def test_compiled_step_that_debits_without_crediting_is_caught(seq_deal, seq_ass
         return original(owing, c, f"0.999 * {p}") + (f" s->balance[{c}] -= 0.001 * {p};" if principal else "")
     monkeypatch.setattr(ckernel, "_settle", lossy)
     monkeypatch.setattr(ckernel, "_kernels", {})
-    monkeypatch.setattr(ckernel, "_index_path", lambda deal: None)
+    monkeypatch.setattr(ckernel, "_index_path", lambda key: None)
     with pytest.raises(ConservationError, match="money not conserved in period 1 "):
         run(seq_deal, seq_assumptions, [1.0], engine="c")
 
@@ -131,7 +131,7 @@ def test_compiled_step_that_pays_more_interest_than_owed_is_caught(seq_deal, seq
         return f"1.5 * {owed}" if owing.paid is P.ClassState.PAID_INTEREST else owed
     monkeypatch.setattr(ckernel, "_owed", generous)
     monkeypatch.setattr(ckernel, "_kernels", {})
-    monkeypatch.setattr(ckernel, "_index_path", lambda deal: None)
+    monkeypatch.setattr(ckernel, "_index_path", lambda key: None)
     with pytest.raises(ConservationError, match="more interest than it was owed"):
         run(seq_deal, seq_assumptions, [1.0], engine="c")
 
@@ -154,7 +154,7 @@ def test_lean_run_keeps_what_the_analytics_read():
 def test_a_kernel_that_cannot_be_built_falls_back_to_numpy_on_auto(seq_deal, seq_assumptions, monkeypatch):
     from interpreter import ckernel
     monkeypatch.setattr(ckernel, "_kernels", {})
-    monkeypatch.setattr(ckernel, "_index_path", lambda deal: None)
+    monkeypatch.setattr(ckernel, "_index_path", lambda key: None)
     monkeypatch.setattr(ckernel.Generator, "generate", lambda self: "this is not C")
     with pytest.warns(RuntimeWarning, match="running the numpy engine"):
         r = run(seq_deal, seq_assumptions, [1.0], engine="auto")

@@ -19,7 +19,7 @@ from dsl.diagnostics import DealError
 from dsl.parse import parse
 from interpreter import cbuild, ckernel
 from interpreter.assumptions import load_assumptions
-from interpreter.engine import Model, horizon, run
+from interpreter.engine import horizon, lower_program, run
 
 from ..conftest import DEALS
 from ..engine.test_ckernel import assert_same
@@ -138,7 +138,7 @@ def build(tmp_path, label: str, clauses=None, path="t.waterfall"):
 
 
 def c_source(deal, a) -> str:
-    return ckernel.Generator(Model(deal, a, horizon(deal, a))).generate()
+    return ckernel.Generator(lower_program(deal, a, horizon(deal, a))).generate()
 
 
 def assert_plain(src: str) -> None:
@@ -236,7 +236,7 @@ def test_no_number_of_the_deal_is_written_in_the_c():
             .replace("pay remaining to R", "pay remaining to R up to 98,765,432 * 1.2345%"))
     deal = parse(text, "n.waterfall")
     a = load_assumptions(DEALS / "sequential-cmo.assumptions.yaml", deal)
-    src = ckernel.Generator(Model(deal, a, horizon(deal, a))).generate()
+    src = ckernel.Generator(lower_program(deal, a, horizon(deal, a))).generate()
     for number in ("81234567", "054321", "98765432", "012345", "5.4321", "1.2345"):
         assert number not in src, number
     assert "s->K[" in src
@@ -248,7 +248,7 @@ def test_the_generator_refuses_source_that_breaks_its_rules(monkeypatch, tmp_pat
     """The last guard: were some text ever written into the source, generate()
     raises (a CompileError: a bug here; the numpy engine runs the deal instead)."""
     deal, a = build(tmp_path, "Plain label")
-    gen = ckernel.Generator(Model(deal, a, horizon(deal, a)))
+    gen = ckernel.Generator(lower_program(deal, a, horizon(deal, a)))
     monkeypatch.setattr(ckernel, "_PRELUDE", ckernel._PRELUDE + "\nint probe; " + bad + "\n")
     with pytest.raises(ckernel.UnsafeSource):
         gen.generate()

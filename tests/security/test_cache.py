@@ -25,7 +25,8 @@ from dsl import cachedir, larktables
 from dsl.check import load_deal
 from interpreter import cbuild, ckernel
 from interpreter.cli import main
-from interpreter.engine import Model, horizon, run
+from interpreter.engine import horizon, lower_program, run
+from interpreter.waterfall.lowering import source_key
 
 from .helpers import ROOT, SEQ, SEQ_YAML, Bomb, env_for, evil_library, mode, needs_cc, twice, unique_source
 
@@ -83,7 +84,7 @@ def test_a_folder_others_could_write_is_not_used(tmp_path, monkeypatch, fresh, c
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     assert twice(cbuild.load("t", unique_source())) == 42.0
     assert twice(cbuild.load("t", unique_source())) == 42.0
-    assert ckernel._index_path(seq_deal) is None
+    assert ckernel._index_path(source_key(seq_deal)) is None
     if hostile == "group-writable":  # a whole run-deal, too
         assert main([str(SEQ), "--speeds", "100"]) == 0
     err = capsys.readouterr().err
@@ -182,7 +183,7 @@ def built_kernel(tmp_path_factory):
             "from interpreter.assumptions import load_assumptions\n"
             "from interpreter import ckernel, engine\n"
             "d = load_deal(sys.argv[1]); a = load_assumptions(sys.argv[2], d)\n"
-            "assert ckernel.kernel(engine.Model(d, a, engine.horizon(d, a))) is not None\n")
+            "assert ckernel.kernel(engine.lower_program(d, a, engine.horizon(d, a))) is not None\n")
     subprocess.run([sys.executable, "-c", code, str(SEQ), str(SEQ_YAML)], check=True, env=env_for(root))
     return root
 
@@ -220,7 +221,7 @@ def test_an_index_entry_must_name_a_library_in_the_folder_with_its_hash(
     compiled = []
     real = cbuild._compile
     monkeypatch.setattr(cbuild, "_compile", lambda *a: compiled.append(a) or real(*a))
-    model = Model(seq_deal, seq_assumptions, horizon(seq_deal, seq_assumptions))
+    model = lower_program(seq_deal, seq_assumptions, horizon(seq_deal, seq_assumptions))
     lib, _ = ckernel.kernel(model)
     assert not marker.exists(), "the planted library was loaded"
     assert len(compiled) == rebuilt
@@ -286,9 +287,9 @@ def test_the_keys_name_the_machine_and_the_compiler(monkeypatch, seq_deal):
     monkeypatch.undo()
     assert cbuild.library_key(cc, "int x;") == key
     if cbuild.available():
-        index = ckernel._index_path(seq_deal)
+        index = ckernel._index_path(source_key(seq_deal))
         monkeypatch.setattr(cbuild.platform, "machine", lambda: "another-machine")
-        assert ckernel._index_path(seq_deal) != index
+        assert ckernel._index_path(source_key(seq_deal)) != index
 
 
 def test_the_fingerprint_covers_the_grammar_and_the_parser(tmp_path, monkeypatch):
