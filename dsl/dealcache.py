@@ -14,11 +14,12 @@ never stored. ``WATERFALL_CACHE=off`` turns it off.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import attrs
 
@@ -32,6 +33,7 @@ MAX_ENTRIES = 256
 # The classes an entry may name: the AST's records, and nothing else.
 _RECORDS = {name: cls for name, cls in vars(A).items()
             if isinstance(cls, type) and attrs.has(cls) and cls.__module__ == A.__name__}
+_FIELDS = {cls: frozenset(f.name for f in attrs.fields(cls)) for cls in _RECORDS.values()}
 
 
 def entry_path(path: str, text: str) -> Optional[Path]:
@@ -72,47 +74,66 @@ class _Miss(Exception):
 
 def decode(data, file: str):
     """The AST value an entry holds; raises _Miss for anything not an AST value."""
-    if isinstance(data, dict):
-        if "@s" in data:
-            pos = data["@s"]
-            if not (isinstance(pos, list) and len(pos) == 4 and all(type(x) is int for x in pos)):
-                raise _Miss
-            f = data.get("f", file)
-            if not isinstance(f, str):
-                raise _Miss
-            return A.Span(f, *pos)
-        if "@t" in data:
-            items = data["@t"]
-            if not isinstance(items, list):
-                raise _Miss
-            return tuple(decode(v, file) for v in items)
-        if "@d" in data:
-            try:
-                return _dt.date.fromisoformat(data["@d"])
-            except (TypeError, ValueError):
-                raise _Miss from None
-        if "@e" in data:
-            enum_cls = ENUMS.get(data["@e"]) if isinstance(data["@e"], str) else None
-            if enum_cls is None or set(data) != {"@e", "v"} or not isinstance(data["v"], str):
-                raise _Miss
-            try:
-                return enum_cls(data["v"])
-            except ValueError:
-                raise _Miss from None
-        cls = _RECORDS.get(data.get("@"))
-        if cls is None:
+    return _loads(json.dumps(data), file)
+
+
+def _loads(text, file: str):
+    """Decode an entry's JSON. json calls ``hook`` on every object, innermost
+    first, so each tagged object becomes its value once its parts are values;
+    a JSON list is only ever the parts of a tagged object."""
+    hook = functools.partial(_object, file)
+    value = json.loads(text, object_hook=hook)
+    if type(value) is list:
+        raise _Miss
+    return value
+
+
+class _Entry(NamedTuple):
+    """A cache entry's outer object: ``{"format": ..., "deal": ...}``."""
+    format: object
+    deal: object
+
+
+_NOT_VALUES = (list, _Entry)  # what may not be a field of a record or an item of a tuple
+
+
+def _object(file: str, data: dict):
+    if data.keys() == {"format", "deal"}:
+        return _Entry(data["format"], data["deal"])
+    if "@s" in data:
+        pos = data["@s"]
+        if not (type(pos) is list and len(pos) == 4 and all(type(x) is int for x in pos)):
             raise _Miss
-        names = {f.name for f in attrs.fields(cls)}
-        kwargs = {k: decode(v, file) for k, v in data.items() if k != "@"}
-        if not set(kwargs) <= names:
+        f = data.get("f", file)
+        if not isinstance(f, str):
+            raise _Miss
+        return A.Span(f, *pos)
+    if "@t" in data:
+        items = data["@t"]
+        if type(items) is not list or len(data) != 1 or any(type(v) in _NOT_VALUES for v in items):
+            raise _Miss
+        return tuple(items)
+    if "@d" in data:
+        try:
+            return _dt.date.fromisoformat(data["@d"])
+        except (TypeError, ValueError):
+            raise _Miss from None
+    if "@e" in data:
+        enum_cls = ENUMS.get(data["@e"]) if isinstance(data["@e"], str) else None
+        if enum_cls is None or len(data) != 2 or not isinstance(data.get("v"), str):
             raise _Miss
         try:
-            return cls(**kwargs)
-        except (TypeError, ValueError):  # a missing field; a word not of its enum
+            return enum_cls(data["v"])
+        except ValueError:
             raise _Miss from None
-    if data is None or isinstance(data, (str, bool, int, float)):
-        return data
-    raise _Miss
+    tag = data.pop("@", None)
+    cls = _RECORDS.get(tag) if isinstance(tag, str) else None
+    if cls is None or not data.keys() <= _FIELDS[cls] or any(type(v) in _NOT_VALUES for v in data.values()):
+        raise _Miss
+    try:
+        return cls(**data)
+    except (TypeError, ValueError):  # a missing field; a word not of its enum
+        raise _Miss from None
 
 
 # ------------------------------------------------------------------ the cache
@@ -123,10 +144,10 @@ def lookup(path: str, text: str) -> Optional[A.Deal]:
         return None
     try:
         with open(entry, "rb") as fh:
-            doc = json.loads(fh.read())
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            doc = _loads(fh.read(), path)
+        if type(doc) is not _Entry or doc.format != FORMAT:
             return None
-        deal = decode(doc.get("deal"), path)
+        deal = doc.deal
     except (OSError, ValueError, RecursionError, _Miss):
         return None
     full = text if text.endswith("\n") else text + "\n"
