@@ -6,6 +6,12 @@ with a letter in it is a keyword here, and tests/highlight checks both
 highlighters against that list and against the parser's own tokens on every
 bundled deal. The builtins are those of ``dsl.builtins``.
 
+A regex lexer does not know where the parser stands, so a name spelt like a
+keyword (a class called 'cap') shows as the keyword, except where a rule
+knows a name comes: the name a section declares, and the one after
+'account', 'contract' or 'event'. A class called 'balance' or 'notional'
+shows as the builtin where '(' follows it.
+
 The regexes are written in the common subset of Python's ``re`` and
 Oniguruma (the regex engine of TextMate grammars): no named groups, no
 possessive quantifiers, no ``\\h``/``\\A``/``\\z``, lookbehind of fixed width

@@ -22,6 +22,20 @@ ROOT = Path(__file__).resolve().parents[2]
 GRAMMAR = ROOT / "grammar" / "waterfall.lark"
 DEALS = sorted((ROOT / "deals").glob("*.waterfall"))
 
+
+LAYOUTS = ("as written", "unparsed")
+
+
+def deal_text(path: Path, layout: str) -> str:
+    """A bundled deal as written, or as the unparser lays it out (another
+    spelling of the same deal: its own spacing, no comments)."""
+    text = path.read_text(encoding="utf-8")
+    if layout == "unparsed":
+        from dsl.parse import parse
+        from dsl.unparse import unparse
+        text = unparse(parse(text, str(path)))
+    return text
+
 OPERATORS = {"=", "..", "+", "-", "*", "/", "<", "<=", ">", ">=", "==", "!="}
 PUNCTUATION = {"(", ")", ",", ":"}
 

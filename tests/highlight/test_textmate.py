@@ -11,7 +11,7 @@ import re
 import pytest
 
 from dsl.builtins import FUNCTIONS, VARIABLES
-from tests.highlight.reference import DEALS, ROOT, categories, grammar_literals, keyword_literals
+from tests.highlight.reference import DEALS, LAYOUTS, deal_text, ROOT, categories, grammar_literals, keyword_literals
 from tests.highlight.textmate import TextMate
 
 VSCODE = ROOT / "editors" / "vscode"
@@ -99,9 +99,10 @@ def test_the_grammar_json_is_what_the_generator_writes(grammar):
     assert grammar == tmlanguage()
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("deal", DEALS, ids=lambda p: p.name)
-def test_every_character_of_a_bundled_deal_is_what_the_parser_says(engine, deal):
-    text = deal.read_text(encoding="utf-8")
+def test_every_character_of_a_bundled_deal_is_what_the_parser_says(engine, deal, layout):
+    text = deal_text(deal, layout)
     want = categories(text)
     got = [category(s) for s in engine.tokenize(text)]
     assert len(got) == len(text)
@@ -110,7 +111,7 @@ def test_every_character_of_a_bundled_deal_is_what_the_parser_says(engine, deal)
         i, w, g = wrong[0]
         line = text.count("\n", 0, i) + 1
         col = i - (text.rfind("\n", 0, i) + 1) + 1
-        pytest.fail(f"{deal.name}:{line}:{col}: parser says {w}, TextMate grammar {g}\n"
+        pytest.fail(f"{deal.name} ({layout}):{line}:{col}: parser says {w}, TextMate grammar {g}\n"
                     f"{text.splitlines()[line - 1]}\n{' ' * (col - 1)}^ ({len(wrong)} characters differ)")
 
 
@@ -186,3 +187,16 @@ def test_each_kind_of_word_in_a_snippet_gets_its_own_scope(engine):
 def test_a_keyword_inside_a_hyphenated_name_is_a_name(engine):
     assert spans(engine, "    pay-1 to-B class-x\n") == [
         ("pay-1", "variable.other"), ("to-B", "variable.other"), ("class-x", "variable.other")]
+
+
+def test_random_deals_are_tokenized_as_the_parser_reads_them(engine):
+    from hypothesis import given, settings
+
+    from tests.engine.test_random_deals import deals
+
+    @settings(max_examples=30, deadline=None)
+    @given(text=deals())
+    def inner(text):
+        want, got = categories(text), [category(s) for s in engine.tokenize(text)]
+        assert [(i, w, g) for i, (w, g) in enumerate(zip(want, got)) if w is not None and w != g] == []
+    inner()
