@@ -11,6 +11,7 @@ pytest.importorskip("pygments")
 from pygments import highlight  # noqa: E402
 from pygments.formatters import HtmlFormatter  # noqa: E402
 from pygments.lexers import get_lexer_by_name, get_lexer_for_filename  # noqa: E402
+from pygments.util import ClassNotFound  # noqa: E402
 from pygments.token import (Comment, Error, Keyword, Literal, Name, Number, Operator,  # noqa: E402
                             Punctuation, String, Whitespace)
 
@@ -159,8 +160,12 @@ def test_an_unclosed_string_ends_with_its_line():
 
 
 def test_the_entry_point_finds_the_lexer():
-    # Needs the package installed (pip install -e .): the entry point is in its metadata.
-    assert isinstance(get_lexer_by_name("waterfall"), WaterfallLexer)
+    try:
+        lexer = get_lexer_by_name("waterfall")
+    except ClassNotFound:
+        pytest.fail("no 'waterfall' lexer: the entry point is in the installed metadata; "
+                    "reinstall the package (pip install -e .)")
+    assert isinstance(lexer, WaterfallLexer)
     assert isinstance(get_lexer_for_filename("deals/cwalt-2004-j4.waterfall"), WaterfallLexer)
 
 
