@@ -40,7 +40,14 @@ def assumptions_path(deal_path: str) -> str:
     return str(Path(deal_path).with_suffix("")) + ".assumptions.yaml"
 
 
-def _by_file(diags, *files) -> Dict[str, List[Diagnostic]]:
+def _files(path: str) -> tuple:
+    """The files a deal's diagnostics are published for, even when they have none
+    (so that an editor clears what it showed): the deal, and its assumptions file if any."""
+    apath = assumptions_path(path)
+    return (path, apath) if Path(apath).is_file() else (path,)
+
+
+def _by_file(diags, files) -> Dict[str, List[Diagnostic]]:
     out: Dict[str, List[Diagnostic]] = {f: [] for f in files}
     for d in sorted(diags, key=lambda d: (d.span.line, d.span.column)):
         out.setdefault(d.span.file, []).append(d)
@@ -66,13 +73,12 @@ def analyse(text: str, path: str) -> Analysis:
     """Parse, check and index the text of a deal file held in an editor."""
     from dsl.check import check
     from dsl.parse import parse
-    files = (path, assumptions_path(path))
     try:
         deal = parse(text, path)
     except DealError as e:
-        return Analysis(path, text, None, index_text(text, path), _by_file(e.diagnostics, *files))
+        return Analysis(path, text, None, index_text(text, path), _by_file(e.diagnostics, _files(path)))
     diags = check(deal) or _with_assumptions(deal, path)  # the assumptions are read against a sound deal only
-    return Analysis(path, text, deal, index_deal(deal), _by_file(diags, *files))
+    return Analysis(path, text, deal, index_deal(deal), _by_file(diags, _files(path)))
 
 
 def saved_diagnostics(path: str) -> Dict[str, List[Diagnostic]]:
@@ -82,12 +88,11 @@ def saved_diagnostics(path: str) -> Dict[str, List[Diagnostic]]:
     belong here: they need a saved, sound deal and cost a run, so they are
     reported on save only."""
     from dsl.check import load_deal
-    files = (path, assumptions_path(path))
     try:
         deal = load_deal(path)
     except DealError as e:
-        return _by_file(e.diagnostics, *files)
-    return _by_file(_with_assumptions(deal, path), *files)
+        return _by_file(e.diagnostics, _files(path))
+    return _by_file(_with_assumptions(deal, path), _files(path))
 
 
 # ------------------------------------------------------------------ names under the cursor

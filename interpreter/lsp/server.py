@@ -193,7 +193,7 @@ def build_server() -> WaterfallServer:
                            include_declaration=params.context.include_declaration)
         return [ls.location(uri, s) for s in spans]
 
-    @ls.feature(T.TEXT_DOCUMENT_COMPLETION, T.CompletionOptions(trigger_characters=["(", " "]))
+    @ls.feature(T.TEXT_DOCUMENT_COMPLETION, T.CompletionOptions(trigger_characters=["("]))
     def on_completion(ls: WaterfallServer, params: T.CompletionParams):
         items = [T.CompletionItem(label=c.label, kind=COMPLETION_KINDS.get(c.kind), detail=c.detail or None,
                                   documentation=c.documentation or None)

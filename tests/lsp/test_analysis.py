@@ -141,3 +141,20 @@ def test_completion_offers_names_builtins_and_keywords():
     for word in ("pay", "sequentially", "pro rata", "current and unpaid interest", "waterfall", "clause"):
         assert by_label[word].kind == "keyword"
     assert "pro rata by balance then by amount owed" in keywords()
+
+
+def test_every_text_short_of_a_line_is_answered(tmp_path):
+    # What an editor holds while a person types: the sequential CMO with any one line
+    # taken out. Each is analysed without an exception, each diagnostic is inside the
+    # text, and the outline, completion and a hover at every known name still answer.
+    lines = SEQ.read_text(encoding="utf-8").splitlines(True)
+    path = str(tmp_path / "seq.waterfall")
+    for i in range(len(lines)):
+        text = "".join(lines[:i] + lines[i + 1:])
+        a = analyse(text, path)
+        for d in a.diagnostics[path]:
+            assert 1 <= d.span.line <= text.count("\n") + 1, (i, d)
+        assert outline(a) and completions(a)
+        for occ in a.index.occurrences:
+            known = occ.key[0] == "builtin" or a.index.definition(occ.key) is not None
+            assert (hover(a, occ.span.line, occ.span.column) is not None) == known, (i, occ)
