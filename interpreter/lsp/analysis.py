@@ -109,7 +109,7 @@ def _target(a: Analysis, line: int, column: int) -> Optional[Tuple[Tuple[str, st
         return None
     word, span = found
     for key in ((NAMES, word), (GROUP, word), (BUILTIN, word)):
-        if key[0] == BUILTIN and word in builtin_entries() or a.index.definition(key) is not None:
+        if (key[0] == BUILTIN and word in builtin_entries()) or a.index.definition(key) is not None:
             return key, attrs.evolve(span, file=a.path)
     return None
 
