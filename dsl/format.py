@@ -24,16 +24,16 @@ the space between tokens and lines changes:
   innermost parenthesis still open above it.
 
 A text that does not parse raises the parser's ``DealError`` (positioned): such
-a file is never rewritten. The result is checked before it is returned: it
-must parse to the same deal (spans aside) and hold the same comments in the
-same order; if not, ``FormatError`` (a bug here, never a changed deal).
+a file is never rewritten. The result is checked before it is returned: the
+parser must read it as the same tokens in the same blocks (so it builds the
+same deal, spans aside) with the same comments in the same order; if not,
+``FormatError`` (a bug here, never a changed deal).
 """
 from __future__ import annotations
 
 import re
 from typing import Dict, List, Optional
 
-from .diagnostics import DealError
 from .parse import _parser, parse
 
 INDENT = 4
@@ -52,6 +52,7 @@ _CLASS_FLAGS = {"residual", "no", "accrues"}
 _TIGHT_AFTER = {"LPAR", "MINUS"}
 _TIGHT_BEFORE = {"RPAR", "COMMA", "COLON"}
 _COMMENT = re.compile(r"#[^\n]*")
+_LAYOUT_TOKENS = ("_NL", "_INDENT", "_DEDENT")
 
 
 class FormatError(Exception):
@@ -62,27 +63,46 @@ class FormatError(Exception):
 def format_text(text: str, name: str = "<string>") -> str:
     """``text`` in the canonical layout (see the module's doc); raises the
     parser's DealError if it does not parse."""
-    deal = parse(text, name)
+    parse(text, name)
     newline = "\r\n" if "\r\n" in text else "\n"
     src = _normalised(text)
-    out = _Layout(src).render()
-    try:
-        again = parse(out, name)
-    except DealError as e:
-        raise FormatError(f"{name}: the formatted text does not parse ({e.diagnostics[0].message})") from None
-    if again != deal:
-        raise FormatError(f"{name}: the formatted text parses to a different deal")
-    if comments(out) != comments(src):
-        raise FormatError(f"{name}: the formatted text does not keep every comment")
+    tokens = _tokens(src)
+    out = _Layout(src, tokens).render()
+    _verify(src, tokens, out, name)
     return out if newline == "\n" else out.replace("\n", newline)
+
+
+def _verify(src: str, tokens: list, out: str, name: str) -> None:
+    """The output reads as the same tokens, blocks and comments as the input:
+    the parser, reading the same tokens, builds the same deal."""
+    try:
+        again = _tokens(out)
+    except Exception as e:  # noqa: BLE001 - any failure to read the output is the formatter's bug
+        raise FormatError(f"{name}: the formatted text does not parse ({type(e).__name__})") from None
+    if _shape(again) != _shape(tokens):
+        raise FormatError(f"{name}: the formatted text reads as different tokens")
+    if _comments(out, again) != _comments(src, tokens):
+        raise FormatError(f"{name}: the formatted text does not keep every comment")
+
+
+def _shape(tokens) -> list:
+    # Blank lines and comments before the first statement are an _NL token of their own.
+    start = 1 if tokens and tokens[0].type == "_NL" else 0
+    return [(t.type, "" if t.type in _LAYOUT_TOKENS else str(t)) for t in tokens[start:]]
 
 
 def comments(text: str) -> List[str]:
     """The comments of a deal text that parses, in order, without trailing space."""
     src = _normalised(text)
+    return _comments(src, _tokens(src))
+
+
+def _comments(src: str, tokens) -> List[str]:
+    # Every comment is in a gap between the tokens the parser reads (strings
+    # are tokens, so a '#' inside one is never taken for a comment).
     found: List[str] = []
     pos = 0
-    for tok in _real_tokens(src) + [None]:
+    for tok in [t for t in tokens if t.type not in _LAYOUT_TOKENS] + [None]:
         end = len(src) if tok is None else tok.start_pos
         found.extend(c.rstrip() for c in _COMMENT.findall(src, pos, end))
         if tok is not None:
@@ -99,10 +119,6 @@ def _tokens(src: str) -> list:
     """The tokens the parser reads (the contextual lexer's, with the indenter's
     _NL, _INDENT and _DEDENT)."""
     return list(_parser().parse_interactive(src).iter_parse())
-
-
-def _real_tokens(src: str) -> list:
-    return [t for t in _tokens(src) if t.type not in ("_NL", "_INDENT", "_DEDENT")]
 
 
 def _width(s: str) -> int:
@@ -172,10 +188,10 @@ class _Logical:
 
 
 class _Layout:
-    def __init__(self, src: str):
+    def __init__(self, src: str, tokens: list):
         self.src = src
         self.phys = src.split("\n")
-        self.lines = self._statements(_tokens(src))
+        self.lines = self._statements(tokens)
         for stmt in self.lines:
             self._rows_of(stmt)
 
