@@ -1,5 +1,6 @@
 """A deal made messy and the same deal formatted run to the same numbers, to the
-bit, on the numpy engine (the reference), payment by payment."""
+bit, on the numpy engine (the reference): two bundled deals payment by payment,
+and random deals."""
 import random
 import shutil
 from pathlib import Path
@@ -56,3 +57,27 @@ def test_a_messy_deal_and_its_formatted_text_run_to_the_same_results(tmp_path, n
         np.testing.assert_array_equal(targets, targets2)
         np.testing.assert_array_equal(paid, paid2)
         assert _code(messy, line) == _code(formatted, line2)
+
+
+def test_random_deals_made_messy_and_formatted_run_to_the_same_results(tmp_path):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from dsl.parse import parse
+    from tests.engine.test_random_deals import YAML, deals
+
+    assumptions_file = tmp_path / "a.yaml"
+    assumptions_file.write_text(YAML.replace("DEFAULTS", "3% CDR").replace("SEVERITY", "35%").replace("LAG", "6"))
+
+    @settings(max_examples=5, deadline=None)
+    @given(text=deals(), rnd=st.randoms(use_true_random=False))
+    def inner(text, rnd):
+        messy = mess(text, rnd, comments=True)
+        results = []
+        for t in (messy, format_text(messy, "random.waterfall")):
+            deal = parse(t, "random.waterfall")
+            results.append(run(deal, load_assumptions(assumptions_file, deal), [0.5, 2.0], engine="numpy"))
+        for field in attrs.fields(type(results[0])):
+            if isinstance(getattr(results[0], field.name), np.ndarray):
+                np.testing.assert_array_equal(getattr(results[0], field.name), getattr(results[1], field.name))
+    inner()
