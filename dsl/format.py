@@ -145,7 +145,7 @@ class _Piece:
 
 class _Row:
     """One output line: code pieces (or none), a backslash, a comment."""
-    __slots__ = ("indent", "pieces", "backslash", "comment", "comment_col", "blank", "lead", "first_rpar")
+    __slots__ = ("indent", "pieces", "backslash", "comment", "comment_col", "blank", "lead")
 
     def __init__(self, pieces=(), comment=None, comment_col=None, blank=False):
         self.indent = 0
@@ -165,7 +165,7 @@ class _Row:
 
 class _Logical:
     """A statement: its tokens (over one or more physical lines), its depth,
-    the first word of the block it is in, and its rows once laid out."""
+    the statement whose block it is in, its original column and its rows."""
     __slots__ = ("depth", "tokens", "parent", "rows", "col")
 
     def __init__(self, depth: int, parent):
@@ -231,7 +231,7 @@ class _Layout:
                 row = _Row(blank=not rest)
                 row.lead = _width(text[:len(text) - len(text.lstrip())])
                 if rest.startswith("#"):
-                    row.comment, row.comment_col = rest.rstrip(), row.lead
+                    row.comment = rest.rstrip()  # a comment line: placed by its indentation
                 elif rest:
                     row.backslash = True  # a line holding only a continuation
                 stmt.rows.append(row)
@@ -363,8 +363,6 @@ class _Layout:
                     opened.append(p.tok)
                 elif p.tok.type == "RPAR" and opened:
                     opened.pop()
-            if row.comment is not None and not row.pieces:
-                row.comment_col = None  # a comment line: placed by its indentation
         return stmt.rows
 
 
