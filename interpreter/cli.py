@@ -257,7 +257,7 @@ def _main(args) -> int:
     run_speeds = list(speeds) + [x for x in (1.0, 0.0) if x not in speeds]
     run_modes = list(modes) + (["maturity"] if "maturity" not in modes else [])
     from .native.policy import quick_start
-    with quick_start():  # a kernel not built yet: this short run on numpy, built for the next one
+    with quick_start():  # a kernel not built yet: -O3 in the background for the next run, -O0 for this one
         result = run(deal, assumptions, run_speeds, to=run_modes, trace=bool(args.cashflows))
         all_rows = analyze(result, prices, default_price, args.classes or None, yields, dms)
     wanted = {round(x * 100, 9) for x in speeds}

@@ -1,5 +1,5 @@
-"""Builds for the next run: a library not built yet, compiled by a process of
-its own while this run goes on with the numpy path (``policy.quick_start``).
+"""Builds for the next run: a library not built yet, compiled with optimisation
+by a process of its own while this run goes on (``policy.quick_start``).
 
 The builder is started in a session of its own, with nothing to read or say
 (stdin, stdout and stderr are /dev/null): the run that started it exits

@@ -147,8 +147,8 @@ def load(name: str, source: str, note: str = "", warn: bool = False,
     stderr while compiling (it takes seconds). ``warn``: compiled with the
     warnings on (the fixed kernels). ``folder``: where the library is kept
     (default: the cache folder). Within ``later()``, a library not built yet
-    is built by a process of its own for the next run, and None is returned
-    now (the numpy path runs)."""
+    is built by a process of its own for the next run, and this run gets it
+    compiled without optimisation, not kept."""
     cc = compiler()
     if cc is None:
         return None
@@ -170,9 +170,15 @@ def load(name: str, source: str, note: str = "", warn: bool = False,
             _touch(folder / so_name)  # recently used: kept when the folder is pruned
     if lib is None:
         if _later.on and folder is not None:
+            # Built for the next run in the background; this run gets the same
+            # source unoptimised (-O0: a fifth of the time of -O3 for a deal,
+            # the same IEEE operations, so the same numbers to the bit),
+            # compiled in a temporary folder and not kept.
             from .background import start
             start(name, source, warn, folder / so_name)
-            return None
+            lib = _build(cc, source, None, so_name, note or f"the {name} kernel", warn, opt="-O0")
+            _loaded[key] = lib
+            return lib
         if note and sys.stderr.isatty():
             print(f"compiling {note} (once, until it changes) ...", file=sys.stderr, flush=True)
         try:
@@ -194,8 +200,8 @@ _later = _Later()
 @contextlib.contextmanager
 def later(on: bool = True):
     """Within the block (in this thread), ``load`` of a library not built yet
-    starts its build in the background and returns None: a short run goes on
-    the numpy path now, and the next run finds the library built."""
+    starts its build in the background, for the next run, and returns the
+    library compiled unoptimised now (a short run does not wait for -O3)."""
     old = _later.on
     _later.on = on
     try:
@@ -205,12 +211,12 @@ def later(on: bool = True):
 
 
 def _build(cc: str, source: str, folder: Optional[Path], so_name: str, what: str,
-           warn: bool = False) -> ctypes.CDLL:
+           warn: bool = False, opt: Optional[str] = None) -> ctypes.CDLL:
     """Compile into the cache folder; without one (or if it is full), into a
     temporary folder removed once the library is loaded."""
     if folder is not None:
         try:
-            digest = _compile(cc, source, folder / so_name, what, warn)
+            digest = _compile(cc, source, folder / so_name, what, warn, opt)
         except OSError:
             pass  # e.g. a full disk: build outside the cache
         else:
@@ -226,7 +232,7 @@ def _build(cc: str, source: str, folder: Optional[Path], so_name: str, what: str
     try:
         so = Path(tmp_root) / so_name
         try:
-            digest = _compile(cc, source, so, what, warn)
+            digest = _compile(cc, source, so, what, warn, opt)
         except OSError as e:
             raise CompileError(f"cannot compile {what}: {e.strerror or e}") from None
         lib = _open(so, digest)
@@ -352,7 +358,7 @@ def load_file(so: Path, sha256: str) -> Optional[ctypes.CDLL]:
     return lib
 
 
-def _compile(cc: str, source: str, so: Path, what: str, warn: bool = False) -> str:
+def _compile(cc: str, source: str, so: Path, what: str, warn: bool = False, opt: Optional[str] = None) -> str:
     """Compile ``source`` into the library ``so`` (mode 0600), recording the
     SHA-256 of its bytes beside it; returns that digest."""
     # Build beside the target and rename into place: another process building
@@ -364,7 +370,7 @@ def _compile(cc: str, source: str, so: Path, what: str, warn: bool = False) -> s
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(source)
-        cmd = [cc, opt_level(source), *BASE_FLAGS, *_warn_flags(warn), "-o", tmp_so, tmp_c, "-lm"]
+        cmd = [cc, opt or opt_level(source), *BASE_FLAGS, *_warn_flags(warn), "-o", tmp_so, tmp_c, "-lm"]
         # Its own process group: the compiler's children (cc1, as, ld) are
         # stopped with it on a timeout or an interrupt.
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -12,9 +12,11 @@ Which backend runs:
   prints it as one line);
 - ``c`` runs C or stops with the reason (``Unavailable``);
 - a quick start (``quick_start``, run-deal's tables): a kernel not built yet is
-  built in the background for the next run and this run takes the numpy path,
-  which gives the same numbers. ``WATERFALL_QUICK_START=off`` compiles first, as
-  a library call always does.
+  built (-O3) in the background for the next run, and this run gets it
+  compiled unoptimised (-O0, a fifth of the time for a deal; the same IEEE
+  operations, so the same numbers: tests/engine/test_kernels_c.py).
+  ``WATERFALL_QUICK_START=off`` compiles with optimisation first, as a library
+  call always does.
 
 How a call is split: ``n_threads`` counts the threads (the CPUs this process
 may use, a kernel's own thresholds and cap, and the budget of the calling
@@ -67,9 +69,9 @@ def quick_start_enabled() -> bool:
 @contextlib.contextmanager
 def quick_start(engine: Optional[str] = None):
     """Within the block (in this thread), a kernel not built yet is built for the
-    next run by a process of its own, and this run takes the numpy path; only
-    on 'auto', and unless WATERFALL_QUICK_START=off. For short runs (run-deal's
-    tables), where numpy takes less time than the compiler."""
+    next run by a process of its own, and this run compiles it unoptimised;
+    only on 'auto', and unless WATERFALL_QUICK_START=off. For short runs
+    (run-deal's tables), where -O3 takes longer than the run."""
     with later(requested(engine) == "auto" and quick_start_enabled()):
         yield
 

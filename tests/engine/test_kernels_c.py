@@ -116,10 +116,10 @@ def test_a_split_run_uses_the_threads_and_raises_the_first_error():
 
 
 @needs_cc
-def test_a_quick_start_runs_numpy_now_and_builds_the_kernel_for_the_next_run(tmp_path):
-    """run-deal with an empty cache: the numpy engine's output at once, nothing
-    said, and the deal's kernel built by a process of its own, whole (with its
-    record), leaving no temporaries; the next run loads it."""
+def test_a_quick_start_runs_unoptimised_now_and_builds_the_kernel_for_the_next_run(tmp_path):
+    """run-deal with an empty cache: the same output as the numpy engine, nothing
+    said, and the deal's kernel built (-O3) by a process of its own, whole (with
+    its record), leaving no temporaries; the next run loads it."""
     text = SEQ.read_text(encoding="utf-8")
     terms = " + ".join(["period"] * (uuid.uuid4().int % 100 + 2))  # a shape no cache has compiled
     deal = tmp_path / "quick.waterfall"
@@ -141,9 +141,39 @@ def test_a_quick_start_runs_numpy_now_and_builds_the_kernel_for_the_next_run(tmp
         time.sleep(0.2)
     left = sorted(p.name for p in folder.iterdir())
     assert not [n for n in left if n.endswith(".tmp")], left
-    (so,) = [p for p in folder.glob("deal-*.so")]
+    (so,) = [p for p in folder.glob("deal-*.so")]  # the -O3 library only: the -O0 one was not kept
     assert build.file_digest(so) + "\n" == so.with_suffix(".sha256").read_text()
     env_c = dict(env, WATERFALL_COMPILE_TIMEOUT="0.001")  # would fail if it compiled again
     second = subprocess.run([sys.executable, "-m", "interpreter", str(deal), "--engine", "c"],
                             capture_output=True, text=True, env=env_c, cwd=tmp_path)
     assert second.returncode == 0 and second.stderr == "" and second.stdout == first.stdout, second.stderr
+
+
+@needs_cc
+def test_an_unoptimised_kernel_gives_the_numbers_of_the_optimised_one_to_the_bit(monkeypatch, tmp_path):
+    """What a quick start relies on: -O0 and -O3 of a deal's C (no fast-math, no
+    fused multiply-add) compute the same IEEE operations."""
+    import numpy as np
+
+    from dsl.check import load_deal
+    from interpreter import ckernel, engine
+    from interpreter.assumptions import load_assumptions
+    deal = ROOT / "deals" / "cwalt-2004-j4.waterfall"
+    d = load_deal(deal)
+    a = load_assumptions(deal.with_suffix(".assumptions.yaml"), d)
+    kw = dict(cdr=[0, 0.02, 0.05, 0.1, 0.2], severity=[0.3, 0.4, 0.5, 0.35, 0.6], engine="c")
+    speeds = [0.0, 0.5, 1.0, 2.0, 3.0]
+    optimised = engine.run(d, a, speeds, **kw)
+    monkeypatch.setattr(ckernel, "_kernels", {})
+    monkeypatch.setattr(build, "_loaded", {})
+    monkeypatch.setenv("WATERFALL_CACHE", str(tmp_path / "cache"))
+    compiled = []
+    real = build._compile
+    monkeypatch.setattr(build, "_compile", lambda *a: compiled.append(a[5] if len(a) > 5 else None) or real(*a))
+    from interpreter.native import background
+    monkeypatch.setattr(background, "start", lambda *a: True)  # no build for the next run here
+    with build.later():
+        quick = engine.run(d, a, speeds, **kw)
+    assert compiled and set(compiled) == {"-O0"}
+    for k in ("principal", "interest", "balance"):
+        np.testing.assert_array_equal(getattr(quick, k), getattr(optimised, k))
