@@ -12,6 +12,15 @@ read only when it, and the folder, are owned by this user or by root and not
 writable by group or others: the same trust as the package's own code beside
 it. Anywhere else (a system install this user cannot write, or a file that
 fails those checks) Lark builds the tables in memory, every process.
+
+A fresh checkout has them already: ``grammar/waterfall.tables.json.gz`` is
+committed (about 21 KB), keyed by the grammar, the options and Lark's version
+(not Python's: the one field of Lark's tables that Python's ``re`` computes,
+a pattern's width, is left out and computed again on loading). It is read
+first, with the same trust checks; when it is not for this grammar and this
+Lark, the tables come from the file above or are built. ``python -m
+dsl.larktables`` writes it again after the grammar changes
+(tests/security/test_larktables.py says when it is due).
 """
 from __future__ import annotations
 
@@ -32,10 +41,17 @@ _TUPLE, _INTKEYS = "\0tuple", "\0int-keys"
 _LOAD_OPTIONS = ("postlex", "propagate_positions")  # given again when loading (Lark does not save them)
 
 
+SHIPPED = "waterfall.tables.json.gz"
+
+
 def parser(grammar: str, folder: Optional[Path], **options) -> Lark:
     """A Lark LALR parser of ``grammar`` with ``options``: its tables read from
-    ``folder`` if a trusted file there has them, else built (and saved there
-    when the folder is ours)."""
+    ``folder`` if a trusted file there has them (the shipped one first), else
+    built (and saved there when the folder is ours)."""
+    if folder is not None:
+        shipped = _load(folder / SHIPPED, shipped_key(grammar, options), options, gzip_=True)
+        if shipped is not None:
+            return shipped
     key = _key(grammar, options)
     path = None if folder is None else folder / file_name(grammar, options)
     if path is not None:
@@ -57,6 +73,14 @@ def _key(grammar: str, options: dict) -> str:
     shown = sorted((k, repr(v)) for k, v in options.items() if k not in _LOAD_OPTIONS)
     h = hashlib.sha256(grammar.encode("utf-8"))
     h.update(repr((shown, lark.__version__, sys.version_info[:2], FORMAT)).encode())
+    return h.hexdigest()
+
+
+def shipped_key(grammar: str, options: dict) -> str:
+    """The key of the shipped tables: as ``_key``, without Python's version."""
+    shown = sorted((k, repr(v)) for k, v in options.items() if k not in _LOAD_OPTIONS)
+    h = hashlib.sha256(grammar.encode("utf-8"))
+    h.update(repr((shown, lark.__version__, FORMAT, "shipped")).encode())
     return h.hexdigest()
 
 
@@ -97,11 +121,14 @@ def read(path: Path) -> Optional[bytes]:
         os.close(fd)
 
 
-def _load(path: Path, key: str, options: dict) -> Optional[Lark]:
+def _load(path: Path, key: str, options: dict, gzip_: bool = False) -> Optional[Lark]:
     data = read(path)
     if data is None:
         return None
     try:
+        if gzip_:
+            import gzip
+            data = gzip.decompress(data)
         doc = decode(data)
         if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("key") != key:
             return None
@@ -111,17 +138,39 @@ def _load(path: Path, key: str, options: dict) -> Optional[Lark]:
         return None
 
 
+def _text(built: Lark, key: str, shipped: bool = False) -> str:
+    from lark.grammar import Rule
+    from lark.lark import _LOAD_ALLOWED_OPTIONS
+    from lark.lexer import TerminalDef
+    data, memo = built.memo_serialize([TerminalDef, Rule])
+    data["options"] = {n: v for n, v in data["options"].items() if n not in _LOAD_ALLOWED_OPTIONS}
+    tables = _encode({"data": data, "memo": memo})
+    if shipped:
+        _forget_widths(tables)
+    doc = {"format": FORMAT, "key": key, "tables": tables}
+    if shipped:
+        doc["lark"] = lark.__version__  # said when it is not for the Lark installed (tests)
+    return json.dumps(doc, separators=(",", ":"), allow_nan=False)
+
+
+def _forget_widths(x) -> None:
+    """A pattern's width is computed by Python's ``re`` (it may differ between
+    Pythons): left out (None), Lark computes it again when it needs it."""
+    if isinstance(x, dict):
+        if "_width" in x:
+            x["_width"] = None
+        for v in x.values():
+            _forget_widths(v)
+    elif isinstance(x, list):
+        for v in x:
+            _forget_widths(v)
+
+
 def _save(built: Lark, path: Path, key: str) -> None:
     """Write the tables beside the grammar, whole or not at all; remove the
     files of earlier versions of the grammar (same Lark, same Python)."""
     try:
-        from lark.grammar import Rule
-        from lark.lark import _LOAD_ALLOWED_OPTIONS
-        from lark.lexer import TerminalDef
-        data, memo = built.memo_serialize([TerminalDef, Rule])
-        data["options"] = {n: v for n, v in data["options"].items() if n not in _LOAD_ALLOWED_OPTIONS}
-        text = json.dumps({"format": FORMAT, "key": key, "tables": _encode({"data": data, "memo": memo})},
-                          separators=(",", ":"), allow_nan=False)
+        text = _text(built, key)
     except Exception:  # noqa: BLE001 - tables this encoder cannot write: built in memory each time
         return
     try:
@@ -181,3 +230,28 @@ def _hook(obj: dict):
 def decode(data: bytes):
     """The tables from a file's bytes: JSON, so nothing in it is run."""
     return json.loads(data.decode("utf-8"), object_hook=_hook)
+
+
+def write_shipped() -> Path:
+    """Write ``grammar/waterfall.tables.json.gz`` for the grammar and Lark of
+    this checkout. (Lark orders some tables by object identity, so the bytes
+    differ from one writing to the next; any writing parses alike.)"""
+    import gzip
+    import importlib.resources
+    from . import parse
+    folder = Path(str(importlib.resources.files("grammar")))
+    grammar = (folder / "waterfall.lark").read_text(encoding="utf-8")
+    options = parse.parser_options()
+    built = Lark(grammar, **options)
+    text = _text(built, shipped_key(grammar, options), shipped=True)
+    path = folder / SHIPPED
+    tmp = path.with_name(f".{SHIPPED}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(gzip.compress(text.encode("utf-8"), 9, mtime=0))
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+    return path
+
+
+if __name__ == "__main__":
+    print(write_shipped())

@@ -59,18 +59,16 @@ def _parser() -> Lark:
     return _new_parser(shared_regexes=True)
 
 
+def parser_options() -> dict:
+    """Lark's options for the deal grammar (the key of its tables, dsl.larktables)."""
+    return dict(parser="lalr", lexer="contextual", postlex=DealIndenter(), propagate_positions=True,
+                maybe_placeholders=False)
+
+
 def _new_parser(shared_regexes: bool) -> Lark:
     from . import larktables
     text = importlib.resources.files("grammar").joinpath("waterfall.lark").read_text(encoding="utf-8")
-    parser = larktables.parser(
-        text,
-        _tables_folder(),
-        parser="lalr",
-        lexer="contextual",
-        postlex=DealIndenter(),
-        propagate_positions=True,
-        maybe_placeholders=False,
-    )
+    parser = larktables.parser(text, _tables_folder(), **parser_options())
     if shared_regexes:
         _share_regexes(parser)
     return parser

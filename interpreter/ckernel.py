@@ -38,16 +38,15 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import operator
-import os
 import re
-import threading
 from pathlib import Path
 from typing import Dict, List, Optional
 
 import numpy as np
 
 
-from . import cbuild
+from .native import build as cbuild
+from .native.policy import n_threads, run_split
 from .waterfall import program as P
 
 # Group fields passed to the kernel, per group, each (S, T).
@@ -875,11 +874,7 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def threads_for(S: int) -> int:
-    if S < 64:
-        return 1
-    n = max(1, min(os.cpu_count() or 1, S // 32))
-    budget = cbuild.thread_budget()
-    return n if budget is None else max(1, min(n, budget))
+    return n_threads(S, min_scenarios=64, per_thread=32)
 
 
 # What a run keeps. "all": every record for every period. "lean" (grids of
@@ -957,26 +952,18 @@ def run_kernel(lib, gen: Generator, program: P.Program, S: int, T: int, flows: d
     con = np.zeros((S, T, max(nk, 1))) if full else None
     wdt = np.zeros((S, Cn))
     sold = np.full(S, -1, dtype=np.int32)
-    n_threads = threads_for(S)
-    bounds = np.linspace(0, S, n_threads + 1).astype(int)
-    errs = [np.zeros(8, dtype=np.int32) for _ in range(n_threads)]
-    errvs = [np.zeros(8) for _ in range(n_threads)]
-    rcs = [0] * n_threads
+    nt = threads_for(S)
+    errs = [np.zeros(8, dtype=np.int32) for _ in range(nt)]
+    errvs = [np.zeros(8) for _ in range(nt)]
+    rcs = [0] * nt
 
-    def work(i):
-        rcs[i] = lib.run_range(P, K.ctypes.data, T, S, int(bounds[i]), int(bounds[i + 1]), R, TN.ctypes.data,
+    def work(i, s0, s1):
+        rcs[i] = lib.run_range(P, K.ctypes.data, T, S, s0, s1, R, TN.ctypes.data,
                                _data(clause), _data(acc), _data(con), wdt.ctypes.data, sold.ctypes.data,
                                errs[i].ctypes.data, errvs[i].ctypes.data)
-    if n_threads == 1:
-        work(0)
-    else:
-        ths = [threading.Thread(target=work, args=(i,)) for i in range(n_threads)]
-        for th in ths:
-            th.start()
-        for th in ths:
-            th.join()
+    run_split(work, S, nt)
     error = None
-    for i in range(n_threads):
+    for i in range(nt):
         if rcs[i]:
             error = (errs[i], errvs[i])
             break

@@ -201,7 +201,7 @@ def _main(args) -> int:
         import os
         os.environ["WATERFALL_ENGINE"] = args.engine  # grid worker processes inherit it
         if args.engine == "c":
-            from .cbuild import available
+            from .native.build import available
             if not available():
                 raise UsageError("--engine c: no C compiler found (install gcc, or set CC)")
     deal = load_deal(args.deal)
@@ -256,8 +256,10 @@ def _main(args) -> int:
     # and 0% (the Last Scheduled Distribution Date), in every mode.
     run_speeds = list(speeds) + [x for x in (1.0, 0.0) if x not in speeds]
     run_modes = list(modes) + (["maturity"] if "maturity" not in modes else [])
-    result = run(deal, assumptions, run_speeds, to=run_modes, trace=bool(args.cashflows))
-    all_rows = analyze(result, prices, default_price, args.classes or None, yields, dms)
+    from .native.policy import quick_start
+    with quick_start():  # a kernel not built yet: -O3 in the background for the next run, -O0 for this one
+        result = run(deal, assumptions, run_speeds, to=run_modes, trace=bool(args.cashflows))
+        all_rows = analyze(result, prices, default_price, args.classes or None, yields, dms)
     wanted = {round(x * 100, 9) for x in speeds}
     rows = [r for r in all_rows if round(r["speed_pct"], 9) in wanted and r["to"] in [m.lower() for m in modes]]
     if args.cashflows:

@@ -766,7 +766,7 @@ def project(
     aggregates lines with identical terms (exact: flows are linear in balance).
 
     ``engine``: "auto" runs the compiled kernel of ``interpreter.collateral_c``
-    when a C compiler is available (``interpreter.cbuild``; not with
+    when a C compiler is available (``interpreter.native``; not with
     ``WATERFALL_ENGINE=numpy``) and the numpy path otherwise; "numpy" forces
     the numpy path; "c" requires the kernel (RuntimeError without one).  Both
     compute the same formulas in the same order (equal to ~1e-15 relative);

@@ -868,17 +868,18 @@ class _NumpyPeriod:
 
 
 def _choose_engine(engine: Optional[str], trace: bool, program: P.Program, T: int) -> str:
-    import os
-    from . import cbuild
-    want = (engine or os.environ.get("WATERFALL_ENGINE") or "auto").strip().lower()
-    if want not in ("auto", "c", "numpy"):
-        raise RunError(f"unknown engine '{want}': use auto, c or numpy")
+    from .native.build import available
+    from .native.policy import UnknownEngine, requested
+    try:
+        want = requested(engine)
+    except UnknownEngine as e:
+        raise RunError(str(e)) from None
     if want == "numpy":
         return "numpy"
     reason = None
     if trace:
         reason = "the payment trace is kept by the numpy engine only"
-    elif not cbuild.available():
+    elif not available():
         reason = "no C compiler found (set CC, or install gcc)"
     else:
         for t in program.table_data:
@@ -895,15 +896,16 @@ def _choose_engine(engine: Optional[str], trace: bool, program: P.Program, T: in
 def _compiled(program: P.Program, engine: Optional[str]):
     """The deal's compiled kernel; on 'auto', None (the numpy engine runs) if it
     cannot be built, with a warning: that is a bug of the generator, not of the deal."""
-    import os
-    import warnings
-    from . import cbuild, ckernel
+    from . import ckernel
+    from .native.build import CompileError
+    from .native.policy import Unavailable, fall_back
     try:
         return ckernel.kernel(program)
-    except (cbuild.CompileError, ckernel.Unsupported) as e:
-        if (engine or os.environ.get("WATERFALL_ENGINE") or "auto").strip().lower() == "c":
+    except (CompileError, ckernel.Unsupported) as e:
+        try:
+            fall_back("compiled engine unavailable for this deal", e, engine, instead="running the numpy engine")
+        except Unavailable:
             raise RunError(f"the compiled engine cannot run this deal: {e}") from None
-        warnings.warn(f"compiled engine unavailable for this deal, running the numpy engine: {e}", RuntimeWarning)
         return None
 
 

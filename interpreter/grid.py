@@ -300,7 +300,7 @@ def run_grid(deal, assumptions, spec: str, to=("maturity",), prices=None, defaul
         # Each chunk's kernels then use one thread: the chunks are the parallelism.
         from concurrent.futures import ThreadPoolExecutor
 
-        from .cbuild import threads
+        from .native.policy import threads
 
         def one_thread(*args):
             with threads(1):

@@ -13,6 +13,9 @@ def pytest_configure(config):
     """The suite runs with its own cache folder, fresh and 0700 (mkdtemp), unless
     WATERFALL_CACHE already names one: the user's cache is neither read nor changed.
     Set in the environment, so the run-deal processes the tests start use it too."""
+    # run-deal compiles before its first run, as the tests expect (a quick start,
+    # numpy while the kernel builds in the background, is tested on its own)
+    os.environ.setdefault("WATERFALL_QUICK_START", "off")
     if "WATERFALL_CACHE" not in os.environ:
         folder = tempfile.mkdtemp(prefix="waterfall-test-cache-")
         os.environ["WATERFALL_CACHE"] = folder

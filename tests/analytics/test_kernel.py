@@ -8,7 +8,8 @@ import pytest
 
 from dsl.check import load_deal
 from interpreter import analytics as AN
-from interpreter import cbuild
+from interpreter.native import build as cbuild
+from interpreter.native import fixed
 from interpreter.assumptions import load_assumptions
 from interpreter.engine import run
 from interpreter.report import Rows, analyze
@@ -56,7 +57,7 @@ def test_kernel_and_numpy_agree_when_priced_at_yields_margins_and_odd_prices(j4_
 
 def test_without_a_compiler_analyze_runs_on_numpy(j4_run, monkeypatch):
     monkeypatch.setenv("WATERFALL_ENGINE", "numpy")
-    assert cbuild.load("analytics", AN._C_SOURCE) is None
+    assert cbuild.load("analytics", fixed.source("analytics"), warn=True) is None
     rows = analyze(j4_run)
     assert_same_rows(list(rows), list(analyze(j4_run, compiled=False)))
 

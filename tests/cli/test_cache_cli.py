@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from interpreter import cbuild, ckernel
+from interpreter import ckernel
+from interpreter.native import build as cbuild
 from interpreter.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -179,7 +179,7 @@ def test_both_engines_print_the_same_tables(capsys, monkeypatch):
 def test_engine_c_without_a_compiler_is_a_usage_error(capsys, monkeypatch):
     monkeypatch.setenv("WATERFALL_ENGINE", "numpy")  # as if no compiler: cbuild finds none
     monkeypatch.setenv("CC", "no-such-compiler")
-    from interpreter import cbuild
+    from interpreter.native import build as cbuild
     monkeypatch.setattr(cbuild, "_which", {})
     assert main([DEAL, "--engine", "c"]) == 2
     assert "no C compiler" in capsys.readouterr().err

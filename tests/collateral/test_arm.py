@@ -167,7 +167,7 @@ def test_missing_index_path_is_an_error():
 
 
 def _engines():
-    from interpreter import cbuild
+    from interpreter.native import build as cbuild
 
     return ["numpy", pytest.param("c", marks=pytest.mark.skipif(not cbuild.available(), reason="no C compiler"))]
 

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from interpreter import cbuild, collateral_c
+from interpreter import collateral_c
+from interpreter.native import build as cbuild
 from interpreter.collateral import ArmTerms, Curve, GroupFlows, Line, Scenarios, load_tape, project
 
 pytestmark = pytest.mark.skipif(not cbuild.available(), reason="no C compiler (or WATERFALL_ENGINE=numpy)")

@@ -3,7 +3,7 @@ import ctypes
 
 import pytest
 
-from interpreter import cbuild
+from interpreter.native import build as cbuild
 
 pytestmark = pytest.mark.skipif(not cbuild.available(), reason="no C compiler on this machine")
 
@@ -56,17 +56,19 @@ def test_numpy_engine_asked_for_means_no_compiler(monkeypatch):
 def test_a_thread_budget_limits_the_kernels_called_from_that_thread():
     import threading
 
-    from interpreter import analytics, ckernel, collateral_c
-    with cbuild.threads(1):
+    from interpreter import ckernel, collateral_c
+    from interpreter.native import policy
+    assert policy.n_threads(10_000, cap=2) == min(2, policy.cpus())
+    with policy.threads(1):
         assert ckernel.threads_for(10_000) == 1
-        assert analytics._workers() == 1
+        assert policy.n_threads(10_000, cap=2) == 1  # the analytics' count
         assert collateral_c.n_threads(10_000, 10**9) == 1
         seen = []
-        th = threading.Thread(target=lambda: seen.append(cbuild.thread_budget()))
+        th = threading.Thread(target=lambda: seen.append(policy.thread_budget()))
         th.start()
         th.join()
         assert seen == [None]  # another thread has its own budget
-    assert cbuild.thread_budget() is None
+    assert policy.thread_budget() is None
 
 
 def test_the_cache_folder_keeps_the_most_recently_used_libraries(tmp_path):

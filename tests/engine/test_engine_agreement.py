@@ -11,7 +11,7 @@ import pytest
 
 from dsl.check import check, load_deal
 from dsl.parse import parse
-from interpreter import cbuild
+from interpreter.native import build as cbuild
 from interpreter.assumptions import load_assumptions
 from interpreter.engine import ConservationError, run
 

@@ -14,7 +14,7 @@ import pytest
 
 from dsl.check import check
 from dsl.parse import parse
-from interpreter import cbuild
+from interpreter.native import build as cbuild
 from interpreter.assumptions import load_assumptions
 from interpreter.engine import run
 from interpreter.waterfall import program as P

@@ -42,7 +42,7 @@ def test_run_deal_says_so_without_a_traceback(tmp_path):
 
 @pytest.mark.parametrize("engine", ["numpy", "c"])
 def test_just_inside_the_limit_runs(tmp_path, engine):
-    from interpreter import cbuild
+    from interpreter.native import build as cbuild
     if engine == "c" and not cbuild.available():
         pytest.skip("no C compiler")
     from interpreter.assumptions import load_assumptions

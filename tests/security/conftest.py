@@ -1,7 +1,8 @@
 import pytest
 
 from dsl import cachedir
-from interpreter import cbuild, ckernel
+from interpreter import ckernel
+from interpreter.native import build as cbuild
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from interpreter import cbuild
+from interpreter.native import build as cbuild
 
 ROOT = Path(__file__).resolve().parents[2]
 SEQ = ROOT / "deals" / "sequential-cmo.waterfall"

@@ -17,7 +17,8 @@ import pytest
 from dsl.check import check
 from dsl.diagnostics import DealError
 from dsl.parse import parse
-from interpreter import cbuild, ckernel
+from interpreter import ckernel
+from interpreter.native import build as cbuild
 from interpreter.assumptions import load_assumptions
 from interpreter.engine import horizon, lower_program, run
 

@@ -23,7 +23,8 @@ import pytest
 import dsl.parse
 from dsl import cachedir, larktables
 from dsl.check import load_deal
-from interpreter import cbuild, ckernel
+from interpreter import ckernel
+from interpreter.native import build as cbuild
 from interpreter.cli import main
 from interpreter.engine import horizon, lower_program, run
 from interpreter.waterfall.lowering import source_key

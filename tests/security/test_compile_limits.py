@@ -15,7 +15,8 @@ import pytest
 
 from dsl import cachedir
 from dsl.check import load_deal
-from interpreter import cbuild
+from interpreter.native import build as cbuild
+from interpreter.native import fixed
 from interpreter.assumptions import load_assumptions
 from interpreter.engine import RunError, run
 
@@ -68,17 +69,20 @@ def test_a_compile_past_the_time_limit_falls_back_to_numpy(tmp_path, monkeypatch
     with pytest.raises(RunError, match="took longer than"):
         run(deal, assumptions, [1.0], engine="c")
 
-    # run-deal: no traceback, the numpy engine's results, the reason said once. Its
-    # cache has the fixed kernels (collateral, analytics): only the deal's is compiled.
+    # run-deal: no traceback, the numpy engine's results, the reason said once. The
+    # fixed kernels (collateral, analytics) are built (kept with the package, or
+    # else in the cache): only the deal's is compiled.
     seeded = tmp_path / "seeded" / "c"
     seeded.mkdir(parents=True, mode=0o700)
     cc = cbuild.compiler()
-    for name, src in (("collateral", collateral_c.SOURCE), ("analytics", analytics._C_SOURCE)):
-        key = cbuild.library_key(cc, src)
-        target = seeded / f"{name}-{key}.so"
-        shutil.copy(cbuild._loaded[key]._name, target)
-        os.chmod(target, 0o600)
-        target.with_suffix(".sha256").write_text(cbuild.file_digest(target) + "\n")
+    for name in ("collateral", "analytics"):
+        key = cbuild.library_key(cc, fixed.source(name), warn=True)
+        built = Path(cbuild._loaded[key]._name)
+        if built.parent != fixed.KERNELS:
+            target = seeded / built.name
+            shutil.copy(built, target)
+            os.chmod(target, 0o600)
+            target.with_suffix(".sha256").write_text(cbuild.file_digest(target) + "\n")
     env = env_for(seeded.parent, WATERFALL_COMPILE_TIMEOUT="0.01")
     other = a_new_deal(tmp_path)
     p = subprocess.run([sys.executable, "-m", "interpreter", str(other), "--speeds", "100"], capture_output=True,
@@ -100,13 +104,13 @@ def test_an_analytics_kernel_that_cannot_be_built_falls_back_to_numpy(monkeypatc
     a = load_assumptions(SEQ_YAML, deal)
     r = run(deal, a, [0.5, 1.0, 2.0], engine="numpy")
     want = list(analyze(r, compiled=False))
-    real = cbuild.load
+    real = fixed.library
 
     def failing(name, *args, **kw):
         if name == "analytics":
             raise cbuild.CompileTimeout("compiling the analytics kernel took longer than 0.01 s")
         return real(name, *args, **kw)
-    monkeypatch.setattr(cbuild, "load", failing)
+    monkeypatch.setattr(fixed, "library", failing)
     monkeypatch.setattr(analytics, "_kernel_failed", [])
     with pytest.warns(RuntimeWarning, match="analytics C kernel unavailable, using numpy"):
         got = list(analyze(r))

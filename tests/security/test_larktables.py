@@ -71,3 +71,30 @@ def test_no_tables_are_written_into_a_folder_that_is_not_ours(tmp_path):
     os.chmod(pkg, 0o775)
     larktables.parser(GRAMMAR, pkg, **options())
     assert list(pkg.iterdir()) == []
+
+
+def test_the_shipped_tables_are_those_of_this_grammar_and_parse_as_lark_builds(monkeypatch):
+    """grammar/waterfall.tables.json.gz is committed so that a fresh checkout's
+    first parse does not build Lark's tables; after an edit of the grammar,
+    write it again with `python -m dsl.larktables`."""
+    import gzip
+    import json
+
+    import lark
+    folder = ROOT / "grammar"
+    doc = json.loads(gzip.decompress((folder / larktables.SHIPPED).read_bytes()))
+    if doc.get("lark") != lark.__version__:
+        pytest.skip(f"the shipped tables are for Lark {doc.get('lark')}, this is {lark.__version__}: built instead")
+    if doc["key"] != larktables.shipped_key(GRAMMAR, options()):
+        built_for_this_lark = larktables.shipped_key(GRAMMAR, options())
+        pytest.fail(f"grammar/{larktables.SHIPPED} is not for this grammar and Lark {lark.__version__} "
+                    f"(key {built_for_this_lark[:12]}): run `python -m dsl.larktables` and commit it")
+
+    def no_building(*a, **k):
+        raise AssertionError("the tables were built")
+    built = lark.Lark(GRAMMAR, **options())
+    monkeypatch.setattr(larktables, "Lark", type("NoLark", (larktables.Lark,), {"__init__": no_building}))
+    shipped = larktables.parser(GRAMMAR, folder, **options())
+    for deal in sorted((ROOT / "deals").glob("*.waterfall")):
+        text = deal.read_text(encoding="utf-8")
+        assert shipped.parse(text) == built.parse(text), deal.name

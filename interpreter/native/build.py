@@ -1,8 +1,9 @@
 """Compile C source into a shared library, once, and load it with ctypes.
 
 The engine's fast paths (the compiled waterfall, the collateral and analytics
-kernels) are C generated or written here and built with the machine's C
-compiler (``$CC``, else ``cc``/``gcc``). A library is cached under
+kernels) are C, generated (the deal's waterfall, ``ckernel``) or fixed (the C
+files of ``interpreter/kernels``, see ``native.fixed``), built with the
+machine's C compiler (``$CC``, else ``cc``/``gcc``). A library is cached under
 ``dsl.cachedir.cache_dir('c')`` by a hash of its source, the compiler (its
 path and ``--version``), the flags and the machine, so it is compiled once per
 deal edit, not once per run. Without a compiler the numpy engine runs instead
@@ -43,8 +44,13 @@ from typing import Dict, Optional, Tuple
 from dsl import cachedir
 from dsl.cachedir import cache_dir
 
-# Without the optimisation level, which opt_level() picks by the source's size.
-BASE_FLAGS = ("-std=c99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno", "-w")
+# Without the optimisation level, which opt_level() picks by the source's size,
+# and the warnings: the fixed kernels are compiled with WARN (and kept free of
+# warnings: tests/engine/test_kernels_c.py compiles them with -Werror); the
+# generated C of a deal with QUIET, since nobody reads a warning at run time.
+BASE_FLAGS = ("-std=c99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno")
+WARN = ("-Wall", "-Wextra")
+QUIET = ("-w",)
 # gcc's time grows faster than linearly with the size of the generated functions
 # (a deal's period loop is one function). Measured with gcc 12 on 2 vCPUs:
 # J4 (65 KB of C) -O3 3.7 s, -O1 0.8 s; 100 classes in one step (123 KB) -O3
@@ -122,28 +128,38 @@ def timeout() -> Optional[float]:
     return t if t > 0 and t == t else DEFAULT_TIMEOUT
 
 
-def library_key(cc: str, source: str) -> str:
-    return hashlib.sha256("\0".join((source, *key_parts(cc))).encode()).hexdigest()[:20]
+def library_key(cc: str, source: str, warn: bool = False) -> str:
+    return hashlib.sha256("\0".join((source, *key_parts(cc), *_warn_flags(warn))).encode()).hexdigest()[:20]
+
+
+def _warn_flags(warn: bool) -> Tuple[str, ...]:
+    return WARN if warn else QUIET
 
 
 LIBRARY_NAME = re.compile(r"[a-z]+-[0-9a-f]{20}\.so")  # what load() names its libraries
 
 
-def load(name: str, source: str, note: str = "") -> Optional[ctypes.CDLL]:
+def load(name: str, source: str, note: str = "", warn: bool = False,
+         folder: Optional[Path] = None) -> Optional[ctypes.CDLL]:
     """The library built from ``source`` (compiled now if not cached), or None
     when there is no C compiler. Raises CompileError if compilation fails (or
     CompileTimeout if it takes too long). ``note`` is said on a terminal's
-    stderr while compiling (it takes seconds)."""
+    stderr while compiling (it takes seconds). ``warn``: compiled with the
+    warnings on (the fixed kernels). ``folder``: where the library is kept
+    (default: the cache folder). Within ``later()``, a library not built yet
+    is built by a process of its own for the next run, and this run gets it
+    compiled without optimisation, not kept."""
     cc = compiler()
     if cc is None:
         return None
-    key = library_key(cc, source)
+    key = library_key(cc, source, warn)
     lib = _loaded.get(key)
     if lib is not None:
         return lib
     if key in _failed:
         raise _failed[key]
-    folder = cache_dir("c")
+    if folder is None:
+        folder = cache_dir("c")
     so_name = f"{name}-{key}.so"
     lib = None
     if folder is not None and os.path.lexists(folder / so_name):
@@ -153,10 +169,20 @@ def load(name: str, source: str, note: str = "") -> Optional[ctypes.CDLL]:
         if lib is not None:
             _touch(folder / so_name)  # recently used: kept when the folder is pruned
     if lib is None:
+        if _later.on and folder is not None:
+            # Built for the next run in the background; this run gets the same
+            # source unoptimised (-O0: a fifth of the time of -O3 for a deal,
+            # the same IEEE operations, so the same numbers to the bit),
+            # compiled in a temporary folder and not kept.
+            from .background import start
+            start(name, source, warn, folder / so_name)
+            lib = _build(cc, source, None, so_name, note or f"the {name} kernel", warn, opt="-O0")
+            _loaded[key] = lib
+            return lib
         if note and sys.stderr.isatty():
             print(f"compiling {note} (once, until it changes) ...", file=sys.stderr, flush=True)
         try:
-            lib = _build(cc, source, folder, so_name, note or f"the {name} kernel")
+            lib = _build(cc, source, folder, so_name, note or f"the {name} kernel", warn)
         except CompileTimeout as e:
             _failed[key] = e
             raise
@@ -164,12 +190,33 @@ def load(name: str, source: str, note: str = "") -> Optional[ctypes.CDLL]:
     return lib
 
 
-def _build(cc: str, source: str, folder: Optional[Path], so_name: str, what: str) -> ctypes.CDLL:
+class _Later(threading.local):
+    on = False
+
+
+_later = _Later()
+
+
+@contextlib.contextmanager
+def later(on: bool = True):
+    """Within the block (in this thread), ``load`` of a library not built yet
+    starts its build in the background, for the next run, and returns the
+    library compiled unoptimised now (a short run does not wait for -O3)."""
+    old = _later.on
+    _later.on = on
+    try:
+        yield
+    finally:
+        _later.on = old
+
+
+def _build(cc: str, source: str, folder: Optional[Path], so_name: str, what: str,
+           warn: bool = False, opt: Optional[str] = None) -> ctypes.CDLL:
     """Compile into the cache folder; without one (or if it is full), into a
     temporary folder removed once the library is loaded."""
     if folder is not None:
         try:
-            digest = _compile(cc, source, folder / so_name, what)
+            digest = _compile(cc, source, folder / so_name, what, warn, opt)
         except OSError:
             pass  # e.g. a full disk: build outside the cache
         else:
@@ -185,7 +232,7 @@ def _build(cc: str, source: str, folder: Optional[Path], so_name: str, what: str
     try:
         so = Path(tmp_root) / so_name
         try:
-            digest = _compile(cc, source, so, what)
+            digest = _compile(cc, source, so, what, warn, opt)
         except OSError as e:
             raise CompileError(f"cannot compile {what}: {e.strerror or e}") from None
         lib = _open(so, digest)
@@ -210,6 +257,38 @@ def _open(so: Path, sha256: Optional[str]) -> Optional[ctypes.CDLL]:
     except OSError:
         pass
     return None
+
+
+def load_kept(so: Path, key: str) -> Optional[ctypes.CDLL]:
+    """A library kept with the package (``native.fixed``), ``so`` named by its
+    ``key``: loaded if it and its folder are as trustworthy as the code beside
+    them (this user's or root's, not writable by group or others; not a
+    symbolic link) and its bytes have the SHA-256 recorded beside it; else None."""
+    lib = _loaded.get(key)
+    if lib is not None:
+        return lib
+    def trusted(st: os.stat_result) -> bool:  # as dsl.larktables.trusted (not imported: it imports Lark)
+        return st.st_uid in (os.geteuid(), 0) and not st.st_mode & 0o022
+    try:
+        if not trusted(os.lstat(so.parent)):
+            return None
+        st = os.lstat(so)
+        if not (stat.S_ISREG(st.st_mode) and trusted(st)):
+            return None
+        rec = _record(so)
+        if not trusted(os.lstat(rec)):
+            return None
+    except OSError:
+        return None
+    digest = _recorded(so)
+    if digest is None or file_digest(so) != digest:
+        return None
+    try:
+        lib = ctypes.CDLL(str(so))
+    except OSError:
+        return None
+    _loaded[key] = lib
+    return lib
 
 
 MAX_LIBRARIES = 200  # compiled libraries kept in the cache folder (a deal makes one per edit)
@@ -280,7 +359,7 @@ def load_file(so: Path, sha256: str) -> Optional[ctypes.CDLL]:
     return lib
 
 
-def _compile(cc: str, source: str, so: Path, what: str) -> str:
+def _compile(cc: str, source: str, so: Path, what: str, warn: bool = False, opt: Optional[str] = None) -> str:
     """Compile ``source`` into the library ``so`` (mode 0600), recording the
     SHA-256 of its bytes beside it; returns that digest."""
     # Build beside the target and rename into place: another process building
@@ -292,7 +371,7 @@ def _compile(cc: str, source: str, so: Path, what: str) -> str:
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(source)
-        cmd = [cc, opt_level(source), *BASE_FLAGS, "-o", tmp_so, tmp_c, "-lm"]
+        cmd = [cc, opt or opt_level(source), *BASE_FLAGS, *_warn_flags(warn), "-o", tmp_so, tmp_c, "-lm"]
         # Its own process group: the compiler's children (cc1, as, ld) are
         # stopped with it on a timeout or an interrupt.
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -330,27 +409,6 @@ def _kill(proc: subprocess.Popen) -> None:
         pass
     proc.kill()
     proc.communicate()
-
-
-_local = threading.local()
-
-
-def thread_budget() -> Optional[int]:
-    """How many threads a kernel called from this thread may use (None: as many
-    as it likes). A caller that already runs work in parallel, such as a grid
-    with several chunks in flight, sets it with ``threads(1)``."""
-    return getattr(_local, "budget", None)
-
-
-@contextlib.contextmanager
-def threads(n: int):
-    """Within the block, kernels called from this thread use at most ``n`` threads."""
-    old = getattr(_local, "budget", None)
-    _local.budget = n
-    try:
-        yield
-    finally:
-        _local.budget = old
 
 
 def ptr(a) -> ctypes.c_void_p:
