@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from interpreter import ckernel
+from interpreter.waterfall import c_emit, c_run, c_unit  # noqa: F401
 from interpreter.native import build as cbuild
 from interpreter.cli import main
 
@@ -18,7 +18,7 @@ YAML = (ROOT / "deals" / "sequential-cmo.assumptions.yaml").read_text(encoding="
 @pytest.fixture
 def deal_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("WATERFALL_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(ckernel, "_kernels", {})
+    monkeypatch.setattr(c_run, "_kernels", {})
     # deal libraries as not yet loaded by this process (an index names only a library in its own folder)
     monkeypatch.setattr(cbuild, "_loaded", {k: v for k, v in cbuild._loaded.items() if "deal-" not in v._name})
     (tmp_path / "d.assumptions.yaml").write_text(YAML, encoding="utf-8")
@@ -41,13 +41,13 @@ def test_the_second_run_finds_its_library_and_prints_the_same(deal_dir, capsys, 
 
     def no_generation(self):
         raise AssertionError("the C was generated again")
-    generate = ckernel.Generator.generate
-    monkeypatch.setattr(ckernel.Generator, "generate", no_generation)
-    monkeypatch.setattr(ckernel, "_kernels", {})  # as in a new process
+    generate = c_run.assemble
+    monkeypatch.setattr(c_run, "assemble", no_generation)
+    monkeypatch.setattr(c_run, "_kernels", {})  # as in a new process
     assert run(capsys, path) == first
-    monkeypatch.setattr(ckernel.Generator, "generate", generate)
+    monkeypatch.setattr(c_run, "assemble", generate)
     monkeypatch.setenv("WATERFALL_CACHE", "off")
-    monkeypatch.setattr(ckernel, "_kernels", {})
+    monkeypatch.setattr(c_run, "_kernels", {})
     assert run(capsys, path) == first
 
 

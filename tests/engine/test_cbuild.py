@@ -56,11 +56,12 @@ def test_numpy_engine_asked_for_means_no_compiler(monkeypatch):
 def test_a_thread_budget_limits_the_kernels_called_from_that_thread():
     import threading
 
-    from interpreter import ckernel, collateral_c
+    from interpreter import collateral_c
+    from interpreter.waterfall import c_emit, c_run, c_unit  # noqa: F401
     from interpreter.native import policy
     assert policy.n_threads(10_000, cap=2) == min(2, policy.cpus())
     with policy.threads(1):
-        assert ckernel.threads_for(10_000) == 1
+        assert c_run.threads_for(10_000) == 1
         assert policy.n_threads(10_000, cap=2) == 1  # the analytics' count
         assert collateral_c.n_threads(10_000, 10**9) == 1
         seen = []

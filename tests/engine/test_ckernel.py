@@ -104,34 +104,34 @@ def test_environment_picks_the_engine(seq_deal, seq_assumptions, monkeypatch):
 def test_compiled_step_that_debits_without_crediting_is_caught(seq_deal, seq_assumptions, monkeypatch):
     """The compiled engine checks conservation itself: a principal payment that
     credits the class with less than it took from the funds is refused."""
-    from interpreter import ckernel
+    from interpreter.waterfall import c_emit, c_run, c_unit  # noqa: F401
     from interpreter.engine import ConservationError
-    original = ckernel._settle
+    original = c_emit._settle
 
     from interpreter.waterfall import program as P
 
     def lossy(owing, c, p):
         principal = owing.paid is P.ClassState.PAID_PRINCIPAL
         return original(owing, c, f"0.999 * {p}") + (f" s->balance[{c}] -= 0.001 * {p};" if principal else "")
-    monkeypatch.setattr(ckernel, "_settle", lossy)
-    monkeypatch.setattr(ckernel, "_kernels", {})
-    monkeypatch.setattr(ckernel, "_index_path", lambda key: None)
+    monkeypatch.setattr(c_emit, "_settle", lossy)
+    monkeypatch.setattr(c_run, "_kernels", {})
+    monkeypatch.setattr(c_run, "_index_path", lambda key: None)
     with pytest.raises(ConservationError, match="money not conserved in period 1 "):
         run(seq_deal, seq_assumptions, [1.0], engine="c")
 
 
 def test_compiled_step_that_pays_more_interest_than_owed_is_caught(seq_deal, seq_assumptions, monkeypatch):
-    from interpreter import ckernel
+    from interpreter.waterfall import c_emit, c_run, c_unit  # noqa: F401
     from interpreter.engine import ConservationError
     from interpreter.waterfall import program as P
-    original = ckernel._owed
+    original = c_emit._owed
 
     def generous(owing, c):
         owed = original(owing, c)
         return f"1.5 * {owed}" if owing.paid is P.ClassState.PAID_INTEREST else owed
-    monkeypatch.setattr(ckernel, "_owed", generous)
-    monkeypatch.setattr(ckernel, "_kernels", {})
-    monkeypatch.setattr(ckernel, "_index_path", lambda key: None)
+    monkeypatch.setattr(c_emit, "_owed", generous)
+    monkeypatch.setattr(c_run, "_kernels", {})
+    monkeypatch.setattr(c_run, "_index_path", lambda key: None)
     with pytest.raises(ConservationError, match="more interest than it was owed"):
         run(seq_deal, seq_assumptions, [1.0], engine="c")
 
@@ -152,10 +152,10 @@ def test_lean_run_keeps_what_the_analytics_read():
 
 
 def test_a_kernel_that_cannot_be_built_falls_back_to_numpy_on_auto(seq_deal, seq_assumptions, monkeypatch):
-    from interpreter import ckernel
-    monkeypatch.setattr(ckernel, "_kernels", {})
-    monkeypatch.setattr(ckernel, "_index_path", lambda key: None)
-    monkeypatch.setattr(ckernel.Generator, "generate", lambda self: "this is not C")
+    from interpreter.waterfall import c_emit, c_run, c_unit  # noqa: F401
+    monkeypatch.setattr(c_run, "_kernels", {})
+    monkeypatch.setattr(c_run, "_index_path", lambda key: None)
+    monkeypatch.setattr(c_run, "assemble", lambda self: "this is not C")
     with pytest.warns(RuntimeWarning, match="running the numpy engine"):
         r = run(seq_deal, seq_assumptions, [1.0], engine="auto")
     assert r.principal.sum() > 0
@@ -165,9 +165,9 @@ def test_a_kernel_that_cannot_be_built_falls_back_to_numpy_on_auto(seq_deal, seq
 
 def test_a_deal_finds_its_kernel_without_generating_it_again(seq_deal, seq_assumptions, monkeypatch, tmp_path):
     """The index (deal text + package code -> library) spares a run the generation of C."""
-    from interpreter import ckernel
+    from interpreter.waterfall import c_emit, c_run, c_unit  # noqa: F401
     monkeypatch.setenv("WATERFALL_CACHE", str(tmp_path))
-    monkeypatch.setattr(ckernel, "_kernels", {})
+    monkeypatch.setattr(c_run, "_kernels", {})
     # the deal's library as not yet loaded by this process (an index names only a library in its own folder)
     monkeypatch.setattr(cbuild, "_loaded", {k: v for k, v in cbuild._loaded.items() if "deal-" not in v._name})
     first = run(seq_deal, seq_assumptions, [1.0], engine="c")
@@ -175,7 +175,7 @@ def test_a_deal_finds_its_kernel_without_generating_it_again(seq_deal, seq_assum
 
     def refuse(self):
         raise AssertionError("generated again")
-    monkeypatch.setattr(ckernel.Generator, "generate", refuse)
-    monkeypatch.setattr(ckernel, "_kernels", {})  # as in a new process
+    monkeypatch.setattr(c_run, "assemble", refuse)
+    monkeypatch.setattr(c_run, "_kernels", {})  # as in a new process
     again = run(seq_deal, seq_assumptions, [1.0], engine="c")
     np.testing.assert_array_equal(first.principal, again.principal)

@@ -226,15 +226,15 @@ waterfall
     clause "2"
         pay remaining to R
 """)
-    from interpreter import collateral
-    real = collateral.project
+    from interpreter.waterfall import run as run_module
+    real = run_module.project  # the collateral projection, as the run calls it
 
     def poisoned(*args, **kw):
         flows = real(*args, **kw)
         for f in flows.values():
             f.net_interest[:, 4] = np.nan
         return flows
-    monkeypatch.setattr(collateral, "project", poisoned)
+    monkeypatch.setattr(run_module, "project", poisoned)
     for engine in ("c", "numpy"):
         with pytest.raises(ConservationError, match="period 5 "):
             run(deal, a, [1.0], engine=engine)

@@ -156,7 +156,8 @@ def test_an_unoptimised_kernel_gives_the_numbers_of_the_optimised_one_to_the_bit
     import numpy as np
 
     from dsl.check import load_deal
-    from interpreter import ckernel, engine
+    from interpreter import engine
+    from interpreter.waterfall import c_emit, c_run, c_unit  # noqa: F401
     from interpreter.assumptions import load_assumptions
     deal = ROOT / "deals" / "cwalt-2004-j4.waterfall"
     d = load_deal(deal)
@@ -164,7 +165,7 @@ def test_an_unoptimised_kernel_gives_the_numbers_of_the_optimised_one_to_the_bit
     kw = dict(cdr=[0, 0.02, 0.05, 0.1, 0.2], severity=[0.3, 0.4, 0.5, 0.35, 0.6], engine="c")
     speeds = [0.0, 0.5, 1.0, 2.0, 3.0]
     optimised = engine.run(d, a, speeds, **kw)
-    monkeypatch.setattr(ckernel, "_kernels", {})
+    monkeypatch.setattr(c_run, "_kernels", {})
     monkeypatch.setattr(build, "_loaded", {})
     monkeypatch.setenv("WATERFALL_CACHE", str(tmp_path / "cache"))
     compiled = []

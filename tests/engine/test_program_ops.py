@@ -216,9 +216,9 @@ def test_a_changed_number_runs_without_a_compile(deal_and_assumptions, monkeypat
     cache = tmp_path / "cache"
     cache.mkdir(mode=0o700)
     monkeypatch.setenv("WATERFALL_CACHE", str(cache))
-    from interpreter import ckernel
+    from interpreter.waterfall import c_emit, c_run, c_unit  # noqa: F401
     monkeypatch.setattr(cbuild, "_loaded", {})  # nothing built earlier in this process
-    monkeypatch.setattr(ckernel, "_kernels", {})
+    monkeypatch.setattr(c_run, "_kernels", {})
     compiles = []
     real = cbuild._compile
     monkeypatch.setattr(cbuild, "_compile", lambda cc, source, so, *rest: (compiles.append(so), real(cc, source, so, *rest))[1])

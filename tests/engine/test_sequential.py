@@ -4,6 +4,7 @@ import pytest
 
 from dsl.parse import parse
 from interpreter.engine import ConservationError, run
+from interpreter.waterfall import numpy_engine
 
 CLASSES = ["A", "B", "C", "D"]
 COUPONS = {"A": 0.055, "B": 0.0575, "C": 0.06, "D": 0.06}
@@ -90,13 +91,13 @@ def test_a_waterfall_that_leaves_cash_unallocated_fails_the_conservation_check(s
 
 def test_a_step_that_debits_without_crediting_is_caught(seq_deal, seq_assumptions, monkeypatch):
     from interpreter import engine
-    original = engine.PeriodState.settle
+    original = numpy_engine.PeriodState.settle
 
     from interpreter.waterfall import program as P
 
     def lossy(self, owing, targets, paid):
         original(self, owing, targets, paid * 0.999 if owing.paid is P.ClassState.PAID_PRINCIPAL else paid)
-    monkeypatch.setattr(engine.PeriodState, "settle", lossy)
+    monkeypatch.setattr(numpy_engine.PeriodState, "settle", lossy)
     with pytest.raises(ConservationError):
         run(seq_deal, seq_assumptions, [1.0], engine="numpy")
 
@@ -112,11 +113,11 @@ def test_scenarios_in_one_pass_equal_runs_one_at_a_time(seq_deal, seq_assumption
 def test_a_step_that_pays_more_interest_than_owed_is_caught(seq_deal, seq_assumptions, monkeypatch):
     from interpreter import engine
     from interpreter.waterfall import program as P
-    original = engine.PeriodState.owed
+    original = numpy_engine.PeriodState.owed
 
     def generous(self, owing, targets):
         d = original(self, owing, targets)
         return d * 1.5 if owing.paid is P.ClassState.PAID_INTEREST else d
-    monkeypatch.setattr(engine.PeriodState, "owed", generous)
+    monkeypatch.setattr(numpy_engine.PeriodState, "owed", generous)
     with pytest.raises(ConservationError, match="more interest than it was owed"):
         run(seq_deal, seq_assumptions, [1.0], engine="numpy")

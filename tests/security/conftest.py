@@ -1,7 +1,7 @@
 import pytest
 
 from dsl import cachedir
-from interpreter import ckernel
+from interpreter.waterfall import c_emit, c_run, c_unit  # noqa: F401
 from interpreter.native import build as cbuild
 
 
@@ -12,7 +12,7 @@ def fresh(monkeypatch):
     monkeypatch.setattr(cachedir, "_warned", set())
     monkeypatch.setattr(cachedir, "_swept", set())
     monkeypatch.setattr(cbuild, "_failed", {})
-    monkeypatch.setattr(ckernel, "_kernels", {})
+    monkeypatch.setattr(c_run, "_kernels", {})
     # an index names only a library in its own folder: the deal libraries this
     # process loaded from the session's folder are forgotten
     monkeypatch.setattr(cbuild, "_loaded", {k: v for k, v in cbuild._loaded.items() if "deal-" not in v._name})

@@ -17,7 +17,7 @@ import pytest
 from dsl.check import check
 from dsl.diagnostics import DealError
 from dsl.parse import parse
-from interpreter import ckernel
+from interpreter.waterfall import c_emit, c_run, c_unit  # noqa: F401
 from interpreter.native import build as cbuild
 from interpreter.assumptions import load_assumptions
 from interpreter.engine import horizon, lower_program, run
@@ -139,7 +139,7 @@ def build(tmp_path, label: str, clauses=None, path="t.waterfall"):
 
 
 def c_source(deal, a) -> str:
-    return ckernel.Generator(lower_program(deal, a, horizon(deal, a))).generate()
+    return c_unit.generate(lower_program(deal, a, horizon(deal, a)))
 
 
 def assert_plain(src: str) -> None:
@@ -237,7 +237,7 @@ def test_no_number_of_the_deal_is_written_in_the_c():
             .replace("pay remaining to R", "pay remaining to R up to 98,765,432 * 1.2345%"))
     deal = parse(text, "n.waterfall")
     a = load_assumptions(DEALS / "sequential-cmo.assumptions.yaml", deal)
-    src = ckernel.Generator(lower_program(deal, a, horizon(deal, a))).generate()
+    src = c_unit.generate(lower_program(deal, a, horizon(deal, a)))
     for number in ("81234567", "054321", "98765432", "012345", "5.4321", "1.2345"):
         assert number not in src, number
     assert "s->K[" in src
@@ -249,8 +249,9 @@ def test_the_generator_refuses_source_that_breaks_its_rules(monkeypatch, tmp_pat
     """The last guard: were some text ever written into the source, generate()
     raises (a CompileError: a bug here; the numpy engine runs the deal instead)."""
     deal, a = build(tmp_path, "Plain label")
-    gen = ckernel.Generator(lower_program(deal, a, horizon(deal, a)))
-    monkeypatch.setattr(ckernel, "_PRELUDE", ckernel._PRELUDE + "\nint probe; " + bad + "\n")
-    with pytest.raises(ckernel.UnsafeSource):
-        gen.generate()
-    assert issubclass(ckernel.UnsafeSource, cbuild.CompileError)
+    gen = c_emit.Generator(lower_program(deal, a, horizon(deal, a)))
+    prelude = c_unit._prelude()
+    monkeypatch.setattr(c_unit, "_prelude", lambda: prelude + "\nint probe; " + bad + "\n")
+    with pytest.raises(c_emit.UnsafeSource):
+        c_unit.assemble(gen)
+    assert issubclass(c_emit.UnsafeSource, cbuild.CompileError)

@@ -23,7 +23,7 @@ import pytest
 import dsl.parse
 from dsl import cachedir, larktables
 from dsl.check import load_deal
-from interpreter import ckernel
+from interpreter.waterfall import c_emit, c_run, c_unit  # noqa: F401
 from interpreter.native import build as cbuild
 from interpreter.cli import main
 from interpreter.engine import horizon, lower_program, run
@@ -85,7 +85,7 @@ def test_a_folder_others_could_write_is_not_used(tmp_path, monkeypatch, fresh, c
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     assert twice(cbuild.load("t", unique_source())) == 42.0
     assert twice(cbuild.load("t", unique_source())) == 42.0
-    assert ckernel._index_path(source_key(seq_deal)) is None
+    assert c_run._index_path(source_key(seq_deal)) is None
     if hostile == "group-writable":  # a whole run-deal, too
         assert main([str(SEQ), "--speeds", "100"]) == 0
     err = capsys.readouterr().err
@@ -182,9 +182,10 @@ def built_kernel(tmp_path_factory):
     code = ("import sys\n"
             "from dsl.check import load_deal\n"
             "from interpreter.assumptions import load_assumptions\n"
-            "from interpreter import ckernel, engine\n"
+            "from interpreter import engine\n"
+            "from interpreter.waterfall import c_run\n"
             "d = load_deal(sys.argv[1]); a = load_assumptions(sys.argv[2], d)\n"
-            "assert ckernel.kernel(engine.lower_program(d, a, engine.horizon(d, a))) is not None\n")
+            "assert c_run.kernel(engine.lower_program(d, a, engine.horizon(d, a))) is not None\n")
     subprocess.run([sys.executable, "-c", code, str(SEQ), str(SEQ_YAML)], check=True, env=env_for(root))
     return root
 
@@ -223,7 +224,7 @@ def test_an_index_entry_must_name_a_library_in_the_folder_with_its_hash(
     real = cbuild._compile
     monkeypatch.setattr(cbuild, "_compile", lambda *a: compiled.append(a) or real(*a))
     model = lower_program(seq_deal, seq_assumptions, horizon(seq_deal, seq_assumptions))
-    lib, _ = ckernel.kernel(model)
+    lib, _ = c_run.kernel(model)
     assert not marker.exists(), "the planted library was loaded"
     assert len(compiled) == rebuilt
     assert Path(lib._name) == so and so.is_file() and not so.is_symlink()
@@ -288,9 +289,9 @@ def test_the_keys_name_the_machine_and_the_compiler(monkeypatch, seq_deal):
     monkeypatch.undo()
     assert cbuild.library_key(cc, "int x;") == key
     if cbuild.available():
-        index = ckernel._index_path(source_key(seq_deal))
+        index = c_run._index_path(source_key(seq_deal))
         monkeypatch.setattr(cbuild.platform, "machine", lambda: "another-machine")
-        assert ckernel._index_path(source_key(seq_deal)) != index
+        assert c_run._index_path(source_key(seq_deal)) != index
 
 
 def test_the_fingerprint_covers_the_grammar_and_the_parser(tmp_path, monkeypatch):

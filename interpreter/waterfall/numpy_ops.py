@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 
-from .waterfall import program as P
+from . import program as P
 
 _BIN = {"+": operator.add, "-": operator.sub, "*": operator.mul}
 _CMP = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
@@ -127,7 +127,7 @@ class Compiler:
 
         def lookup(st):
             if st.period > covered:
-                from .errors import RunError
+                from ..errors import RunError
                 raise RunError(f"{table.span}: table {table.name} has no row for {table.key} {st.period} "
                                f"(its last row ends at {covered}; end it with an open row such as '{covered + 1}+')")
             return tab[st.period]
