@@ -73,13 +73,13 @@ def main() -> int:
     p.add_argument("--numpy", action="store_true", help="the numpy path (as without a C compiler)")
     p.add_argument("--threads", type=int, help="threads of the compiled kernel (default: up to 2)")
     args = p.parse_args()
-    from interpreter import analytics as AN
+    from interpreter.analytics import batch as AB
     from interpreter.grid import chunk_columns
-    from interpreter.report import analyze
+    from interpreter.report.analyze import analyze
     if args.threads:
-        AN.THREADS = args.threads
+        AB.THREADS = args.threads
     compiled = False if args.numpy else None
-    path = "numpy" if args.numpy or AN._kernel() is None else "compiled kernel"
+    path = "numpy" if args.numpy or AB._kernel() is None else "compiled kernel"
     print(f"analyze() on CWALT 2004-J4, {path}")
     print(f"{'scenarios':>10} {'rows':>8} {'analyze s':>10} {'(cpu s)':>8} {'columns s':>10}")
     for n in [int(x) for x in args.sizes.split(",")]:

@@ -13,3 +13,9 @@ class RunError(Exception):
 
 class ConservationError(RunError):
     pass
+
+
+class UsageError(Exception):
+    """A command line that asks for what cannot be done (an unknown class, a
+    speed that is not a number, an output folder that holds other files):
+    printed as the command's error, exit 2."""

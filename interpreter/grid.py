@@ -31,7 +31,7 @@ import yaml
 
 from .assumptions import _load_yaml
 from .engine import run
-from .report import analyze, column_list
+from .report.analyze import analyze, column_list
 
 
 class GridError(ValueError):

@@ -8,14 +8,15 @@ import pytest
 
 from dsl.check import load_deal
 from interpreter import analytics as AN
+from interpreter.analytics import batch as AB
 from interpreter.native import build as cbuild
 from interpreter.native import fixed
 from interpreter.assumptions import load_assumptions
 from interpreter.engine import run
-from interpreter.report import Rows, analyze
+from interpreter.report.analyze import Rows, analyze
 
 DEALS = Path(__file__).resolve().parents[2] / "deals"
-needs_cc = pytest.mark.skipif(AN._kernel() is None, reason="no C compiler: only the numpy path runs")
+needs_cc = pytest.mark.skipif(AB._kernel() is None, reason="no C compiler: only the numpy path runs")
 TOL = {"yield_pct": 1e-10 * 100, "dm_bp": 1e-10 * 10000, "wal_years": 1e-12, "mdur_years": 1e-10,
        "price": 1e-12}
 
@@ -65,7 +66,7 @@ def test_without_a_compiler_analyze_runs_on_numpy(j4_run, monkeypatch):
 @needs_cc
 def test_a_scenario_figures_do_not_depend_on_the_batch(j4_run, monkeypatch):
     """Each scenario alone (and in two-thread batches) equals it in the batch, exactly."""
-    monkeypatch.setattr(AN, "_THREAD_MIN", 1)  # threads even for a small batch
+    monkeypatch.setattr(AB, "_THREAD_MIN", 1)  # threads even for a small batch
     both = list(analyze(j4_run))
     S = len(j4_run.modes)
     for s in (0, 3, 7):

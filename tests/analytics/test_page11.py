@@ -13,7 +13,7 @@ import pytest
 from dsl.check import load_deal
 from interpreter.assumptions import load_assumptions
 from interpreter.engine import run
-from interpreter.report import analyze
+from interpreter.report.analyze import analyze
 
 DEALS = Path(__file__).resolve().parents[2] / "deals"
 SPEEDS = [0.0, 0.8, 1.0, 1.2, 1.5]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from interpreter import cli
+from interpreter.report import cashflows
 from interpreter.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,21 +86,21 @@ def test_a_folder_holding_someone_elses_files_is_refused_untouched(tmp_path, cap
 def test_a_failure_at_the_last_file_or_at_the_swap_leaves_the_folder_as_it_was(tmp_path, capsys, monkeypatch):
     out = tmp_path / "cf"
     before = old_set(out)
-    real_write_set = cli._write_set
+    real_write_set = cashflows._write_set
 
     def disk_full_at_the_end(result, tmp):
         real_write_set(result, tmp)  # every file written, then the disk fills
         raise OSError(28, "No space left on device", str(tmp / "payments.csv"))
-    monkeypatch.setattr(cli, "_write_set", disk_full_at_the_end)
+    monkeypatch.setattr(cashflows, "_write_set", disk_full_at_the_end)
     assert main([str(DEAL), "--speeds", "100", "--cashflows", str(out)]) == 2
     assert "No space left on device" in capsys.readouterr().err
     assert snapshot(out) == before
     assert temporaries(tmp_path, out) == []
-    monkeypatch.setattr(cli, "_write_set", real_write_set)
+    monkeypatch.setattr(cashflows, "_write_set", real_write_set)
 
     def exchange_fails(a, b):
         raise OSError(5, "Input/output error", str(b))
-    monkeypatch.setattr(cli, "_exchange", exchange_fails)
+    monkeypatch.setattr(cashflows, "_exchange", exchange_fails)
     assert main([str(DEAL), "--speeds", "100", "--cashflows", str(out)]) == 2
     assert "Input/output error" in capsys.readouterr().err
     assert snapshot(out) == before
@@ -112,7 +112,7 @@ def test_without_an_exchanging_rename_the_set_is_swapped_in_steps(tmp_path, caps
     old put back if the second rename fails."""
     out = tmp_path / "cf"
     before = old_set(out)
-    monkeypatch.setattr(cli, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(cashflows, "_exchange", lambda a, b: False)
     real_rename = os.rename
     calls = []
 

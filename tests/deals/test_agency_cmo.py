@@ -12,7 +12,7 @@ import pytest
 from dsl.check import load_deal
 from interpreter.assumptions import load_assumptions
 from interpreter.engine import run
-from interpreter.report import analyze
+from interpreter.report.analyze import analyze
 
 DEAL = Path(__file__).resolve().parents[2] / "deals" / "agency-cmo.waterfall"
 YAML = DEAL.with_name("agency-cmo.assumptions.yaml")

@@ -77,7 +77,7 @@ def test_grid_rows_match_single_runs(j4):
         s = cols["scenario"][k]
         speed = [0.8, 0.8, 1.5, 1.5][s]
         cdr = [0.0, 0.05, 0.0, 0.05][s]
-        from interpreter.report import analyze
+        from interpreter.report.analyze import analyze
         single = [r for r in analyze(run(deal, a, [speed], cdr=[cdr], severity=[0.5])) if r["class"] == "2-A"][0]
         assert cols["wal_years"][k] == pytest.approx(single["wal_years"], abs=1e-9)
         assert cols["dm_bp"][k] == pytest.approx(single["dm_bp"], abs=1e-9)
@@ -127,7 +127,7 @@ def test_a_grid_in_two_processes_returns_the_single_process_results(j4):
 def test_chunk_columns_equal_the_rows_one_by_one(j4):
     """The grid's vectorised columns are exactly what a loop over analyze()'s rows gives."""
     from interpreter.grid import _columns, columns_as_lists, run_chunk
-    from interpreter.report import analyze
+    from interpreter.report.analyze import analyze
     deal, a = j4
     grid = expand(parse_grid("speed=50,150 cdr=0,4 libor=+0,+50bp"), [i.name for i in deal.indices])
     lo = 10

@@ -94,7 +94,7 @@ def stress(deal, assumptions):
 
 @pytest.fixture(scope="session")
 def page3_rows(base):
-    from interpreter.report import analyze
+    from interpreter.report.analyze import analyze
     return analyze(base)
 
 

@@ -26,9 +26,10 @@ import numpy as np
 from dsl import ast as A
 from dsl.check import iter_exprs
 
-from . import analytics as AN
-from . import dates as D
-from .engine import RunResult
+from ..analytics.batch import ClassInputs, ClassMeasures, _flows_of, class_measures
+from ..dates import add_months, days_30_360, years_30_360
+from ..analytics.measures import price_from_dm, price_from_yield
+from ..waterfall.records import RunResult
 
 
 def class_kind(deal: A.Deal, c: A.ClassDecl) -> str:
@@ -61,14 +62,14 @@ def payment_dates(deal: A.Deal, c: A.ClassDecl, dates) -> list:
         return list(dates)
     out = []
     for d in dates:
-        start = D.add_months(_dt.date(d.year, d.month, 1), -1)
+        start = add_months(_dt.date(d.year, d.month, 1), -1)
         out.append(start + _dt.timedelta(days=c.delay_days))
     return out
 
 
 def first_accrual_start(deal: A.Deal) -> _dt.date:
     fd = deal.header.first_distribution
-    return D.add_months(_dt.date(fd.year, fd.month, 1), -1)
+    return add_months(_dt.date(fd.year, fd.month, 1), -1)
 
 
 def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
@@ -97,7 +98,7 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
         key = c.delay_days
         if key not in timing:
             pdates = payment_dates(deal, c, result.dates)
-            years = np.array(D.years_30_360(settle, pdates), dtype=float)
+            years = np.array(years_30_360(settle, pdates), dtype=float)
             prev = [settle] + pdates[:-1]
             acc = np.array([(b - a).days for a, b in zip(prev, pdates)], dtype=float)
             labels = np.array([d.isoformat() for d in pdates] + [None], dtype=object)
@@ -105,7 +106,7 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
         return timing[key]
 
     blocks: List[_Block] = []
-    inputs: List[AN.ClassInputs] = []
+    inputs: List[ClassInputs] = []
     for ci, name in enumerate(result.class_names):
         c = deal.class_named(name)
         kind = class_kind(deal, c)
@@ -135,20 +136,20 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
                 accrued = 100.0 * coupon * (settle - deal.header.closing).days / base
             else:
                 start = deal.header.closing if c.accrues_from_closing else first_accrual_start(deal)
-                accrued = 100.0 * coupon * D.days_30_360(start, settle) / 360.0
+                accrued = 100.0 * coupon * days_30_360(start, settle) / 360.0
             if name in yields:
-                flows = AN._flows_of(AN.ClassInputs(comps, face, years, kind))
-                price = AN.price_from_yield(flows, years * 12.0, np.full(S, yields[name])) - accrued
-            inputs.append(AN.ClassInputs(comps, face, years, kind, price + accrued, years))
+                flows = _flows_of(ClassInputs(comps, face, years, kind))
+                price = price_from_yield(flows, years * 12.0, np.full(S, yields[name])) - accrued
+            inputs.append(ClassInputs(comps, face, years, kind, price + accrued, years))
         else:  # floater
             path = result.index_path[floater_index(deal, c)][:, : len(pdates)]
             if name in dms:
-                flows = AN._flows_of(AN.ClassInputs(comps, face, years, kind))
-                price = AN.price_from_dm(flows, path, acc, np.full(S, dms[name]))
+                flows = _flows_of(ClassInputs(comps, face, years, kind))
+                price = price_from_dm(flows, path, acc, np.full(S, dms[name]))
             act_years = np.cumsum(acc) / 360.0
-            inputs.append(AN.ClassInputs(comps, face, years, kind, price, act_years, path, acc))
+            inputs.append(ClassInputs(comps, face, years, kind, price, act_years, path, acc))
         block.price = price
-    measures = iter(AN.class_measures(inputs, compiled=compiled))
+    measures = iter(class_measures(inputs, compiled=compiled))
     for block in blocks:
         if block.kind != "io":
             block.measures = next(measures)
@@ -164,7 +165,7 @@ class _Block:
         self.balance = balance
         self.labels = labels          # ISO payment dates, and None at index -1
         self.price = None             # (S,) for fixed classes and floaters
-        self.measures: Optional[AN.ClassMeasures] = None
+        self.measures: Optional[ClassMeasures] = None
 
 
 def _finite_or_none(a: np.ndarray) -> list:

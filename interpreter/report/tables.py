@@ -1,0 +1,98 @@
+"""The term sheet's tables as text: the page-3 summary (balance, WAL and
+principal window per class and mode) and the page-11 style tables (yield or
+discount margin, WAL, modified duration and window by speed), from the rows
+``report.analyze`` gives."""
+from __future__ import annotations
+
+import io
+
+from ..analytics.measures import format_32nds
+from ..dates import month_label, parse_date
+
+
+def _fmt(x, spec):
+    return "NA" if x is None else format(x, spec)
+
+
+def _window(r):
+    if r["first_period"] is None:
+        return "NA"
+    return f"{r['first_period']}-{r['last_period']}"
+
+
+def format_summary(deal, result, rows, modes) -> str:
+    """Page-3 style: balance, WAL and window at the pricing speed to each mode,
+    and the Last Scheduled Distribution Date (last principal at 0%, to maturity)."""
+    out = io.StringIO()
+    settle = deal.header.settlement or deal.header.closing
+    mode_names = "/".join(m.capitalize() if m != "maturity" else "Mat" for m in modes)
+    out.write(f"{deal.name}\n")
+    out.write(f"Settlement {settle.isoformat()}; first distribution {deal.header.first_distribution.isoformat()}; "
+              f"at 100% of the pricing speed\n\n")
+    head = f"{'Class':<8} {'Principal Amount':>18}  {'WAL (yrs) ' + mode_names:>22}  " \
+           f"{'Window (mos) ' + mode_names:>26}  {'Last Scheduled Distribution':>28}"
+    out.write(head + "\n" + "-" * len(head) + "\n")
+    at = {}
+    for r in rows:
+        at[(r["class"], r["to"], round(r["speed_pct"], 9))] = r
+    seen = []
+    for r in rows:
+        if r["class"] not in seen:
+            seen.append(r["class"])
+    for name in seen:
+        per = [at.get((name, m.lower(), 100.0)) for m in modes]
+        first = per[0]
+        bal = first["balance"]
+        if first["kind"] == "io":
+            ci = result.cls(name)
+            bal_text = f"{result.notional[0, ci, 0]:,.0f} (N)"
+        else:
+            bal_text = _fmt(bal, ",.0f")
+        wal = " / ".join(_fmt(p["wal_years"], ".2f") for p in per)
+        win = " / ".join(_window(p) for p in per)
+        zero = at.get((name, "maturity", 0.0))
+        if first["kind"] == "io":
+            ci = result.cls(name)
+            s0 = list(result.speeds).index(0.0) if 0.0 in list(result.speeds) else 0
+            nz = [t for t in range(result.n_periods) if result.notional[t, ci, s0] > 0]
+            last = month_label(result.dates[nz[-1]]) if nz else "NA"
+        else:
+            last = month_label(parse_date(zero["last_principal"])) if zero and zero["last_principal"] else "NA"
+        out.write(f"{name:<8} {bal_text:>18}  {wal:>22}  {win:>26}  {last:>28}\n")
+    out.write("\n")
+    return out.getvalue()
+
+
+def format_tables(deal, result, rows, modes) -> str:
+    """Page-11 style: one table per class and mode, the speeds as columns."""
+    out = io.StringIO()
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault((r["class"], r["to"]), {})[r["speed_pct"]] = r
+    for (name, to), per in groups.items():
+        first = next(iter(per.values()))
+        if first["kind"] == "io":
+            continue
+        speeds = list(per)
+        floater = first["kind"] == "floater"
+        measure = "DM" if floater else "Yield"
+        out.write(f"Class {name} (To {to.capitalize()})\n")
+        out.write(f"  {'Percent of Pricing Speed':<26}" + "".join(f"{s:>10.0f}%" for s in speeds) + "\n")
+        prices = [per[s]["price"] for s in speeds]
+        one_price = all(p is not None and abs(p - prices[0]) < 1e-9 for p in prices)
+        label = f"{measure} @ {format_32nds(first['price'])}" if one_price else measure
+        vals = [_fmt(per[s]["dm_bp"], ".0f") if floater else _fmt(per[s]["yield_pct"], ".2f") for s in speeds]
+        out.write(f"  {label:<26}" + "".join(f"{v:>11}" for v in vals) + "\n")
+        if not one_price:
+            cells = ["NA" if p is None else format_32nds(p) for p in prices]
+            out.write(f"  {'Price':<26}" + "".join(f"{c:>11}" for c in cells) + "\n")
+        for lab, key in (("WAL (yr)", "wal_years"), ("MDUR (yr)", "mdur_years")):
+            out.write(f"  {lab:<26}" + "".join(f"{_fmt(per[s][key], '.2f'):>11}" for s in speeds) + "\n")
+        for lab, key in (("First Prin Pay", "first_principal"), ("Last Prin Pay", "last_principal")):
+            cells = ["NA" if per[s][key] is None else month_label(parse_date(per[s][key])) for s in speeds]
+            out.write(f"  {lab:<26}" + "".join(f"{c:>11}" for c in cells) + "\n")
+        out.write("\n")
+    return out.getvalue()
+
+
+# ------------------------------------------------------------------ signals
