@@ -50,7 +50,8 @@ def a_new_deal(tmp_path: Path) -> Path:
 
 @needs_cc
 def test_a_compile_past_the_time_limit_falls_back_to_numpy(tmp_path, monkeypatch, fresh, capsys):
-    from interpreter import analytics, collateral_c
+    from interpreter import analytics
+    from interpreter.collateral import c_backend as collateral_c
     assert collateral_c.library() is not None and analytics._kernel() is not None  # the fixed kernels, built
     monkeypatch.setenv("WATERFALL_COMPILE_TIMEOUT", "0.01")
     t0 = time.perf_counter()

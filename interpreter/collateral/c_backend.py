@@ -38,9 +38,9 @@ import threading
 
 import numpy as np
 
-from .native.build import CompileError, compiler
-from .native.fixed import library as fixed_library
-from .native.policy import fall_back, n_threads as policy_threads, run_split
+from ..native.build import CompileError, compiler
+from ..native.fixed import library as fixed_library
+from ..native.policy import fall_back, n_threads as policy_threads, run_split
 
 # Output quantities, in the order of the kernel's pointer table (per group; the
 # enum Q_* of kernels/collateral.h).
@@ -162,7 +162,7 @@ def run(pool, T: int, scenarios, prepay_c, default_c, index_sources, threads: in
     ``threads``: None picks (``n_threads``); ``width``: the kernel's lane width
     (None: the widest the CPU runs; the results do not depend on it).
     """
-    from .collateral import _by_period, _curve_base  # noqa: PLC0415 (collateral imports this module)
+    from .projection import _by_period, _curve_base  # noqa: PLC0415 (collateral imports this module)
 
     width = WIDTH if width is None else width
     fn = kernel(width)

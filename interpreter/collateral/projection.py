@@ -443,7 +443,7 @@ def _curve_base(curve: Curve, n_cols: int) -> tuple[int, float, np.ndarray]:
     a = sc param, SMM = a / (1 - a (x - 1)), 1 once that denominator <= a.
     ``base`` holds exactly the values ``_monthly`` multiplies by sc.
     """
-    from .collateral_c import MODE_ABS, MODE_ANNUAL, MODE_LINEAR  # noqa: PLC0415
+    from .c_backend import MODE_ABS, MODE_ANNUAL, MODE_LINEAR  # noqa: PLC0415
 
     j = np.arange(n_cols, dtype=float)
     month = period = np.maximum(j, 1.0)
@@ -793,10 +793,10 @@ def project(
 
     per_group = None
     if engine != "numpy":
-        from . import collateral_c  # noqa: PLC0415 (it imports this module)
+        from .c_backend import library, run  # noqa: PLC0415 (it imports this module)
 
-        per_group = collateral_c.run(pool, T, scenarios, prepay_c, default_c, _index_sources(pool, index_paths, S, T))
-        if per_group is None and engine == "c" and collateral_c.library() is None:
+        per_group = run(pool, T, scenarios, prepay_c, default_c, _index_sources(pool, index_paths, S, T))
+        if per_group is None and engine == "c" and library() is None:
             raise RuntimeError("engine='c': the collateral C kernel is unavailable (no C compiler?)")
     if per_group is None:
         idx = _index_array(pool, index_paths, S, T)
