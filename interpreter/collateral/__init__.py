@@ -1,29 +1,14 @@
-"""Vectorised collateral projection for MBS/ABS loan pools (see ``projection``
-for the conventions, ``c_backend`` for the compiled path)."""
+"""Vectorised collateral projection for MBS/ABS loan pools.
 
-from .projection import (
-    DEFAULT_KINDS,
-    MAX_FIELD,
-    MAX_LINE,
-    MAX_MONTHS,
-    PREPAY_KINDS,
-    ArmTerms,
-    Curve,
-    GroupFlows,
-    Line,
-    Scenarios,
-    TapeError,
-    aggregate,
-    combine,
-    cpr_to_smm,
-    load_tape,
-    monthly_rate,
-    ppc_cpr,
-    project,
-    psa_cpr,
-    sda_cdr,
-    smm_to_cpr,
-)
+``model``: the records (lines, curves, scenarios, flows); ``curves``: the
+prepayment and default curves; ``projection``: ``project`` and its numpy path
+(the conventions are in its docstring); ``c_backend``: the compiled path;
+``tape``: loan tapes.  The public names are re-exported here."""
+
+from .curves import cpr_to_smm, monthly_rate, ppc_cpr, psa_cpr, sda_cdr, smm_to_cpr
+from .model import DEFAULT_KINDS, PREPAY_KINDS, ArmTerms, Curve, GroupFlows, Line, Scenarios, combine
+from .projection import aggregate, project
+from .tape import MAX_FIELD, MAX_LINE, MAX_MONTHS, TapeError, load_tape
 
 __all__ = [
     "ArmTerms",
