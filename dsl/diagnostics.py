@@ -29,21 +29,22 @@ class Diagnostic:
 
     def render(self, source: Optional[str] = None) -> str:
         where = f"{self.span.file}:{self.span.line}:{self.span.column}" if self.span.line > 0 else self.span.file
-        out = [f"{where}: {self.severity}: {self.message}"]
+        out = [printable(f"{where}: {self.severity}: {self.message}")]
         if source is not None and self.span.line > 0:
-            lines = source.splitlines()
+            lines = source.split("\n")
             if 0 < self.span.line <= len(lines):
-                text = lines[self.span.line - 1].rstrip("\n")
-                out.append("    " + text)
+                text = lines[self.span.line - 1].rstrip("\r")
+                out.append("    " + printable(text))
                 width = 1
                 if self.span.end_line == self.span.line and self.span.end_column > self.span.column:
-                    width = self.span.end_column - self.span.column
-                pad = "".join(ch if ch == "\t" else " " for ch in text[: max(self.span.column - 1, 0)])
+                    width = len(printable(text[self.span.column - 1:self.span.end_column - 1])) or 1
+                before = printable(text[: max(self.span.column - 1, 0)])
+                pad = "".join(ch if ch == "\t" else " " for ch in before)
                 out.append("    " + pad + "^" * max(width, 1))
         if self.expected:
-            out.append(f"  expected {self.expected}")
+            out.append(printable(f"  expected {self.expected}"))
         if self.hint:
-            out.append(f"  {self.hint}")
+            out.append(printable(f"  {self.hint}"))
         return "\n".join(out)
 
 
@@ -58,6 +59,22 @@ class DealError(Exception):
 
     def render(self) -> str:
         return "\n".join(d.render(self.sources.get(d.span.file)) for d in self.diagnostics)
+
+
+def printable(text: str) -> str:
+    """Text safe for a terminal: control and format characters (an escape
+    sequence in a set's name, a carriage return, a bidirectional override) are
+    shown as Python escapes (\\x1b, \\u202e); tabs and letters of any script stay."""
+    if text.isprintable():
+        return text
+    import unicodedata
+    out = []
+    for ch in text:
+        if ch == "\t" or not unicodedata.category(ch).startswith("C"):
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape", "backslashreplace").decode("ascii"))
+    return "".join(out)
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
