@@ -14,6 +14,7 @@ from typing import List
 from . import ast as A
 from .checkctx import Context
 from .checks_decl import calendar, class_sets, classes, duplicates, events, header, losses, schedules, tables
+from .checks_depth import formula_depth, routing_depth
 from .checks_flow import coverage, distribution_cycles, expressions, formula_cycles, steps
 from .diagnostics import Diagnostic
 from .units import units
@@ -31,6 +32,8 @@ CHECKS = (
     ("expressions", expressions),  # names, functions and their arguments
     ("formula cycles", formula_cycles),  # no formula reads itself
     ("distribution cycles", distribution_cycles),  # no distribution routes back to itself
+    ("formula depth", formula_depth),  # a chain of formulas nests at most MAX_NESTING levels
+    ("routing depth", routing_depth),  # at most MAX_ROUTING distributions in a row
     ("steps", steps),  # funds exist; each step pays what its classes can take
     ("coverage", coverage),  # every class is paid principal; the rest is released
     ("units", units),  # a value of the wrong kind where a field fixes it
@@ -38,10 +41,10 @@ CHECKS = (
 
 
 def check(deal: A.Deal, only=None) -> List[Diagnostic]:
-    """Every problem in a parsed deal (of the checks named in ``only``, if given)."""
+    """Every problem in a parsed deal (of the checks named in ``only``, if given), in file order."""
     cx = Context(deal)
     out: List[Diagnostic] = []
     for name, fn in CHECKS:
         if only is None or name in only:
             out.extend(fn(cx))
-    return out
+    return sorted(out, key=lambda d: (d.span.file, d.span.line, d.span.column))

@@ -33,14 +33,7 @@ class Diagnostic:
         if source is not None and self.span.line > 0:
             lines = source.split("\n")
             if 0 < self.span.line <= len(lines):
-                text = lines[self.span.line - 1].rstrip("\r")
-                out.append("    " + printable(text))
-                width = 1
-                if self.span.end_line == self.span.line and self.span.end_column > self.span.column:
-                    width = len(printable(text[self.span.column - 1:self.span.end_column - 1])) or 1
-                before = printable(text[: max(self.span.column - 1, 0)])
-                pad = "".join(ch if ch == "\t" else " " for ch in before)
-                out.append("    " + pad + "^" * max(width, 1))
+                out.extend(_echo(lines[self.span.line - 1].rstrip("\r"), self.span))
         if self.expected:
             out.append(printable(f"  expected {self.expected}"))
         if self.hint:
@@ -59,6 +52,28 @@ class DealError(Exception):
 
     def render(self) -> str:
         return "\n".join(d.render(self.sources.get(d.span.file)) for d in self.diagnostics)
+
+
+# An echoed line longer than this is shown as a window around the column.
+_ECHO = 160
+
+
+def _echo(text: str, span: Span) -> list:
+    """The source line and the caret line under the span's columns: control
+    characters escaped, and a long line (a number of thousands of digits) cut
+    to a window around the column."""
+    start = max(span.column - 1, 0)
+    end = span.end_column - 1 if span.end_line == span.line and span.end_column > span.column else start + 1
+    lead = tail = ""
+    if len(text) > _ECHO:
+        lo = max(0, start - _ECHO // 4)
+        hi = min(len(text), lo + _ECHO)
+        lead, tail = ("..." if lo else ""), ("..." if hi < len(text) else "")
+        text, start, end = text[lo:hi], start - lo, min(end, hi) - lo
+    before = lead + printable(text[:start])
+    width = len(printable(text[start:end])) or 1
+    pad = "".join(ch if ch == "\t" else " " for ch in before)
+    return ["    " + lead + printable(text) + tail, "    " + pad + "^" * width]
 
 
 def printable(text: str) -> str:

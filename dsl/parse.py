@@ -17,6 +17,7 @@ from . import ast as A
 from .build import ToAst
 from .diagnostics import DealError, Diagnostic
 from .lexer import DealIndenter, _Alternation, _BadDedent, _SharedRe, _share_regexes  # noqa: F401
+from .walk import MAX_NESTING
 
 
 @functools.lru_cache(maxsize=1)
@@ -129,10 +130,6 @@ def parse(text: str, path: str = "<string>") -> A.Deal:
     return A.Deal(**{**_deal_fields(deal), "source": text, "path": path})
 
 
-# How deep the parse tree may nest (an expression of many terms in a row, or
-# parentheses in parentheses, nests one level a term): every pass over the deal
-# recurses through it, and a deal past this is refused where it goes too deep.
-MAX_NESTING = 200
 
 
 def _check_nesting(tree, path: str, text: str) -> None:

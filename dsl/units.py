@@ -20,7 +20,7 @@ from . import ast as A
 from .builtins import FUNCTIONS, VARIABLE_UNITS
 from .checkctx import Context, err
 from .diagnostics import Diagnostic
-from .walk import iter_exprs, iter_steps, step_blocks
+from .walk import MAX_NESTING, iter_exprs, iter_steps, step_blocks
 
 
 class Kind(str, enum.Enum):
@@ -71,9 +71,14 @@ _WRONG = {
 
 # ------------------------------------------------------------------ inference
 def literal_kind(q: A.Quantity) -> Kind:
+    """A literal's kind: a number grouped by thousands (1,000) is an amount as a
+    field's value but may be a scale factor in a formula (x / 1,000), so only
+    a '$' makes it an amount there."""
     if q.value == 0:
         return Kind.ANY
-    return {"%": Kind.RATIO, "bp": Kind.RATIO, "$": Kind.AMOUNT}.get(q.unit, Kind.NUMBER)
+    if q.unit in ("%", "bp"):
+        return Kind.RATIO
+    return Kind.AMOUNT if q.text.lstrip().startswith("$") else Kind.NUMBER
 
 
 def _scalar(k):
@@ -98,13 +103,14 @@ def join(a: Optional[Kind], b: Optional[Kind]) -> Optional[Kind]:
 
 
 def product(a: Optional[Kind], b: Optional[Kind]) -> Optional[Kind]:
+    """A number times a percentage or a rate is not known: ``LIBOR_1M * 10,000``
+    may be a rate scaled or interest on $10,000; an amount scaled stays one."""
     if Kind.ANY in (a, b):
         return Kind.ANY
     a, b = _scalar(a), _scalar(b)
-    if a is Kind.NUMBER and b in (Kind.NUMBER, Kind.AMOUNT, Kind.RATE, Kind.RATIO):
-        return b
-    if b is Kind.NUMBER and a in (Kind.AMOUNT, Kind.RATE, Kind.RATIO):
-        return a
+    if Kind.NUMBER in (a, b):
+        other = b if a is Kind.NUMBER else a
+        return other if other in (Kind.NUMBER, Kind.AMOUNT) else None
     if Kind.AMOUNT in (a, b) and (b if a is Kind.AMOUNT else a) in _RATEISH:
         return Kind.AMOUNT  # a share of an amount; interest at a rate
     if a is Kind.RATIO and b is Kind.RATIO:
@@ -118,8 +124,8 @@ def quotient(a: Optional[Kind], b: Optional[Kind]) -> Optional[Kind]:
     if a is Kind.ANY:
         return Kind.ANY
     a, b = _scalar(a), _scalar(b)
-    if b is Kind.NUMBER and a in (Kind.NUMBER, Kind.AMOUNT, Kind.RATE, Kind.RATIO):
-        return a
+    if b is Kind.NUMBER:
+        return a if a in (Kind.NUMBER, Kind.AMOUNT) else None
     if a == b and a in (Kind.AMOUNT, Kind.RATE, Kind.RATIO):
         return Kind.RATIO
     if a is Kind.AMOUNT and b in _RATEISH:
@@ -135,8 +141,19 @@ class Kinds:
     def __init__(self, cx: Context):
         self.cx = cx
         self._names: dict = {}
+        self._level = 0  # how deep ``of`` has recursed (formulas read through formulas)
 
     def of(self, e) -> Optional[Kind]:
+        self._level += 1
+        try:
+            return self._of(e)
+        finally:
+            self._level -= 1
+
+    def _of(self, e) -> Optional[Kind]:
+        # Past the bound of the depth checks (which report it), a kind is not worked out.
+        if self._level > MAX_NESTING + 50:
+            return None
         if isinstance(e, A.Quantity):
             return literal_kind(e)
         if isinstance(e, A.DateLit):
@@ -260,15 +277,15 @@ def _literal(q: A.Quantity, due: Kind, what: str) -> Iterator[Diagnostic]:
     k = literal_kind(q)
     if k is Kind.ANY:
         return
-    if due is Kind.RATE and k is Kind.NUMBER:
+    if due is Kind.RATE and q.unit == "$":
+        yield err(q.span, f"{what}: a dollar amount {q.text!r} where a rate belongs", expected=_EXPECTED[due])
+    elif due is Kind.RATE and k is Kind.NUMBER:
         yield err(q.span, f"{what}: {q.text} is a bare number where a rate belongs (it would be {q.value:.0%})",
                   expected=_EXPECTED[due], hint=f"did you mean {q.text}%?")
-    elif due is Kind.RATE and k is Kind.AMOUNT:
-        yield err(q.span, f"{what}: a dollar amount {q.text!r} where a rate belongs", expected=_EXPECTED[due])
     elif due is Kind.AMOUNT and k is Kind.RATIO:
         yield err(q.span, f"{what}: {q.text} is a percentage where an amount belongs", expected=_EXPECTED[due],
                   hint="did you mean a share of an amount, such as " + q.text + " * cutoff_balance()?")
-    elif due is Kind.MONTHS and (k is not Kind.NUMBER or q.value != int(q.value)):
+    elif due is Kind.MONTHS and (q.unit != "" or q.value != int(q.value)):
         yield err(q.span, f"{what}: {q.text} where a whole number of months belongs", expected=_EXPECTED[due])
     elif due is Kind.BOOL:
         yield err(q.span, f"{what}: {q.text} where a condition belongs", expected=_EXPECTED[due])

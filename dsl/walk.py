@@ -9,6 +9,12 @@ from typing import Iterable, Iterator, List
 
 from . import ast as A
 
+# How deep the parse tree may nest (an expression of many terms in a row, or
+# parentheses in parentheses, nests one level a term), and how deep a formula
+# may reach through the formulas it reads: every pass over the deal recurses
+# through it, and a deal past this is refused where it goes too deep.
+MAX_NESTING = 200
+
 
 def expand_classes(deal: A.Deal, refs: Iterable) -> List[str]:
     """Class names a target list stands for, in order (sets and ranges expanded).
