@@ -34,7 +34,9 @@ def _unquote(tok: Token) -> str:
 
 
 @v_args(meta=True)
-class ToAst(Transformer):
+class _Terms(Transformer):
+    """Literals, expressions, the header and the items of a class."""
+
     def __init__(self, path: str):
         super().__init__()
         self.path = path
@@ -293,7 +295,12 @@ class ToAst(Transformer):
         # An item's span runs to the next line (it includes the newline); keep its own line.
         return A.Span(sp.file, sp.line, sp.column, sp.line, sp.end_column if sp.end_line == sp.line else sp.column)
 
-    # ---- declarations
+
+@v_args(meta=True)
+class _Declarations(_Terms):
+    """The declarations: indices, groups, classes and sets, tables, formulas,
+    parameters, accounts, events, contracts, distributions, schedules."""
+
     def index_decl(self, meta, ch):
         return A.IndexDecl(ch[0].value, _unquote(ch[1]) if len(ch) > 1 else ch[0].value, self._span(meta))
 
@@ -456,6 +463,24 @@ class ToAst(Transformer):
             title = _unquote(steps.pop(0))
         return A.DistributionDecl(name, title, tuple(steps), self._span(meta))
 
+    def schedule_decl(self, meta, ch):
+        name = ch[0].value
+        rest = list(ch[1:])
+        title = name
+        if isinstance(rest[0], Token):
+            title = _unquote(rest.pop(0))
+        size, group, low, high = rest
+        if size.unit not in ("$", ""):
+            raise self._err(size.span, f"schedule {name}: a planned balance is a dollar amount, not {size.text!r}")
+        if group.name is None:
+            raise self._err(group.span, f"schedule {name}: name one group", expected="of group NAME")
+        return A.ScheduleDecl(name, title, size, group.name, low, high, self._span(meta))
+
+
+@v_args(meta=True)
+class ToAst(_Declarations):
+    """Lark's tree -> the deal's AST: losses, the waterfall's steps, the file."""
+
     # ---- losses
     def losses_decl(self, meta, ch):
         title = ""
@@ -542,19 +567,6 @@ class ToAst(Transformer):
     def deposit_step(self, meta, ch):
         then, ch = self._then(ch)
         return A.Deposit(ch[0].value, ch[1] if len(ch) > 1 else None, then, self._span(meta))
-
-    def schedule_decl(self, meta, ch):
-        name = ch[0].value
-        rest = list(ch[1:])
-        title = name
-        if isinstance(rest[0], Token):
-            title = _unquote(rest.pop(0))
-        size, group, low, high = rest
-        if size.unit not in ("$", ""):
-            raise self._err(size.span, f"schedule {name}: a planned balance is a dollar amount, not {size.text!r}")
-        if group.name is None:
-            raise self._err(group.span, f"schedule {name}: name one group", expected="of group NAME")
-        return A.ScheduleDecl(name, title, size, group.name, low, high, self._span(meta))
 
     def payable(self, meta, ch):
         return A.PayWhat(ch[0].value)
