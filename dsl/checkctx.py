@@ -51,6 +51,7 @@ class Context:
         self.distributions = {d.name: d for d in deal.distributions}
         self.schedules = {d.name: d for d in deal.schedules}
         self.sets = {s.name: s for s in deal.sets}
+        self.values = frozenset(self.value_names())
 
     def value_names(self) -> list:
         """Every name a formula may read, besides the built-in variables."""

@@ -27,7 +27,7 @@ def expressions(cx: Context) -> Iterator[Diagnostic]:
                 skip.update(id(a) for a, k in zip(node.args, kinds) if k in ("class", "event") and isinstance(a, A.Name))
         for node in iter_exprs(e):
             if isinstance(node, A.Name) and id(node) not in skip:
-                if node.id not in VARIABLES and node.id not in cx.value_names():
+                if node.id not in VARIABLES and node.id not in cx.values:
                     hint = did_you_mean(node.id, cx.value_names() + list(VARIABLES))
                     if node.id in cx.class_names:
                         hint = f"for a class's balance write balance({node.id})"

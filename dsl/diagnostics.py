@@ -66,7 +66,7 @@ def _echo(text: str, span: Span) -> list:
     end = span.end_column - 1 if span.end_line == span.line and span.end_column > span.column else start + 1
     lead = tail = ""
     if len(text) > _ECHO:
-        lo = max(0, start - _ECHO // 4)
+        lo = 0 if start < _ECHO * 3 // 4 else start - _ECHO // 4  # from the line's start while the column is near it
         hi = min(len(text), lo + _ECHO)
         lead, tail = ("..." if lo else ""), ("..." if hi < len(text) else "")
         text, start, end = text[lo:hi], start - lo, min(end, hi) - lo

@@ -86,20 +86,28 @@ def step_blocks(deal: A.Deal) -> list:
 
 
 def iter_exprs(e) -> Iterator:
-    yield e
-    for child in children(e):
-        yield from iter_exprs(child)
+    """Every node of an expression, the node before its children, left to right.
+    Iterative: a walk costs no recursion whatever the depth."""
+    stack = [e]
+    while stack:
+        node = stack.pop()
+        yield node
+        kids = children(node)
+        if kids:
+            stack.extend(reversed(kids))
 
 
 def children(e) -> tuple:
-    if isinstance(e, (A.BinOp, A.Compare)):
-        return (e.left, e.right)
-    if isinstance(e, (A.Neg, A.Not)):
-        return (e.operand,)
-    if isinstance(e, A.BoolOp):
-        return e.operands
-    if isinstance(e, A.IfExpr):
-        return (e.cond, e.then, e.other)
-    if isinstance(e, A.Call):
-        return e.args
-    return ()
+    get = _CHILDREN.get(type(e))
+    return get(e) if get is not None else ()
+
+
+_CHILDREN = {
+    A.BinOp: lambda e: (e.left, e.right),
+    A.Compare: lambda e: (e.left, e.right),
+    A.Neg: lambda e: (e.operand,),
+    A.Not: lambda e: (e.operand,),
+    A.BoolOp: lambda e: e.operands,
+    A.IfExpr: lambda e: (e.cond, e.then, e.other),
+    A.Call: lambda e: e.args,
+}
