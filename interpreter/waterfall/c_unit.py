@@ -10,11 +10,12 @@ from pathlib import Path
 from . import program as P
 from .c_emit import GROUP_FIELDS, RECORDS, Generator, _line, check_source
 
-_HEADER = Path(__file__).resolve().parent.parent / "kernels" / "waterfall.h"
+_KERNELS = Path(__file__).resolve().parent.parent / "kernels"
 
 
-def _prelude() -> str:
-    return _HEADER.read_text(encoding="ascii")
+def _fixed(name: str) -> str:
+    """A fixed part of every deal's source, from ``interpreter/kernels``."""
+    return (_KERNELS / name).read_text(encoding="ascii")
 
 
 def generate(program: P.Program) -> str:
@@ -166,6 +167,10 @@ def _unit(gen: Generator) -> str:
     nflow = m.n_flow_buckets
     records = "\n".join(f"#define R_{r.name.upper()} {i}" for i, r in enumerate(P.CLASS_RECORDS))
     header = f"""
+#include <math.h>
+#include <string.h>
+#include <stdint.h>
+
 #define NC {NC}
 #define NF {NF}
 #define NE {max(NE, 1)}
@@ -177,48 +182,25 @@ def _unit(gen: Generator) -> str:
 #define NSLOT {gen.n_slots}
 #define NCONST {max(len(m.const_decls), 1)}
 #define NFRAC {max(len(m.fraction_kinds), 1)}
+#define NGSLOT {max(gen.n_group_slots, 1)}
 {records}
 
-typedef struct {{
-double balance[NC], prior_balance[NC], original_balance[NC], shortfall[NC], current_due[NC], carryover[NC],
-       unpaid_loss[NC], notional_now[NC];
-double paid_interest[NC], paid_principal[NC], paid_carry[NC], paid_loss[NC], accreted[NC];
-double funds[NF];
-double paid_total, alive;
-int ev_before[NE], ev_now[NE];
-double cum_loss[NG];
-double contract_paid[NK];
-double amounts[MAXD];
-int depth, cf, t, period;
-int64_t version;           /* moves with every change of cash or balances */
-int64_t pver;              /* moves with every change of the period's other state */
-int64_t dver[ND];
-double dval[ND];
-const double *g[{max(gen.n_group_slots, 1)}];   /* this scenario's group rows */
-double gv[{max(gen.n_group_slots, 1)}];          /* their values this period */
-const double *ix[NI];      /* this scenario's index paths */
-const double *pending;
-const double *const *P;
-double K[NCONST];          /* the program's constants: inputs, held in the state so that a
-                              store to the state's other fields is known not to change them */
-double frac[NFRAC];        /* this period's year fraction of each kind of accrual */
-}} St;
 """
     fwd = [f"static double D{i}(St *s);" for i in range(len(m.formulas))]
     fwd += [f"static void {fn}(St *s);" for fn in gen.dist_fns.values()]
     helpers = f"""
 static double wavg(double num, double w) {{ return w > 0 ? num / w : 0.0; }}
 static double delinquency_all(const St *s, int t) {{
-double w = 0.0, num = 0.0;
+    double w = 0.0, num = 0.0;
 {chr(10).join(f'    w += s->g[{gen.group_slot(g, "begin_balance")}][t]; num += s->g[{gen.group_slot(g, "delinquent")}][t] * s->g[{gen.group_slot(g, "begin_balance")}][t];' for g in range(NG))}
-return w > 0 ? num / w : 0.0;
+    return w > 0 ? num / w : 0.0;
 }}
 static double avg_delinquency(const St *s, double n_, int g) {{
-int n = (int)n_;
-int t0 = s->t - n + 1; if (t0 < 0) t0 = 0;  /* summed from this period back, as the numpy engine sums */
-double sum = 0.0; int k = 0;
-for (int t = s->t; t >= t0; t--, k++) sum += g < 0 ? delinquency_all(s, t) : s->g[g * {len(GROUP_FIELDS)} + {GROUP_FIELDS.index("delinquent")}][t];
-return k ? sum / k : 0.0;
+    int n = (int)n_;
+    int t0 = s->t - n + 1; if (t0 < 0) t0 = 0;  /* summed from this period back, as the numpy engine sums */
+    double sum = 0.0; int k = 0;
+    for (int t = s->t; t >= t0; t--, k++) sum += g < 0 ? delinquency_all(s, t) : s->g[g * {len(GROUP_FIELDS)} + {GROUP_FIELDS.index("delinquent")}][t];
+    return k ? sum / k : 0.0;
 }}
 """
     init_accounts = "\n".join(
@@ -234,121 +216,111 @@ return k ? sum / k : 0.0;
     nl = "\n"
     phase_src = {
         P.Phase.START: f"""        s->t = t; s->period = t + 1; s->version++; s->pver++;
-    for (int k = 0; k < {len(m.fraction_kinds)}; k++) s->frac[k] = P[{gen.slot('fraction')} + k][t];
-    s->cf = -1;  /* outside the waterfall 'available' is all interest and principal */
-    for (int i = 0; i < {gen.n_group_slots}; i++) s->gv[i] = s->g[i][t];
-    memcpy(s->prior_balance, s->balance, sizeof s->balance);
-    COPY(R_BEGIN_BALANCE, s->balance);""",
+        for (int k = 0; k < {len(m.fraction_kinds)}; k++) s->frac[k] = P[{gen.slot('fraction')} + k][t];
+        s->cf = -1;  /* outside the waterfall 'available' is all interest and principal */
+        for (int i = 0; i < {gen.n_group_slots}; i++) s->gv[i] = s->g[i][t];
+        memcpy(s->prior_balance, s->balance, sizeof s->balance);
+        COPY(R_BEGIN_BALANCE, s->balance);""",
         P.Phase.COLLECT: f"""        for (int i = 0; i < {nflow}; i++) s->funds[i] = 0.0;
 {nl.join(fill)}""",
         P.Phase.CONTRACTS: f"""        s->version++; s->pver++;
 {nl.join(contracts)}
-    collected = 0.0;
-    for (int i = 0; i < {nflow}; i++) collected += s->funds[i];
-    accounts_before = 0.0;
-    for (int i = {nflow}; i < NF; i++) accounts_before += s->funds[i];""",
+        collected = 0.0;
+        for (int i = 0; i < {nflow}; i++) collected += s->funds[i];
+        accounts_before = 0.0;
+        for (int i = {nflow}; i < NF; i++) accounts_before += s->funds[i];""",
         P.Phase.EVENTS: nl.join(events),
         P.Phase.NOTIONALS: nl.join(notionals) + f"{nl}        s->version++; s->pver++;",
         P.Phase.ACCRUALS: nl.join(accruals),
         P.Phase.WATERFALL: f"""        for (int c = 0; c < NC; c++) {{ s->paid_interest[c] = 0.0; s->paid_principal[c] = 0.0; s->paid_carry[c] = 0.0; s->paid_loss[c] = 0.0; s->accreted[c] = 0.0; }}
-    s->paid_total = 0.0;
-    before = 0.0;
+        s->paid_total = 0.0;
+        before = 0.0;
 {clause_src}""",
         P.Phase.RETIREMENT: "        sold = 0;" + nl + nl.join(retire),
         P.Phase.LOSSES: nl.join(losses),
         P.Phase.CLOSE: f"""        for (int c = 0; c < NC; c++) {{ s->shortfall[c] += s->current_due[c]; s->current_due[c] = 0.0; }}
-    for (int k = 0; k < NE; k++) s->ev_before[k] |= s->ev_now[k];
-    if (sold) {{ s->alive = 0.0; sold_period[sc] = t; }}
-    s->version++; s->pver++;
-    COPY(R_INTEREST, s->paid_interest);
-    COPY(R_PRINCIPAL, s->paid_principal);
-    COPY(R_CARRYOVER_PAID, s->paid_carry);
-    COPY(R_LOSS_REIMBURSED, s->paid_loss);
-    COPY(R_BALANCE, s->balance);
-    COPY(R_NOTIONAL, s->notional_now);
-    COPY(R_ACCRETED, s->accreted);
-    if (rec[R_CASH_PAID]) for (int c = 0; c < NC; c++) rec[R_CASH_PAID][c * cs[R_CASH_PAID]] = s->paid_interest[c] + s->paid_principal[c] + s->paid_carry[c] + s->paid_loss[c];
-    if (R_ACC) for (int a = 0; a < {NA}; a++) R_ACC[((size_t)sc * T + t) * {max(NA, 1)} + a] = s->funds[{nflow} + a];
-    if (R_CON) for (int k = 0; k < {NK}; k++) R_CON[((size_t)sc * T + t) * {max(NK, 1)} + k] = s->contract_paid[k];""",
+        for (int k = 0; k < NE; k++) s->ev_before[k] |= s->ev_now[k];
+        if (sold) {{ s->alive = 0.0; sold_period[sc] = t; }}
+        s->version++; s->pver++;
+        COPY(R_INTEREST, s->paid_interest);
+        COPY(R_PRINCIPAL, s->paid_principal);
+        COPY(R_CARRYOVER_PAID, s->paid_carry);
+        COPY(R_LOSS_REIMBURSED, s->paid_loss);
+        COPY(R_BALANCE, s->balance);
+        COPY(R_NOTIONAL, s->notional_now);
+        COPY(R_ACCRETED, s->accreted);
+        if (rec[R_CASH_PAID]) for (int c = 0; c < NC; c++) rec[R_CASH_PAID][c * cs[R_CASH_PAID]] = s->paid_interest[c] + s->paid_principal[c] + s->paid_carry[c] + s->paid_loss[c];
+        if (R_ACC) for (int a = 0; a < {NA}; a++) R_ACC[((size_t)sc * T + t) * {max(NA, 1)} + a] = s->funds[{nflow} + a];
+        if (R_CON) for (int k = 0; k < {NK}; k++) R_CON[((size_t)sc * T + t) * {max(NK, 1)} + k] = s->contract_paid[k];""",
         P.Phase.CHECK: f"""        /* money is conserved: collected = paid + change in accounts */
-    double pi = 0, pp = 0, pc = 0, pl = 0, held = 0;
-    for (int c = 0; c < NC; c++) {{ pi += s->paid_interest[c]; pp += s->paid_principal[c]; pc += s->paid_carry[c]; pl += s->paid_loss[c]; }}
-    double paid = pi + pp + pc + pl;
-    for (int i = {nflow}; i < NF; i++) held += s->funds[i];
-    held = held - accounts_before;
-    double gap = collected - paid - held;
-    if (!(fabs(gap) <= 1e-6 + 1e-12 * fabs(collected))) {{  /* NaN fails too */
-        double left = 0.0; for (int i = 0; i < {nflow}; i++) left += s->funds[i];
-        err[0] = 1; err[1] = t; err[2] = sc; errv[0] = collected; errv[1] = paid; errv[2] = held; errv[3] = gap; errv[4] = left;
-        return 1;
-    }}
-    for (int c = 0; c < NC; c++) {{
-        if (!(s->shortfall[c] >= -1e-6)) {{ err[0] = 2; err[1] = t; err[2] = sc; err[3] = c; err[4] = 0; errv[0] = -s->shortfall[c]; return 1; }}
-        if (!(s->carryover[c] >= -1e-6)) {{ err[0] = 2; err[1] = t; err[2] = sc; err[3] = c; err[4] = 1; errv[0] = -s->carryover[c]; return 1; }}
-        if (!(s->unpaid_loss[c] >= -1e-6)) {{ err[0] = 2; err[1] = t; err[2] = sc; err[3] = c; err[4] = 2; errv[0] = -s->unpaid_loss[c]; return 1; }}
-    }}
-    for (int c = 0; c < NC; c++)
-        if (!(s->balance[c] >= -1e-6)) {{ err[0] = 3; err[1] = t; err[2] = sc; err[3] = c; errv[0] = s->balance[c]; return 1; }}""",
+        double pi = 0, pp = 0, pc = 0, pl = 0, held = 0;
+        for (int c = 0; c < NC; c++) {{ pi += s->paid_interest[c]; pp += s->paid_principal[c]; pc += s->paid_carry[c]; pl += s->paid_loss[c]; }}
+        double paid = pi + pp + pc + pl;
+        for (int i = {nflow}; i < NF; i++) held += s->funds[i];
+        held = held - accounts_before;
+        double gap = collected - paid - held;
+        if (!(fabs(gap) <= 1e-6 + 1e-12 * fabs(collected))) {{  /* NaN fails too */
+            double left = 0.0; for (int i = 0; i < {nflow}; i++) left += s->funds[i];
+            err[0] = 1; err[1] = t; err[2] = sc; errv[0] = collected; errv[1] = paid; errv[2] = held; errv[3] = gap; errv[4] = left;
+            return 1;
+        }}
+        for (int c = 0; c < NC; c++) {{
+            if (!(s->shortfall[c] >= -1e-6)) {{ err[0] = 2; err[1] = t; err[2] = sc; err[3] = c; err[4] = 0; errv[0] = -s->shortfall[c]; return 1; }}
+            if (!(s->carryover[c] >= -1e-6)) {{ err[0] = 2; err[1] = t; err[2] = sc; err[3] = c; err[4] = 1; errv[0] = -s->carryover[c]; return 1; }}
+            if (!(s->unpaid_loss[c] >= -1e-6)) {{ err[0] = 2; err[1] = t; err[2] = sc; err[3] = c; err[4] = 2; errv[0] = -s->unpaid_loss[c]; return 1; }}
+        }}
+        for (int c = 0; c < NC; c++)
+            if (!(s->balance[c] >= -1e-6)) {{ err[0] = 3; err[1] = t; err[2] = sc; err[3] = c; errv[0] = s->balance[c]; return 1; }}""",
     }
     period_src = "\n".join(f"        /* {phase.name.lower()} */\n{phase_src[phase]}" for phase in P.PERIOD)
     main = f"""
 /* One scenario's whole run. Returns 0, or an error code with err/errv filled. */
 static int run_one(St *s, const double *const *P, const double *K, int T, int S, int sc, double **R, const int *TN,
-               double *R_CLAUSE_ALL, double *R_ACC, double *R_CON, double *WDT, int32_t *sold_period,
-               int *err, double *errv) {{
-double *wdt = WDT + (size_t)sc * NC;
-memset(s, 0, sizeof(St));
-s->P = P; memcpy(s->K, K + (size_t)sc * {len(m.const_decls)}, sizeof(double) * {len(m.const_decls)});  /* this scenario's */
-for (int i = 0; i < {len(GROUP_FIELDS) * NG}; i++) s->g[i] = P[i] + (size_t)sc * T;
-for (int i = 0; i < {NI if NI else 0}; i++) s->ix[i] = P[{gen.slot('index')} + i] + (size_t)sc * T;
-s->pending = P[{gen.slot('pending')}] + (size_t)sc * T;
-int retire_event = (int)P[{gen.slot('retire')}][sc];
-/* the starting state (program.StartState): this scenario's row */
-const double *st0 = P[{gen.slot('start')}] + (size_t)sc * {gen.n_start};
-for (int c = 0; c < NC; c++) {{
-    s->balance[c] = st0[c]; s->original_balance[c] = st0[NC + c]; s->shortfall[c] = st0[2 * NC + c];
-    s->carryover[c] = st0[3 * NC + c]; s->unpaid_loss[c] = st0[4 * NC + c];
-}}
-for (int k = 0; k < {len(m.event_decls)}; k++) s->ev_before[k] = st0[{5 * len(m.classes) + m.n_funds - m.n_flow_buckets} + k] != 0.0;
-s->alive = 1.0;
-for (int i = 0; i < ND; i++) s->dver[i] = -1;
-{init_accounts}
-for (int t = 0; t < T; t++) {{
-    /* this period's record rows; a record not asked for (or asked for its
-       first TN[r] periods only) has no row: nothing is written to it */
-    /* records are (C, S, T) arrays: one class's periods lie together, which is
-       how the analytics read them */
-    double *rec[{len(RECORDS)}];
-    size_t cs[{len(RECORDS)}];
-    for (int r = 0; r < {len(RECORDS)}; r++) {{
-        rec[r] = (R[r] && t < TN[r]) ? R[r] + (size_t)sc * TN[r] + t : 0;
-        cs[r] = (size_t)S * TN[r];
+                   double *R_CLAUSE_ALL, double *R_ACC, double *R_CON, double *WDT, int32_t *sold_period,
+                   int *err, double *errv) {{
+    double *wdt = WDT + (size_t)sc * NC;
+    memset(s, 0, sizeof(St));
+    s->P = P; memcpy(s->K, K + (size_t)sc * {len(m.const_decls)}, sizeof(double) * {len(m.const_decls)});  /* this scenario's */
+    for (int i = 0; i < {len(GROUP_FIELDS) * NG}; i++) s->g[i] = P[i] + (size_t)sc * T;
+    for (int i = 0; i < {NI if NI else 0}; i++) s->ix[i] = P[{gen.slot('index')} + i] + (size_t)sc * T;
+    s->pending = P[{gen.slot('pending')}] + (size_t)sc * T;
+    int retire_event = (int)P[{gen.slot('retire')}][sc];
+    /* the starting state (program.StartState): this scenario's row */
+    const double *st0 = P[{gen.slot('start')}] + (size_t)sc * {gen.n_start};
+    for (int c = 0; c < NC; c++) {{
+        s->balance[c] = st0[c]; s->original_balance[c] = st0[NC + c]; s->shortfall[c] = st0[2 * NC + c];
+        s->carryover[c] = st0[3 * NC + c]; s->unpaid_loss[c] = st0[4 * NC + c];
     }}
+    for (int k = 0; k < {len(m.event_decls)}; k++) s->ev_before[k] = st0[{5 * len(m.classes) + m.n_funds - m.n_flow_buckets} + k] != 0.0;
+    s->alive = 1.0;
+    for (int i = 0; i < ND; i++) s->dver[i] = -1;
+{init_accounts}
+    for (int t = 0; t < T; t++) {{
+        /* this period's record rows; a record not asked for (or asked for its
+           first TN[r] periods only) has no row: nothing is written to it */
+        /* records are (C, S, T) arrays: one class's periods lie together, which is
+           how the analytics read them */
+        double *rec[{len(RECORDS)}];
+        size_t cs[{len(RECORDS)}];
+        for (int r = 0; r < {len(RECORDS)}; r++) {{
+            rec[r] = (R[r] && t < TN[r]) ? R[r] + (size_t)sc * TN[r] + t : 0;
+            cs[r] = (size_t)S * TN[r];
+        }}
 #define PUT(r, c, v) do {{ if (rec[r]) rec[r][(size_t)(c) * cs[r]] = (v); }} while (0)
 #define COPY(r, a) do {{ if (rec[r]) for (int c_ = 0; c_ < NC; c_++) rec[r][c_ * cs[r]] = (a)[c_]; }} while (0)
 #define WD(c, w) do {{ if (rec[R_WRITEDOWN]) rec[R_WRITEDOWN][(size_t)(c) * cs[R_WRITEDOWN]] += (w); wdt[c] += (w); }} while (0)
-    double *R_CLAUSE = R_CLAUSE_ALL ? R_CLAUSE_ALL + ((size_t)sc * T + t) * {max(NCL, 1)} : 0;
-    double collected = 0.0, accounts_before = 0.0, before = 0.0;
-    int sold = 0;
+        double *R_CLAUSE = R_CLAUSE_ALL ? R_CLAUSE_ALL + ((size_t)sc * T + t) * {max(NCL, 1)} : 0;
+        double collected = 0.0, accounts_before = 0.0, before = 0.0;
+        int sold = 0;
 {period_src}
 #undef PUT
 #undef COPY
 #undef WD
-}}
-return 0;
+    }}
+    return 0;
 }}
 
-int run_range(const double *const *P, const double *K, int T, int S, int s0, int s1, double **R, const int *TN,
-          double *R_CLAUSE_ALL, double *R_ACC, double *R_CON, double *WDT, int32_t *sold_period,
-          int *err, double *errv) {{
-St st;
-for (int sc = s0; sc < s1; sc++) {{
-    int rc = run_one(&st, P, K, T, S, sc, R, TN, R_CLAUSE_ALL, R_ACC, R_CON, WDT, sold_period, err, errv);
-    if (rc) return rc;
-}}
-return 0;
-}}
 """
     # 'REC' inside accrual lines refers to the period's record rows
-    return "\n".join([_prelude(), header, "\n".join(fwd), "\n".join(sets_src), helpers,
-                      "\n".join(define_src), step_funcs, main])
+    return "\n".join([header, _fixed("waterfall.h"), "\n".join(fwd), "\n".join(sets_src), helpers,
+                      "\n".join(define_src), step_funcs, main, _fixed("waterfall_run.h")])

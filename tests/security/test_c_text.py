@@ -250,8 +250,8 @@ def test_the_generator_refuses_source_that_breaks_its_rules(monkeypatch, tmp_pat
     raises (a CompileError: a bug here; the numpy engine runs the deal instead)."""
     deal, a = build(tmp_path, "Plain label")
     gen = c_emit.Generator(lower_program(deal, a, horizon(deal, a)))
-    prelude = c_unit._prelude()
-    monkeypatch.setattr(c_unit, "_prelude", lambda: prelude + "\nint probe; " + bad + "\n")
+    fixed = c_unit._fixed
+    monkeypatch.setattr(c_unit, "_fixed", lambda name: fixed(name) + "\nint probe; " + bad + "\n")
     with pytest.raises(c_emit.UnsafeSource):
         c_unit.assemble(gen)
     assert issubclass(c_emit.UnsafeSource, cbuild.CompileError)
