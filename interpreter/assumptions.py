@@ -49,7 +49,7 @@ from dsl.checkctx import valid
 from dsl.diagnostics import DealError, Diagnostic, did_you_mean
 from dsl.load import read_source
 
-from . import collateral as C
+from .collateral import MAX_MONTHS, ArmTerms, Curve, Line, TapeError, load_tape
 
 
 # ------------------------------------------------------------------ YAML with positions
@@ -319,7 +319,7 @@ class _Reader:
         return {"%": "a percentage such as 6.25%", "$": "an amount such as 300,000,000",
                 "": "a number"}.get(unit, "a number")
 
-    MAX_MONTHS = C.MAX_MONTHS  # sixty years: longer than any loan or deal (a loan tape's bound too)
+    MAX_MONTHS = MAX_MONTHS  # sixty years: longer than any loan or deal (a loan tape's bound too)
 
     def integer(self, value, mark, what, end=None) -> Optional[int]:
         v = self.number(value, mark, what, unit="", end=end)
@@ -354,7 +354,7 @@ class _Reader:
         return g
 
     # ---- speed / curve text: "100% PPC", "25 CPR", "25% CPR", "1.5 ABS", "100% SDA", "2% CDR"
-    def curve(self, value, mark, what, kinds, end=None) -> Optional[C.Curve]:
+    def curve(self, value, mark, what, kinds, end=None) -> Optional[Curve]:
         if isinstance(value, _Map):
             self.keys(value, {"vector", "kind", "basis"}, what)
             kind = str(value.get("kind", "CPR" if "CPR" in kinds else "CDR")).upper()
@@ -368,7 +368,7 @@ class _Reader:
                 if r is not None:
                     rates.append(r)
             try:
-                return C.Curve(kind, vector=tuple(rates), basis=str(value.get("basis", "deal")))
+                return Curve(kind, vector=tuple(rates), basis=str(value.get("basis", "deal")))
             except ValueError as e:
                 self.error(value.mark, f"{what}: {e}")
                 return None
@@ -380,10 +380,10 @@ class _Reader:
         num = float(m.group(1).replace(",", "")) / 100.0
         kind = m.group(3).upper()
         if kind in ("ABS", "SMM", "MDR"):
-            return C.Curve(kind, rate=num)
+            return Curve(kind, rate=num)
         if kind == "PPC":
             return None  # resolved against the deal's ramp by the caller
-        return C.Curve(kind, rate=num)
+        return Curve(kind, rate=num)
 
 
 def k_example(kind):
@@ -399,15 +399,15 @@ _TOP_KEYS = {"speeds", "horizon", "collateral", "loan tape", "prepayment", "defa
              "recovery lag", "delinquency", "indices", "parameters", "events"}
 
 
-def speed_curve(speed: A.Speed) -> C.Curve:
+def speed_curve(speed: A.Speed) -> Curve:
     """The collateral curve a deal's pricing speed stands for (at 100%)."""
     if speed.kind is A.SpeedKind.RAMP:
-        return C.Curve("PPC", ramp_start=speed.ramp_start, ramp_end=speed.ramp_end,
+        return Curve("PPC", ramp_start=speed.ramp_start, ramp_end=speed.ramp_end,
                        ramp_months=speed.ramp_months, basis=speed.basis.value)
     if speed.kind is A.SpeedKind.PPC:
         # A bare "PPC" without a ramp: the 100% PPC of the deal is then unknown.
         raise ValueError("a PPC speed needs its ramp: 'ramp 8% CPR to 24% CPR over 12 months'")
-    return C.Curve(speed.kind.value, rate=speed.value)
+    return Curve(speed.kind.value, rate=speed.value)
 
 
 def load_assumptions(path: str | Path, deal: A.Deal) -> Assumptions:
@@ -480,8 +480,8 @@ def _read(r: _Reader, doc: _Map, deal: A.Deal, base: Path) -> Assumptions:
         v, mark, end = _val(doc, "loan tape")
         tape = (base / str(v))
         try:
-            lines.extend(C.load_tape(str(tape)))
-        except C.TapeError as e:  # positioned in the tape: its line, shown with a caret
+            lines.extend(load_tape(str(tape)))
+        except TapeError as e:  # positioned in the tape: its line, shown with a caret
             r.diags.append(Diagnostic(A.Span(e.path, e.line, e.column), f"loan tape: {e.message}"))
             r.sources[e.path] = "\n" * (e.line - 1) + e.text
         except (OSError, ValueError) as e:
@@ -608,7 +608,7 @@ def _per_group(r: _Reader, v, mark, what, kinds, deal) -> dict:
                 r.error(v.marks[k][1], f"{what}: the deal defines no PPC ramp for group {k}")
                 continue
             pct = float(re.match(r"\s*([\d.,]+)", str(text)).group(1).replace(",", "")) / 100
-            curve = C.Curve("PPC", ramp_start=speed.ramp_start * pct, ramp_end=speed.ramp_end * pct,
+            curve = Curve("PPC", ramp_start=speed.ramp_start * pct, ramp_end=speed.ramp_end * pct,
                             ramp_months=speed.ramp_months, basis=speed.basis.value)
         if curve is not None:
             out[g] = curve
@@ -622,7 +622,7 @@ def _deal_speed(deal: A.Deal, group: str) -> Optional[A.Speed]:
     return deal.header.pricing_speed
 
 
-def _read_line(r: _Reader, item, mark) -> Optional[C.Line]:
+def _read_line(r: _Reader, item, mark) -> Optional[Line]:
     if not isinstance(item, _Map):
         r.error(mark, "a collateral line is a mapping", expected="group:, balance:, gross rate:, ...")
         return None
@@ -677,7 +677,7 @@ def _read_line(r: _Reader, item, mark) -> Optional[C.Line]:
                 r.error(a.marks["reset every"][1], "arm reset every: 0 months",
                         expected="a whole number of months from 1 (6: every six months)")
             if len(r.diags) == n0:
-                arm = C.ArmTerms(index=idx, **vals)
+                arm = ArmTerms(index=idx, **vals)
     pen_rate, pen_months = 0.0, 0
     if "penalty" in item:
         p, m = item["penalty"], item.marks["penalty"][1]
@@ -698,7 +698,7 @@ def _read_line(r: _Reader, item, mark) -> Optional[C.Line]:
     if len(r.diags) > n0 or group is None or balance is None or gross is None or rem is None:
         return None
     try:
-        return C.Line(group=group, balance=balance, gross_rate=gross, fee_rate=fee, remaining_term=rem, age=age,
+        return Line(group=group, balance=balance, gross_rate=gross, fee_rate=fee, remaining_term=rem, age=age,
                       amort_term=amort, io_months=io, arm=arm, penalty_rate=pen_rate,
                       penalty_months=pen_months, count=count)
     except ValueError as e:

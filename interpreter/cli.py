@@ -24,11 +24,11 @@ from typing import List, Optional
 import numpy as np
 
 from dsl import ast as A
-from dsl.check import load_deal
 from dsl.diagnostics import DealError
 
 from .analytics.measures import parse_price
-from .assumptions import MAX_SPEEDS, load_assumptions
+from .api import load_files
+from .assumptions import MAX_SPEEDS
 from .engine import RunError, run
 from .errors import UsageError
 from .report.analyze import analyze
@@ -200,11 +200,9 @@ def _main(args) -> int:
             from .native.build import available
             if not available():
                 raise UsageError("--engine c: no C compiler found (install gcc, or set CC)")
-    deal = load_deal(args.deal)
+    deal, assumptions, apath = load_files(args.deal, args.assumptions)  # the API's loader (interpreter/api.py)
     if args.cashflows:
         check_cashflow_names(deal)  # before anything runs or is written
-    apath = args.assumptions or str(Path(args.deal).with_suffix("")) + ".assumptions.yaml"
-    assumptions = load_assumptions(apath, deal)
     _check_tables_cover(deal, assumptions)
     class_names = [c.name for c in deal.classes]
     for name in args.classes:

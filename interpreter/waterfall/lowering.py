@@ -509,7 +509,7 @@ def accrual_fractions(kinds, dates, closing) -> np.ndarray:
     first distribution date, over 360), actual/360 and actual/365 the actual
     days since the previous distribution date (the closing date for the first)
     over 360 or 365."""
-    from .. import dates as D
+    from ..dates import days_30_360
     T = len(dates)
     prev = [closing] + list(dates[:-1])
     days = np.array([float((d - p).days) for d, p in zip(dates, prev)])
@@ -518,7 +518,7 @@ def accrual_fractions(kinds, dates, closing) -> np.ndarray:
         if dc is P.DayCount.THIRTY_360:
             out[k] = 30.0 / 360.0
             if from_closing and T:
-                out[k, 0] = D.days_30_360(closing, dates[0]) / 360.0
+                out[k, 0] = days_30_360(closing, dates[0]) / 360.0
         else:
             out[k] = days / (360.0 if dc is P.DayCount.ACTUAL_360 else 365.0)
     return out
