@@ -245,7 +245,7 @@ def format_solved(deal: A.Deal, original: A.Deal, solved: List[Solved], remainde
     head = f"{'Class':<8} {'Target':>14} {'Balance':>16} {'Was':>16} {'Coupon':>9} {'Achieved':>10}"
     out.write(head + "\n" + "-" * len(head) + "\n")
     for s in solved:
-        target = f"{s.measure}={s.target:g}"
+        target = f"{s.measure}={s.target:.2f}"
         coupon = "" if s.coupon is None else f"{s.coupon * 100:.3f}%"
         ach = f"{s.achieved:.2f}" if s.measure == "wal" else f"{s.achieved:.4f}"
         out.write(f"{s.cls:<8} {target:>14} {s.balance:>16,.0f} {_balance(original, s.cls):>16,.0f} "
@@ -302,6 +302,9 @@ def write_text_atomically(path: str, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file (mkstemp makes it 0600)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
