@@ -56,8 +56,12 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]], caption: str = ""
 def svg_lines(series: List[tuple], x: Sequence[float], title: str, y_label: str, width: int = 460,
               height: int = 260, x_label: str = "period") -> str:
     """A line chart: ``series`` of (label, values over ``x``); NaN breaks a line."""
-    left, right, top, bottom = 62, 12, 24, 58 + 14 * ((len(series) + 2) // 3)
-    pw, ph = width - left - right, height - top - bottom + 14 * ((len(series) + 2) // 3)
+    left, right, top = 62, 12, 24
+    pw = width - left - right
+    cols = max(1, pw // 200)  # legend entries a row
+    rows = (len(series) + cols - 1) // cols
+    bottom = 58 + 14 * rows
+    ph = height - top - bottom + 14 * rows
     height = top + ph + bottom
     xs = np.asarray(x, dtype=float)
     ys = [np.asarray(v, dtype=float) for _, v in series]
@@ -94,10 +98,11 @@ def svg_lines(series: List[tuple], x: Sequence[float], title: str, y_label: str,
         for seg in _segments(xs, y):
             pts = " ".join(f"{px(a):.1f},{py(b):.1f}" for a, b in seg)
             out.append(f'<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{pts}"/>')
-        lx = left + (i % 3) * (pw / 3)
-        ly = top + ph + 44 + 14 * (i // 3)
+        lx = left + (i % cols) * (pw / cols)
+        ly = top + ph + 44 + 14 * (i // cols)
+        short = label if len(label) <= 30 else label[:29] + "\u2026"
         out.append(f'<rect x="{lx:.1f}" y="{ly - 8}" width="10" height="10" fill="{color}"/>'
-                   f'<text x="{lx + 14:.1f}" y="{ly + 1}">{e(label)}</text>')
+                   f'<text x="{lx + 14:.1f}" y="{ly + 1}">{e(short)}<title>{e(label)}</title></text>')
     out.append("</svg>")
     return "\n".join(out)
 
@@ -218,14 +223,19 @@ def report_html(deal, assumptions, speeds: Sequence[float], modes: Sequence[str]
               f"{deal.header.first_distribution.isoformat()}; tables at "
               f"{', '.join(f'{s * 100:g}%' for s in speeds)} of the pricing speed.</p>\n")
     out.write("<h2>Term sheet: at 100% of the pricing speed</h2>\n" + summary_table(deal, result, all_rows, modes))
-    out.write("\n<h2>Yield, WAL and duration by speed</h2>\n" + price_tables(rows))
-    out.write("\n<h2>Percent of Initial Class Principal Balance Outstanding</h2>\n" + decrement_section(dec))
+    out.write("\n<h2>Yield, WAL and duration by speed</h2>\n" + _flow(price_tables(rows)))
+    out.write("\n<h2>Percent of Initial Class Principal Balance Outstanding</h2>\n" + _flow(decrement_section(dec)))
     out.write("\n<h2>Class balances</h2>\n" + _balance_charts(table_run, classes))
     out.write("\n<h2>Collateral cashflows at 100% of the pricing speed</h2>\n" + _collateral_chart(result))
     out.write("\n<h2>Cash paid by each clause at 100% of the pricing speed</h2>\n" + _clause_chart(result))
     out.write("\n<h2>Available funds cap</h2>\n" + _afc_chart(deal, assumptions, result))
     out.write("\n</body></html>\n")
     return out.getvalue()
+
+
+def _flow(tables: str) -> str:
+    """Tables side by side, as many as the page is wide."""
+    return f'<div class="charts">{tables}</div>'
 
 
 def _scenario(result, speed: float, mode: str) -> int:
