@@ -329,7 +329,7 @@ def _check_tables_cover(deal, assumptions) -> None:
     used = set()
     for e in deal_expressions(deal):
         used |= {n.id for n in iter_exprs(e) if isinstance(n, A.Name)}
-    T = horizon(deal, assumptions)
+    T = horizon(deal, assumptions, defaults=True)  # the longest a run can be (a --grid with a CDR axis)
     diags = []
     for t in deal.tables:
         if t.name not in used or any(r.last is None for r in t.rows):

@@ -10,31 +10,64 @@ from typing import List, Optional
 from ..errors import UsageError
 
 
+# run-deal --help by task: each option's group (options not named here stay under "options").
+HELP_GROUPS = {
+    "tables and pricing": ("--speeds", "--to", "--class", "--price", "--yield", "--dm", "--afc"),
+    "scenarios": ("--grid", "--chunk", "--workers", "--dask"),
+    "reports": ("--decrement", "--report"),
+    "solvers": ("--breakeven", "--severity", "--lag", "--size", "--remainder", "--round"),
+    "state": ("--assumptions", "--set"),
+    "engine": ("--engine",),
+    "output": ("--format", "--cashflows", "--out", "--check"),
+}
+
+
 def add_options(p) -> None:
-    """The report set's options, in their argparse groups."""
-    g = p.add_argument_group("reports")
-    g.add_argument("--decrement", action="store_true",
+    """The report set's options, then every option grouped by task for --help."""
+    _add(p)
+    _group_by_task(p)
+
+
+def _group_by_task(p) -> None:
+    """Move each option named in HELP_GROUPS into its group (argparse lists a
+    group's actions in ``_group_actions``; parsing does not read the groups)."""
+    where = {opt: title for title, opts in HELP_GROUPS.items() for opt in opts}
+    groups = {title: p.add_argument_group(title) for title in HELP_GROUPS}
+    for g in list(p._action_groups):
+        if g.title in groups:
+            continue
+        for action in list(g._group_actions):
+            title = next((where[o] for o in action.option_strings if o in where), None)
+            if title is not None:
+                g._group_actions.remove(action)
+                groups[title]._group_actions.append(action)
+    for title, g in groups.items():  # in the order of HELP_GROUPS
+        p._action_groups.remove(g)
+        p._action_groups.append(g)
+
+
+def _add(p) -> None:
+    """The report set's options (grouped by _group_by_task)."""
+    p.add_argument("--decrement", action="store_true",
                    help="decrement tables: percent of each principal class's initial balance outstanding on each "
                         "anniversary, at the table speeds, to the table event and to maturity, with the WAL")
-    g.add_argument("--report", metavar="FILE.html",
+    p.add_argument("--report", metavar="FILE.html",
                    help="write one self-contained HTML page: term-sheet and decrement tables, charts of balances, "
                         "collateral cashflows, cash by clause and the available-funds cap")
-    s = p.add_argument_group("solvers")
-    s.add_argument("--breakeven", nargs="*", metavar="CLASS",
+    p.add_argument("--breakeven", nargs="*", metavar="CLASS",
                    help="breakeven CDRs: the highest constant default rate without a write-down, and without an "
                         "interest shortfall, per class (default: every principal class) and speed")
-    s.add_argument("--severity", metavar="PCT", help="with --breakeven: the loss severity (default: the assumptions')")
-    s.add_argument("--lag", type=int, metavar="MONTHS",
+    p.add_argument("--severity", metavar="PCT", help="with --breakeven: the loss severity (default: the assumptions')")
+    p.add_argument("--lag", type=int, metavar="MONTHS",
                    help="with --breakeven: the recovery lag (default: the assumptions')")
-    s.add_argument("--size", metavar="TARGETS",
+    p.add_argument("--size", metavar="TARGETS",
                    help='solve class sizes to targets, e.g. "1-A-1 wal=0.90, 1-A-2 wal=2.00" (balances) or '
                         '"1-A-3 price=100 yield=3.80%%" (the coupon); in order, at 100%% of the pricing speed '
                         "to the table event unless --speeds/--to say otherwise; with --out FILE: write the resized deal")
-    s.add_argument("--remainder", metavar="CLASS", help="with --size: the class that takes what is left")
-    s.add_argument("--round", type=float, default=1.0, metavar="DOLLARS",
+    p.add_argument("--remainder", metavar="CLASS", help="with --size: the class that takes what is left")
+    p.add_argument("--round", type=float, default=1.0, metavar="DOLLARS",
                    help="with --size: round balances to this many dollars (default 1)")
-    w = p.add_argument_group("what-if")
-    w.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
                    help="for this run only: CLASS.balance=60,000,000, CLASS.coupon=4.10%% (a fixed coupon) or "
                         "PARAMETER=VALUE; repeatable")
 

@@ -52,10 +52,16 @@ def _index_paths(program: P.Program, assumptions: Assumptions, S: int, T: int) -
     return out
 
 
-def horizon(deal: A.Deal, assumptions: Assumptions) -> int:
+def horizon(deal: A.Deal, assumptions: Assumptions, defaults: Optional[bool] = None) -> int:
+    """Periods of a run: the assumptions' horizon, else the longest remaining term,
+    plus the recovery lag when loans default (``defaults``: None reads the
+    assumptions; a run given a CDR says True), so the last recoveries arrive. A
+    recovery lag stated for stress runs leaves a run without defaults as it was."""
     if assumptions.horizon:
         return assumptions.horizon
-    return max(l.remaining_term for l in assumptions.lines) + assumptions.recovery_lag
+    if defaults is None:
+        defaults = bool(assumptions.defaults)
+    return max(l.remaining_term for l in assumptions.lines) + (assumptions.recovery_lag if defaults else 0)
 
 
 def project_collateral(deal: A.Deal, assumptions: Assumptions, speeds: np.ndarray, T: int,
@@ -158,7 +164,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     cdr, severity = per_scenario(cdr), per_scenario(severity)
     shifts = {k: per_scenario(v) for k, v in (index_shift or {}).items()}
     S = len(speeds)
-    T = horizon(deal, assumptions)
+    T = horizon(deal, assumptions, defaults=True if cdr is not None else None)
     program = lower_program(deal, assumptions, T)
     per_scenario_constants = {}
     if parameters:
