@@ -67,8 +67,19 @@ def main() -> None:
         list(analyze(holder["r"]))
     mt, _, _ = timed(table_run, args.repeat)
     md, _, _ = timed(lambda: decrement_tables(holder["r"]), args.repeat)
-    print(f"table run {mt:.3f} s; decrement tables on its result {md * 1000:.1f} ms "
-          f"(+{md / mt * 100:.1f}% of the table run)")
+    import contextlib
+    import io
+    from interpreter.cli import main as run_deal
+    path = str(ROOT / "deals" / "cwalt-2004-j4.waterfall")
+
+    def cli(argv):
+        with contextlib.redirect_stdout(io.StringIO()):
+            run_deal(argv)
+    mc, _, _ = timed(lambda: cli([path]), args.repeat)
+    mcd, _, _ = timed(lambda: cli([path, "--decrement"]), args.repeat)
+    print(f"run + analyze {mt * 1000:.1f} ms; decrement tables on its result {md * 1000:.1f} ms "
+          f"(+{md / mt * 100:.1f}%); run-deal's main() in process: tables {mc * 1000:.1f} ms, "
+          f"--decrement {mcd * 1000:.1f} ms; decrement tables = {md / mc * 100:.1f}% of a table run")
 
     targets = [Target("1-A-1", "wal", 0.90), Target("1-A-2", "wal", 2.00), Target("1-A-3", "wal", 3.00),
                Target("1-A-4", "wal", 5.00)]

@@ -83,6 +83,7 @@ def decrement_tables(result: RunResult, classes: Optional[Sequence[str]] = None)
     periods = anniversary_periods(deal.header.closing, result.dates)
     settle = deal.header.settlement or deal.header.closing
     out = []
+    years_by_delay: dict = {}  # payment times are shared by the classes without a delay
     for m, mode in enumerate(modes):
         cols = slice(m * n_speeds, (m + 1) * n_speeds)
         for name in names:
@@ -97,7 +98,10 @@ def decrement_tables(result: RunResult, classes: Optional[Sequence[str]] = None)
             # up to the first row that shows the class retired at every speed
             rows = min(int(alive[-1]) + 2 if len(alive) else 1, len(periods))
             dates = (deal.header.closing,) + tuple(result.dates[t] for t in periods[:rows])
-            years = np.array(years_30_360(settle, payment_dates(deal, deal.class_named(name), result.dates)))
+            c = deal.class_named(name)
+            if c.delay_days not in years_by_delay:
+                years_by_delay[c.delay_days] = np.array(years_30_360(settle, payment_dates(deal, c, result.dates)))
+            years = years_by_delay[c.delay_days]
             w = wal(result.principal[:, ci, cols].T, years)
             out.append(DecrementTable(name, mode.lower(), speeds_pct, dates, pct[: rows + 1], w))
     return out

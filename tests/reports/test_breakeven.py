@@ -121,3 +121,17 @@ def test_unpaid_interest_record_agrees_between_engines():
     credit = run(deal, a, [1.0] * 3, engine="c", keep="credit", **kw)
     np.testing.assert_array_equal(credit.unpaid_interest, rc.unpaid_interest)
     np.testing.assert_array_equal(credit.writedown_total(), rc.writedown_total())
+
+
+def test_the_stress_recovery_lag_lengthens_only_runs_with_defaults():
+    """J4's longest remaining term is 358 months (group 2) and its assumptions state a
+    12-month recovery lag for stress runs: a run without defaults has 358 periods (the
+    base tables as before), a run given a CDR 358 + 12, so its last recoveries arrive."""
+    from dsl.check import load_deal
+    from interpreter.assumptions import load_assumptions
+    from interpreter.engine import run
+    deal = load_deal(DEALS / "cwalt-2004-j4.waterfall")
+    a = load_assumptions(str(DEALS / "cwalt-2004-j4.assumptions.yaml"), deal)
+    assert "severity" in a.stated and a.recovery_lag == 12
+    assert run(deal, a, [1.0], keep="lean").n_periods == 358
+    assert run(deal, a, [1.0], cdr=[0.05], severity=[0.35], keep="credit").n_periods == 370
