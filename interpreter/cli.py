@@ -58,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--grid", metavar="SPEC",
                    help='scenario grid, e.g. "speed=0..300/25 cdr=0,2,5,10 severity=35%%,50%% libor=+0,+100bp" '
                         "(or a YAML file of axis: values); prints one row per scenario and class")
-    p.add_argument("--out", metavar="FILE", help="with --grid: write the table to FILE (.csv, or .parquet with pyarrow)")
+    p.add_argument("--out", metavar="FILE", help="with --grid: write the table to FILE (.csv, or .parquet with pyarrow); "
+                                                 "with --size: write the resized deal to FILE")
     p.add_argument("--chunk", type=int, default=2000, help="with --grid: scenarios per pass (bounds memory)")
     p.add_argument("--workers", type=int, default=1,
                    help="with --grid: run the chunks in this many processes (e.g. the number of cores)")
@@ -70,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=("auto", "c", "numpy"), default=None,
                    help="the compiled C engine, the numpy engine, or auto (C when a C compiler is found; the "
                         "default, or $WATERFALL_ENGINE): the same results either way")
+    from .report.tasks import add_options
+    add_options(p)  # decrement tables, breakeven, sizing, --set, the HTML report
     return p
 
 
@@ -203,6 +206,8 @@ def _main(args) -> int:
     deal, assumptions, apath = load_files(args.deal, args.assumptions)  # the API's loader (interpreter/api.py)
     if args.cashflows:
         check_cashflow_names(deal)  # before anything runs or is written
+    from .report import tasks
+    deal, assumptions = tasks.apply_sets(args, deal, assumptions)
     _check_tables_cover(deal, assumptions)
     class_names = [c.name for c in deal.classes]
     for name in args.classes:
@@ -218,6 +223,8 @@ def _main(args) -> int:
     modes = _modes(args.to, deal)
     if args.cashflows and not args.grid:
         cashflows_target(args.cashflows)  # refused now rather than after the run
+    if tasks.requested(args) and not args.check:
+        return tasks.run_task(args, deal, assumptions, speeds, modes)
     if args.afc:
         sys.stdout.write(format_afc(deal, assumptions, args.afc, args.classes or None))
         return 0
@@ -320,7 +327,7 @@ def _check_tables_cover(deal, assumptions) -> None:
     used = set()
     for e in deal_expressions(deal):
         used |= {n.id for n in iter_exprs(e) if isinstance(n, A.Name)}
-    T = horizon(deal, assumptions)
+    T = horizon(deal, assumptions, defaults=True)  # the longest a run can be (a --grid with a CDR axis)
     diags = []
     for t in deal.tables:
         if t.name not in used or any(r.last is None for r in t.rows):

@@ -114,6 +114,8 @@ def threads_for(S: int) -> int:
 KEEP = {
     "all": {k: None for k in RECORDS if k != "cash_paid"},
     "lean": {"principal": None, "cash_paid": None, "rate": 1, "notional": 1},
+    # breakeven solvers (report/breakeven.py): interest shortfalls by period, write-down totals
+    "credit": {"unpaid_interest": None},
 }
 
 

@@ -249,6 +249,7 @@ static double avg_delinquency(const St *s, double n_, int g) {{
         COPY(R_BALANCE, s->balance);
         COPY(R_NOTIONAL, s->notional_now);
         COPY(R_ACCRETED, s->accreted);
+        COPY(R_UNPAID_INTEREST, s->shortfall);
         if (rec[R_CASH_PAID]) for (int c = 0; c < NC; c++) rec[R_CASH_PAID][c * cs[R_CASH_PAID]] = s->paid_interest[c] + s->paid_principal[c] + s->paid_carry[c] + s->paid_loss[c];
         if (R_ACC) for (int a = 0; a < {NA}; a++) R_ACC[((size_t)sc * T + t) * {max(NA, 1)} + a] = s->funds[{nflow} + a];
         if (R_CON) for (int k = 0; k < {NK}; k++) R_CON[((size_t)sc * T + t) * {max(NK, 1)} + k] = s->contract_paid[k];""",

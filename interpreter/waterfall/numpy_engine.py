@@ -600,6 +600,7 @@ class _NumpyPeriod:
         rec["balance"][t] = st.balance
         rec["notional"][t] = st.notional_now
         rec["accreted"][t] = st.accreted
+        rec["unpaid_interest"][t] = st.shortfall
         self.acc_rec[t] = st.funds[self.program.n_flow_buckets:]
         self.con_rec[t] = st.contract_paid
 

@@ -433,6 +433,8 @@ CLASS_RECORDS = (
     Record("cap", "rate", "the class's cap; NaN for a class without one"),
     Record("accreted", "amount", "interest added to the balance of an accrual class"),
     Record("cash_paid", "amount", "everything the class received (kept by lean runs)"),
+    # an interest shortfall: what breakeven solvers test (report/breakeven.py)
+    Record("unpaid_interest", "amount", "interest owed and not paid at the end of the period"),
 )
 RECORD_INDEX = {r.name: i for i, r in enumerate(CLASS_RECORDS)}
 

@@ -47,6 +47,7 @@ class RunResult:
     lean: bool = False
     cash_paid: Optional[np.ndarray] = None  # (T, C, S) everything a class receives (lean runs)
     writedowns: Optional[np.ndarray] = None  # (C, S) total write-downs of each class
+    unpaid_interest: Optional[np.ndarray] = None  # (T, C, S) interest owed and not paid at the end of each period
 
     @property
     def n_periods(self) -> int:

@@ -52,10 +52,16 @@ def _index_paths(program: P.Program, assumptions: Assumptions, S: int, T: int) -
     return out
 
 
-def horizon(deal: A.Deal, assumptions: Assumptions) -> int:
+def horizon(deal: A.Deal, assumptions: Assumptions, defaults: Optional[bool] = None) -> int:
+    """Periods of a run: the assumptions' horizon, else the longest remaining term,
+    plus the recovery lag when loans default (``defaults``: None reads the
+    assumptions; a run given a CDR says True), so the last recoveries arrive. A
+    recovery lag stated for stress runs leaves a run without defaults as it was."""
     if assumptions.horizon:
         return assumptions.horizon
-    return max(l.remaining_term for l in assumptions.lines) + assumptions.recovery_lag
+    if defaults is None:
+        defaults = bool(assumptions.defaults)
+    return max(l.remaining_term for l in assumptions.lines) + (assumptions.recovery_lag if defaults else 0)
 
 
 def project_collateral(deal: A.Deal, assumptions: Assumptions, speeds: np.ndarray, T: int,
@@ -115,7 +121,8 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         index_levels: Optional[dict] = None, cdr: Optional[Sequence[float]] = None,
         severity: Optional[Sequence[float]] = None, index_shift: Optional[dict] = None,
         trace: bool = False, engine: Optional[str] = None, keep: str = "all",
-        start: Optional[dict] = None, parameters: Optional[dict] = None) -> RunResult:
+        start: Optional[dict] = None, parameters: Optional[dict] = None,
+        constants: Optional[dict] = None) -> RunResult:
     """Run the deal at each speed (multiples of the pricing speed) and each
     mode ('maturity' or the name of an event that retires classes) in one
     vectorised pass: the scenario axis is modes x speeds. ``cdr``,
@@ -129,7 +136,11 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     results (tests/engine/test_ckernel.py).
 
     ``keep``: 'all' records, or 'lean' (see RunResult.lean: what grid
-    analytics need, a fraction of the memory). The numpy engine always keeps all.
+    analytics need, a fraction of the memory), or 'credit' (write-down totals and
+    unpaid interest: what a breakeven needs). The numpy engine always keeps all.
+
+    ``constants``: {constant slot: one value per speed} (a slot of
+    ``program.const_decls``, e.g. a class's fixed coupon), inputs like ``parameters``.
 
     ``start``: where the run starts instead of the deal at closing, per class,
     account and event, one value or one per scenario (see
@@ -137,8 +148,8 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     it compiles nothing. ``parameters``: the deal's parameters one value per
     speed (``{name: values}``), e.g. a trigger threshold a solver varies; they
     too are inputs."""
-    if keep not in ("all", "lean"):
-        raise RunError(f"unknown keep '{keep}': use all or lean")
+    if keep not in ("all", "lean", "credit"):
+        raise RunError(f"unknown keep '{keep}': use all, lean or credit")
     speeds1 = np.asarray(assumptions.speeds if speeds is None else speeds, dtype=float)
     model_events = {e.name: i for i, e in enumerate(deal.events)}
     for m in to:
@@ -153,7 +164,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     cdr, severity = per_scenario(cdr), per_scenario(severity)
     shifts = {k: per_scenario(v) for k, v in (index_shift or {}).items()}
     S = len(speeds)
-    T = horizon(deal, assumptions)
+    T = horizon(deal, assumptions, defaults=True if cdr is not None else None)
     program = lower_program(deal, assumptions, T)
     per_scenario_constants = {}
     if parameters:
@@ -162,6 +173,11 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         except ValueError:
             raise RunError(f"parameters: one value, or one for each of the {len(speeds1)} speeds") from None
         per_scenario_constants = run_constants(program, S, given)
+    for slot, v in (constants or {}).items():
+        a = per_scenario(v)
+        if not 0 <= slot < len(program.const_decls) or not np.isfinite(a).all():
+            raise RunError(f"constants: slot {slot} is not one of the program's, or a value is not finite")
+        per_scenario_constants[slot] = a
     # per-speed starting values repeat for each mode, as the other per-scenario inputs do
     def per_speed(x):
         return np.tile(np.asarray(x, dtype=float), n_to) if np.ndim(x) == 1 and len(x) == len(speeds1) else x
@@ -212,7 +228,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                          accounts=tcs(acc_c), account_names=tuple(a.name for a in deal.accounts),
                          contracts=tcs(con_c), contract_names=tuple(c.name for c in deal.contracts), trace=None,
                          sold_period=sold_c, index_path=named_paths, collateral=flows, clause_paid=tcs(clause_c),
-                         clause_labels=program.layout.clauses, lean=keep == "lean",
+                         clause_labels=program.layout.clauses, lean=keep != "all",
                          writedowns=wdt.T)
     st = PeriodState(program, S, flows, ipaths, dates, closing, starting)
     st.pending = pending

@@ -21,7 +21,7 @@ from .test_random_deals import YAML, deals
 pytestmark = pytest.mark.skipif(not cbuild.available(), reason="no C compiler on this machine")
 
 FIELDS = ("interest", "principal", "carryover_paid", "loss_reimbursed", "writedown", "balance", "begin_balance",
-          "notional", "rate", "cap", "accreted", "accounts", "contracts", "clause_paid", "sold_period")
+          "notional", "rate", "cap", "accreted", "unpaid_interest", "accounts", "contracts", "clause_paid", "sold_period")
 
 
 def assert_same(rc, rn):

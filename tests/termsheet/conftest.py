@@ -69,6 +69,10 @@ def make_assumptions(tmp_path_factory):
         for old, new in replace:
             assert text.count(old) == 1, old
             text = text.replace(old, new)
+        # a top-level scalar the appended YAML states replaces the base file's (the
+        # base states a stress severity and recovery lag for breakeven runs)
+        for key in re.findall(r"^([a-z][a-z ]*):\s*\S", append, re.M):
+            text = re.sub(rf"^{key}:.*\n", "", text, flags=re.M)
         path = tmp_path_factory.mktemp("assumptions") / f"{name}.assumptions.yaml"
         path.write_text(text + "\n" + append + "\n")
         return load_assumptions(path, d)
