@@ -70,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=("auto", "c", "numpy"), default=None,
                    help="the compiled C engine, the numpy engine, or auto (C when a C compiler is found; the "
                         "default, or $WATERFALL_ENGINE): the same results either way")
+    # issue 18: inspection and deal states (interpreter/report/inspect.py, interpreter/state.py)
+    p.add_argument("--inspect", metavar="NAME[,NAME...]",
+                   help="print defined terms, events, accounts, contracts, class and group fields by period "
+                        "(a name, a class, group_G, pool, or all) instead of the tables")
     return p
 
 
@@ -220,6 +224,10 @@ def _main(args) -> int:
     modes = _modes(args.to, deal)
     if args.cashflows and not args.grid:
         cashflows_target(args.cashflows)  # refused now rather than after the run
+    if args.inspect:
+        from .report.inspect import inspect_run
+        sys.stdout.write(inspect_run(deal, assumptions, speeds, modes, args.inspect, args.format, args.cashflows))
+        return 0
     if args.afc:
         sys.stdout.write(format_afc(deal, assumptions, args.afc, args.classes or None))
         return 0
@@ -254,7 +262,8 @@ def _main(args) -> int:
     run_modes = list(modes) + (["maturity"] if "maturity" not in modes else [])
     from .native.policy import quick_start
     with quick_start():  # a kernel not built yet: -O3 in the background for the next run, -O0 for this one
-        result = run(deal, assumptions, run_speeds, to=run_modes, trace=bool(args.cashflows))
+        result = run(deal, assumptions, run_speeds, to=run_modes, trace=bool(args.cashflows),
+                     inspect=bool(args.cashflows))
         all_rows = analyze(result, prices, default_price, args.classes or None, yields, dms)
     wanted = {round(x * 100, 9) for x in speeds}
     rows = [r for r in all_rows if round(r["speed_pct"], 9) in wanted and r["to"] in [m.lower() for m in modes]]

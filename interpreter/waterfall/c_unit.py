@@ -59,6 +59,13 @@ def _unit(gen: Generator) -> str:
                 f"static double D{i}(St *s) {{  {note}\n"
                 f"    if (s->dver[{i}] != s->{key}) {{ s->dval[{i}] = {body}; s->dver[{i}] = s->{key}; }}\n"
                 f"    return s->dval[{i}];\n}}")
+    # the inspections (waterfall/inspection.py): after the waterfall and losses, outside any step,
+    # with every cached formula computed afresh; only in a kernel built for them
+    inspect_src = ""
+    if m.inspections:
+        vals = "\n".join(f"        ins_[{j}] = (double)({gen.expr(i.op)});" for j, i in enumerate(m.inspections))
+        inspect_src = (f"        if (INS) {{ s->version++; s->pver++; s->cf = -1;\n"
+                       f"        double *ins_ = INS + ((size_t)sc * T + t) * {len(m.inspections)};\n{vals}\n        }}\n")
     # the waterfall
     clauses = []
     for k, clause in enumerate(m.clause_decls):
@@ -256,7 +263,7 @@ return k ? sum / k : 0.0;
 {clause_src}""",
         P.Phase.RETIREMENT: "        sold = 0;" + nl + nl.join(retire),
         P.Phase.LOSSES: nl.join(losses),
-        P.Phase.CLOSE: f"""        for (int c = 0; c < NC; c++) {{ s->shortfall[c] += s->current_due[c]; s->current_due[c] = 0.0; }}
+        P.Phase.CLOSE: f"""{inspect_src}        for (int c = 0; c < NC; c++) {{ s->shortfall[c] += s->current_due[c]; s->current_due[c] = 0.0; }}
     for (int k = 0; k < NE; k++) s->ev_before[k] |= s->ev_now[k];
     if (sold) {{ s->alive = 0.0; sold_period[sc] = t; }}
     s->version++; s->pver++;
@@ -295,8 +302,9 @@ return k ? sum / k : 0.0;
 /* One scenario's whole run. Returns 0, or an error code with err/errv filled. */
 static int run_one(St *s, const double *const *P, const double *K, int T, int S, int sc, double **R, const int *TN,
                double *R_CLAUSE_ALL, double *R_ACC, double *R_CON, double *WDT, int32_t *sold_period,
-               int *err, double *errv) {{
+               int *err, double *errv, double *INS) {{
 double *wdt = WDT + (size_t)sc * NC;
+(void)INS;  /* read only by a kernel built with inspections */
 memset(s, 0, sizeof(St));
 s->P = P; memcpy(s->K, K + (size_t)sc * {len(m.const_decls)}, sizeof(double) * {len(m.const_decls)});  /* this scenario's */
 for (int i = 0; i < {len(GROUP_FIELDS) * NG}; i++) s->g[i] = P[i] + (size_t)sc * T;
@@ -340,10 +348,10 @@ return 0;
 
 int run_range(const double *const *P, const double *K, int T, int S, int s0, int s1, double **R, const int *TN,
           double *R_CLAUSE_ALL, double *R_ACC, double *R_CON, double *WDT, int32_t *sold_period,
-          int *err, double *errv) {{
+          int *err, double *errv, double *INS) {{
 St st;
 for (int sc = s0; sc < s1; sc++) {{
-    int rc = run_one(&st, P, K, T, S, sc, R, TN, R_CLAUSE_ALL, R_ACC, R_CON, WDT, sold_period, err, errv);
+    int rc = run_one(&st, P, K, T, S, sc, R, TN, R_CLAUSE_ALL, R_ACC, R_CON, WDT, sold_period, err, errv, INS);
     if (rc) return rc;
 }}
 return 0;

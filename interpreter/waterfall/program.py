@@ -102,6 +102,11 @@ class ClassField(enum.Enum):
     BALANCE = "balance"  # after payments made so far this period
     PRIOR = "prior_balance"  # at the start of the period
     ORIGINAL = "original_balance"  # at closing
+    # what a class is owed (its ClassState of the same name); read by inspections
+    SHORTFALL = "shortfall"  # unpaid interest from earlier periods
+    CURRENT_DUE = "current_due"  # current interest not yet paid this period
+    CARRYOVER = "carryover"  # net rate carryover owed
+    UNPAID_LOSS = "unpaid_loss"  # realized losses written down, not yet reimbursed
 
 
 class ClassSum(NamedTuple):
@@ -529,6 +534,16 @@ class StartState(NamedTuple):
     events_happened: object
 
 
+class Inspection(NamedTuple):
+    """A value a run can show period by period (``run-deal --inspect``): ``op``
+    evaluated after the period's waterfall and losses, before its close. ``name``
+    is the column it is shown under; ``event``: a 0/1 event value (its period
+    is shown beside it)."""
+    name: str
+    op: object
+    event: bool = False
+
+
 class TableData(NamedTuple):
     """Table ``k``'s value by period (index 0 unused), and the last period it covers."""
     k: int
@@ -593,6 +608,7 @@ class Program(NamedTuple):
     const_decls: Tuple[ConstDecl, ...]
     parameter_slots: Tuple[Tuple[str, int], ...]
     account_initial_slots: Tuple[int, ...]
+    inspections: Tuple[Inspection, ...] = ()  # every value --inspect can show (waterfall/inspection.py)
 
     def constants(self):
         """(K,) every number of the deal, as the program's constants table holds them."""
