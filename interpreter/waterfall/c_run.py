@@ -164,7 +164,9 @@ def run_kernel(lib, gen: Generator, program: P.Program, S: int, T: int, flows: d
     if start is None:
         from .lowering import start_state
         start = start_state(program, S)
-    rows = np.concatenate([start.classes, start.accounts, start.events_happened]) if gen.n_start else np.zeros((1, S))
+    cum_loss = start.cum_loss if start.cum_loss is not None else np.zeros((len(program.groups), S))
+    rows = np.concatenate([start.classes, start.accounts, start.events_happened, cum_loss,
+                           np.full((1, S), float(start.period))])
     slots[gen.slot("start")] = arr(rows.T)  # (S, n_start): a scenario's starting values together
     P = (ctypes.c_void_p * len(slots))(*slots)
     # every number of the deal, for each scenario (S, constants)

@@ -318,10 +318,12 @@ for (int c = 0; c < NC; c++) {{
     s->carryover[c] = st0[3 * NC + c]; s->unpaid_loss[c] = st0[4 * NC + c];
 }}
 for (int k = 0; k < {len(m.event_decls)}; k++) s->ev_before[k] = st0[{5 * len(m.classes) + m.n_funds - m.n_flow_buckets} + k] != 0.0;
+{chr(10).join(f"s->cum_loss[{g}] = st0[{gen.n_start - 1 - NG + g}];" for g in range(NG))}
+const int t0 = (int)st0[{gen.n_start - 1}];  /* the distributions already made (a run from a deal state) */
 s->alive = 1.0;
 for (int i = 0; i < ND; i++) s->dver[i] = -1;
 {init_accounts}
-for (int t = 0; t < T; t++) {{
+for (int t = t0; t < T; t++) {{
     /* this period's record rows; a record not asked for (or asked for its
        first TN[r] periods only) has no row: nothing is written to it */
     /* records are (C, S, T) arrays: one class's periods lie together, which is

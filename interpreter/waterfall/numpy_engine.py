@@ -298,7 +298,7 @@ class PeriodState:
         self.event_before = start.events_happened != 0
         self.start = start
         self.event_now = np.zeros((len(program.event_decls), S), dtype=bool)
-        self.cum_loss = np.zeros((len(program.groups), S))
+        self.cum_loss = np.zeros((len(program.groups), S)) if start.cum_loss is None else start.cum_loss.copy()
         self.contract_paid = np.zeros((len(program.contract_decls), S))
         self.alive = np.ones(S)  # 0 once a scenario's collateral has been sold (early retirement)
         self.amounts: list = []  # stack of amounts routed to distributions

@@ -528,10 +528,17 @@ START_CLASS_FIELDS = ("balance", "original_balance", "shortfall", "carryover", "
 
 class StartState(NamedTuple):
     """Arrays (rows, S): ``classes`` (len(START_CLASS_FIELDS) * C rows, field by
-    field, each C classes), ``accounts`` (A rows), ``events_happened`` (E rows, 0/1)."""
+    field, each C classes), ``accounts`` (A rows), ``events_happened`` (E rows, 0/1),
+    ``cum_loss`` (G rows: each group's realized losses so far). ``period``: the
+    distributions already made (0 at closing); the run starts with the next one,
+    and periods keep their numbers (a table by period, a date, an average of
+    delinquencies read the deal's own period: the run's time axis is the deal's,
+    its records before ``period`` are 0)."""
     classes: object
     accounts: object
     events_happened: object
+    cum_loss: object = None
+    period: int = 0
 
 
 class Inspection(NamedTuple):

@@ -228,7 +228,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     period = _NumpyPeriod(_NumpyProgram(program, per_scenario_constants), st, flows, pending, fractions,
                           retire_event, T, check)
     handlers = {phase: getattr(period, phase.name.lower()) for phase in P.PERIOD}
-    for t in range(T):
+    for t in range(starting.period, T):  # a run from a deal state starts after its last distribution
         period.t = t
         for phase in P.PERIOD:
             handlers[phase]()
