@@ -74,6 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--inspect", metavar="NAME[,NAME...]",
                    help="print defined terms, events, accounts, contracts, class and group fields by period "
                         "(a name, a class, group_G, pool, or all) instead of the tables")
+    p.add_argument("--state", metavar="STATE.yaml", help="run the deal from a deal state (see --save-state)")
+    p.add_argument("--save-state", metavar="FILE", help="write the deal state after distribution --after N "
+                                                        "(one speed, one mode)")
+    p.add_argument("--after", type=int, metavar="N", help="with --save-state: the distribution")
     return p
 
 
@@ -224,6 +228,19 @@ def _main(args) -> int:
     modes = _modes(args.to, deal)
     if args.cashflows and not args.grid:
         cashflows_target(args.cashflows)  # refused now rather than after the run
+    if args.save_state or args.state or args.after is not None:
+        from .state import run_from_state, save_state
+        if args.save_state and args.state:
+            raise UsageError("--save-state and --state: one at a time")
+        if args.save_state or args.after is not None:
+            sys.stdout.write(save_state(deal, assumptions, speeds, modes, args.save_state or "",
+                                        args.after) if args.save_state else "")
+            if not args.save_state:
+                raise UsageError("--after N goes with --save-state FILE")
+            return 0
+        sys.stdout.write(run_from_state(deal, assumptions, args.state, _speeds(args.speeds),
+                                        modes if args.to else None, args.inspect, args.format, args.cashflows))
+        return 0
     if args.inspect:
         from .report.inspect import inspect_run
         sys.stdout.write(inspect_run(deal, assumptions, speeds, modes, args.inspect, args.format, args.cashflows))

@@ -96,21 +96,21 @@ def _last_period(result, s: int) -> int:
     return int(idx[-1]) if len(idx) else 0
 
 
-def rows(result, cols: Sequence[Column], first_period: int = 1, since_before: Optional[dict] = None) -> List[dict]:
+def rows(result, cols: Sequence[Column], t0: int = 0, since_before: Optional[dict] = None) -> List[dict]:
     """One dict per scenario x period (each scenario up to its last period): the
     keys of KEYS then each column's value (an event: NAME and NAME_since).
-    ``first_period``: the number of the run's first period (a run from a deal
-    state continues its numbers); ``since_before``: {event: period} for events
-    that happened before the run started."""
+    ``t0``: the distributions made before the run (a run from a deal state:
+    its rows start after them, periods keep their numbers); ``since_before``:
+    {event: period} for events that happened before the run started."""
     since_before = since_before or {}
     out = []
     dates = [d.isoformat() for d in result.dates]
     for s, sp in enumerate(result.speeds):
         last = _last_period(result, s)
         since = {}
-        for t in range(last + 1):
+        for t in range(t0, last + 1):
             row = {"scenario": s, "speed": f"{sp * 100:g}%", "mode": result.modes[s],
-                   "period": t + first_period, "date": dates[t]}
+                   "period": t + 1, "date": dates[t]}
             for c in cols:
                 if c.record is not None:
                     v = float(getattr(result, c.record)[t, c.index, s])
@@ -119,7 +119,7 @@ def rows(result, cols: Sequence[Column], first_period: int = 1, since_before: Op
                 if c.event:
                     happened = v != 0.0
                     if happened and c.name not in since:
-                        since[c.name] = since_before.get(c.name, t + first_period)
+                        since[c.name] = since_before.get(c.name, t + 1)
                     row[c.name] = int(happened)
                     row[c.name + "_since"] = since.get(c.name) if happened else None
                 else:
@@ -185,9 +185,9 @@ def to_text(deal_name: str, rows_: List[dict], cols: Sequence[Column]) -> str:
     return out.getvalue()
 
 
-def render(result, names: Sequence[str], fmt: str, first_period: int = 1, since_before: Optional[dict] = None) -> str:
+def render(result, names: Sequence[str], fmt: str, t0: int = 0, since_before: Optional[dict] = None) -> str:
     cols = select(result, names)
-    rs = rows(result, cols, first_period, since_before)
+    rs = rows(result, cols, t0, since_before)
     if fmt == "csv":
         return to_csv(rs, cols)
     if fmt == "json":
@@ -195,10 +195,10 @@ def render(result, names: Sequence[str], fmt: str, first_period: int = 1, since_
     return to_text(result.deal.name, rs, cols)
 
 
-def terms_csv(result, first_period: int = 1, since_before: Optional[dict] = None) -> str:
+def terms_csv(result, t0: int = 0, since_before: Optional[dict] = None) -> str:
     """--cashflows' terms.csv: every column, every scenario and period."""
     cols = columns(result)
-    return to_csv(rows(result, cols, first_period, since_before), cols)
+    return to_csv(rows(result, cols, t0, since_before), cols)
 
 
 def inspect_run(deal, assumptions, speeds, modes, names: str, fmt: str, cashflows=None) -> str:
