@@ -73,6 +73,14 @@ def _parser() -> argparse.ArgumentParser:
                         "default, or $WATERFALL_ENGINE): the same results either way")
     from .report.tasks import add_options
     add_options(p)  # decrement tables, breakeven, sizing, --set, the HTML report
+    # issue 18: inspection and deal states (interpreter/report/inspect.py, interpreter/state.py)
+    p.add_argument("--inspect", metavar="NAME[,NAME...]",
+                   help="print defined terms, events, accounts, contracts, class and group fields by period "
+                        "(a name, a class, group_G, pool, or all) instead of the tables")
+    p.add_argument("--state", metavar="STATE.yaml", help="run the deal from a deal state (see --save-state)")
+    p.add_argument("--save-state", metavar="FILE", help="write the deal state after distribution --after N "
+                                                        "(one speed, one mode)")
+    p.add_argument("--after", type=int, metavar="N", help="with --save-state: the distribution")
     return p
 
 
@@ -223,6 +231,23 @@ def _main(args) -> int:
     modes = _modes(args.to, deal)
     if args.cashflows and not args.grid:
         cashflows_target(args.cashflows)  # refused now rather than after the run
+    if args.save_state or args.state or args.after is not None:
+        from .state import run_from_state, save_state
+        if args.save_state and args.state:
+            raise UsageError("--save-state and --state: one at a time")
+        if args.save_state or args.after is not None:
+            sys.stdout.write(save_state(deal, assumptions, speeds, modes, args.save_state or "",
+                                        args.after) if args.save_state else "")
+            if not args.save_state:
+                raise UsageError("--after N goes with --save-state FILE")
+            return 0
+        sys.stdout.write(run_from_state(deal, assumptions, args.state, _speeds(args.speeds),
+                                        modes if args.to else None, args.inspect, args.format, args.cashflows))
+        return 0
+    if args.inspect:
+        from .report.inspect_run import inspect_run
+        sys.stdout.write(inspect_run(deal, assumptions, speeds, modes, args.inspect, args.format, args.cashflows))
+        return 0
     if tasks.requested(args) and not args.check:
         return tasks.run_task(args, deal, assumptions, speeds, modes)
     if args.afc:
@@ -259,7 +284,8 @@ def _main(args) -> int:
     run_modes = list(modes) + (["maturity"] if "maturity" not in modes else [])
     from .native.policy import quick_start
     with quick_start():  # a kernel not built yet: -O3 in the background for the next run, -O0 for this one
-        result = run(deal, assumptions, run_speeds, to=run_modes, trace=bool(args.cashflows))
+        result = run(deal, assumptions, run_speeds, to=run_modes, trace=bool(args.cashflows),
+                     inspect=bool(args.cashflows))
         all_rows = analyze(result, prices, default_price, args.classes or None, yields, dms)
     wanted = {round(x * 100, 9) for x in speeds}
     rows = [r for r in all_rows if round(r["speed_pct"], 9) in wanted and r["to"] in [m.lower() for m in modes]]

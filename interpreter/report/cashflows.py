@@ -377,6 +377,11 @@ def _write_set(result, tmp: Path) -> None:
                 for k, label in enumerate(result.clause_labels):
                     w.writerow([s, f"{sp * 100:g}%", result.modes[s], t + 1, dates[t], label,
                                 repr(float(result.clause_paid[t, k, s]))])
+    # Every defined term and state field by period (run(inspect=True)).
+    if result.inspected is not None:
+        from .inspect import terms_csv
+        with open(tmp / "terms.csv", "w", newline="") as fh:
+            fh.write(terms_csv(result))
     # Every payment, with the clause and the line of the deal file that made it.
     if result.trace is not None:
         with open(tmp / "payments.csv", "w", newline="") as fh:

@@ -98,7 +98,9 @@ class KernelInputs:
     @property
     def n_start(self) -> int:
         """Values in a scenario's starting state: the class fields, accounts, events."""
-        return len(P.START_CLASS_FIELDS) * len(self.m.classes) + len(self.m.layout.accounts) + len(self.m.event_decls)
+        # then each group's cumulative loss and the period the run starts after
+        return (len(P.START_CLASS_FIELDS) * len(self.m.classes) + len(self.m.layout.accounts) + len(self.m.event_decls)
+                + len(self.m.groups) + 1)
 
 
 class Generator(KernelInputs):

@@ -58,7 +58,8 @@ def kernel(program: P.Program) -> Optional[tuple]:
     fn.restype = ctypes.c_int
     fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int,
                    ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
-                   ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+                   ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                   ctypes.c_void_p]  # the inspections' array, or NULL
     if program.source_key:
         _kernels[program.source_key] = (lib, gen)
     return lib, gen
@@ -122,11 +123,15 @@ KEEP = {
 def run_kernel(lib, gen: Generator, program: P.Program, S: int, T: int, flows: dict, ipaths: np.ndarray,
                pending: np.ndarray, dates, closing, retire_event: np.ndarray, fractions: np.ndarray,
                keep_records: str = "all", pending_by_group: Optional[dict] = None, start=None,
-               per_scenario_constants: Optional[dict] = None):
+               per_scenario_constants: Optional[dict] = None, inspected: Optional[np.ndarray] = None):
     """Run every scenario through the compiled deal. Returns (records: name ->
     (C, S, T') array for the records ``KEEP[keep_records]`` names, clause_paid
     (S, T, K), accounts (S, T, A), contracts (S, T, N) (None when lean),
-    write-down totals (S, C), sold_period (S,), error or None)."""
+    write-down totals (S, C), sold_period (S,), error or None). ``inspected``:
+    a C-contiguous (S, T, len(program.inspections)) array the kernel fills with
+    the program's inspections (None: a run without them)."""
+    if inspected is not None:
+        assert inspected.flags.c_contiguous and inspected.shape == (S, T, len(program.inspections))
     keep = []
 
     def arr(a):
@@ -161,7 +166,9 @@ def run_kernel(lib, gen: Generator, program: P.Program, S: int, T: int, flows: d
     if start is None:
         from .lowering import start_state
         start = start_state(program, S)
-    rows = np.concatenate([start.classes, start.accounts, start.events_happened]) if gen.n_start else np.zeros((1, S))
+    cum_loss = start.cum_loss if start.cum_loss is not None else np.zeros((len(program.groups), S))
+    rows = np.concatenate([start.classes, start.accounts, start.events_happened, cum_loss,
+                           np.full((1, S), float(start.period))])
     slots[gen.slot("start")] = arr(rows.T)  # (S, n_start): a scenario's starting values together
     P = (ctypes.c_void_p * len(slots))(*slots)
     # every number of the deal, for each scenario (S, constants)
@@ -191,7 +198,7 @@ def run_kernel(lib, gen: Generator, program: P.Program, S: int, T: int, flows: d
     def work(i, s0, s1):
         rcs[i] = lib.run_range(P, K.ctypes.data, T, S, s0, s1, R, TN.ctypes.data,
                                _data(clause), _data(acc), _data(con), wdt.ctypes.data, sold.ctypes.data,
-                               errs[i].ctypes.data, errvs[i].ctypes.data)
+                               errs[i].ctypes.data, errvs[i].ctypes.data, _data(inspected))
     run_split(work, S, nt)
     error = None
     for i in range(nt):

@@ -60,6 +60,13 @@ def _unit(gen: Generator) -> str:
                 f"static double D{i}(St *s) {{  {note}\n"
                 f"    if (s->dver[{i}] != s->{key}) {{ s->dval[{i}] = {body}; s->dver[{i}] = s->{key}; }}\n"
                 f"    return s->dval[{i}];\n}}")
+    # the inspections (waterfall/inspection.py): after the waterfall and losses, outside any step,
+    # with every cached formula computed afresh; only in a kernel built for them
+    inspect_src = ""
+    if m.inspections:
+        vals = "\n".join(f"        ins_[{j}] = (double)({gen.expr(i.op)});" for j, i in enumerate(m.inspections))
+        inspect_src = (f"        if (INS) {{ s->version++; s->pver++; s->cf = -1;\n"
+                       f"        double *ins_ = INS + ((size_t)sc * T + t) * {len(m.inspections)};\n{vals}\n        }}\n")
     # the waterfall
     clauses = []
     for k, clause in enumerate(m.clause_decls):
@@ -238,7 +245,7 @@ static double avg_delinquency(const St *s, double n_, int g) {{
 {clause_src}""",
         P.Phase.RETIREMENT: "        sold = 0;" + nl + nl.join(retire),
         P.Phase.LOSSES: nl.join(losses),
-        P.Phase.CLOSE: f"""        for (int c = 0; c < NC; c++) {{ s->shortfall[c] += s->current_due[c]; s->current_due[c] = 0.0; }}
+        P.Phase.CLOSE: f"""{inspect_src}        for (int c = 0; c < NC; c++) {{ s->shortfall[c] += s->current_due[c]; s->current_due[c] = 0.0; }}
         for (int k = 0; k < NE; k++) s->ev_before[k] |= s->ev_now[k];
         if (sold) {{ s->alive = 0.0; sold_period[sc] = t; }}
         s->version++; s->pver++;
@@ -278,8 +285,9 @@ static double avg_delinquency(const St *s, double n_, int g) {{
 /* One scenario's whole run. Returns 0, or an error code with err/errv filled. */
 static int run_one(St *s, const double *const *P, const double *K, int T, int S, int sc, double **R, const int *TN,
                    double *R_CLAUSE_ALL, double *R_ACC, double *R_CON, double *WDT, int32_t *sold_period,
-                   int *err, double *errv) {{
+                   int *err, double *errv, double *INS) {{
     double *wdt = WDT + (size_t)sc * NC;
+    (void)INS;  /* read only by a kernel built with inspections */
     memset(s, 0, sizeof(St));
     s->P = P; memcpy(s->K, K + (size_t)sc * {len(m.const_decls)}, sizeof(double) * {len(m.const_decls)});  /* this scenario's */
     for (int i = 0; i < {len(GROUP_FIELDS) * NG}; i++) s->g[i] = P[i] + (size_t)sc * T;
@@ -293,10 +301,12 @@ static int run_one(St *s, const double *const *P, const double *K, int T, int S,
         s->carryover[c] = st0[3 * NC + c]; s->unpaid_loss[c] = st0[4 * NC + c];
     }}
     for (int k = 0; k < {len(m.event_decls)}; k++) s->ev_before[k] = st0[{5 * len(m.classes) + m.n_funds - m.n_flow_buckets} + k] != 0.0;
+{chr(10).join(f"    s->cum_loss[{g}] = st0[{gen.n_start - 1 - NG + g}];" for g in range(NG))}
+    const int t0 = (int)st0[{gen.n_start - 1}];  /* the distributions already made (a run from a deal state) */
     s->alive = 1.0;
     for (int i = 0; i < ND; i++) s->dver[i] = -1;
 {init_accounts}
-    for (int t = 0; t < T; t++) {{
+    for (int t = t0; t < T; t++) {{
         /* this period's record rows; a record not asked for (or asked for its
            first TN[r] periods only) has no row: nothing is written to it */
         /* records are (C, S, T) arrays: one class's periods lie together, which is

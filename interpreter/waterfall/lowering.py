@@ -562,6 +562,14 @@ def start_state(program: "P.Program", S: int, start: Optional[dict] = None) -> "
         if name not in account_index:
             raise RunError(f"starting accounts: no account '{name}'")
         accounts[account_index[name]] = per_scenario(v, f"balance of account {name}")
+    cum_loss = np.zeros((len(program.groups), S))
+    for name, v in dict(start.pop("cumulative_loss", {})).items():
+        if name not in program.groups:
+            raise RunError(f"starting cumulative_loss: no group '{name}'")
+        cum_loss[program.groups.index(name)] = per_scenario(v, f"cumulative loss of group {name}")
+    period = start.pop("period", 0)
+    if int(period) != period or not 0 <= period < program.n_periods:
+        raise RunError(f"starting period: {period} is not a distribution of the run's {program.n_periods}")
     happened = start.pop("events_happened", ())
     items = happened.items() if isinstance(happened, dict) else ((n, 1.0) for n in happened)
     for name, v in items:
@@ -570,7 +578,7 @@ def start_state(program: "P.Program", S: int, start: Optional[dict] = None) -> "
         events[event_index[name]] = per_scenario(v, f"event {name}") != 0
     if start:
         raise RunError(f"starting state: unknown {', '.join(sorted(start))}; use "
-                       f"{', '.join(P.START_CLASS_FIELDS)}, accounts or events_happened")
+                       f"{', '.join(P.START_CLASS_FIELDS)}, accounts, events_happened, cumulative_loss or period")
     if (classes < 0).any() or (accounts < 0).any():
         raise RunError("starting state: balances and amounts owed are not negative")
-    return P.StartState(classes.reshape(-1, S), accounts, events)
+    return P.StartState(classes.reshape(-1, S), accounts, events, cum_loss, int(period))

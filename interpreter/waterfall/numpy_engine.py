@@ -49,6 +49,7 @@ class _NumpyProgram:
         for k, d in enumerate(program.distribution_decls):
             self.dist_steps[k] = [_compile_step(self, x) for x in d.steps]
         self.clauses = [[_compile_step(self, s) for s in clause.steps] for clause in program.clause_decls]
+        self.inspections = [comp(i.op) for i in program.inspections]
 
 
 def _compile_step(kern: _NumpyProgram, step):
@@ -297,7 +298,7 @@ class PeriodState:
         self.event_before = start.events_happened != 0
         self.start = start
         self.event_now = np.zeros((len(program.event_decls), S), dtype=bool)
-        self.cum_loss = np.zeros((len(program.groups), S))
+        self.cum_loss = np.zeros((len(program.groups), S)) if start.cum_loss is None else start.cum_loss.copy()
         self.contract_paid = np.zeros((len(program.contract_decls), S))
         self.alive = np.ones(S)  # 0 once a scenario's collateral has been sold (early retirement)
         self.amounts: list = []  # stack of amounts routed to distributions
@@ -439,6 +440,8 @@ class _NumpyPeriod:
         self.collected = self.accounts_before = None
         self.sold = None
         self.principal_classes = np.array([not (c.notional or c.residual) for c in program.classes], dtype=bool)
+        # (T, values, S) the program's inspections by period, when it has any
+        self.inspected = np.zeros((T, len(program.inspections), S)) if program.inspections else None
 
     def start(self):
         st, t = self.st, self.t
@@ -588,6 +591,8 @@ class _NumpyPeriod:
 
     def close(self):
         st, t, rec, sold = self.st, self.t, self.rec, self.sold
+        if self.inspected is not None:
+            self.inspect()
         st.shortfall += st.current_due
         st.current_due[:] = 0.0
         st.event_before |= st.event_now
@@ -603,6 +608,15 @@ class _NumpyPeriod:
         rec["unpaid_interest"][t] = st.shortfall
         self.acc_rec[t] = st.funds[self.program.n_flow_buckets:]
         self.con_rec[t] = st.contract_paid
+
+    def inspect(self):
+        """Every inspected value after the waterfall and losses (program.Inspection):
+        read outside any step, with every cached formula computed afresh."""
+        st = self.st
+        st.version += 1
+        st.current_funds = None
+        for j, f in enumerate(self.kern.inspections):
+            self.inspected[self.t, j] = _per_s(f(st), st.S)
 
     def check(self):
         if self.check_money:

@@ -102,6 +102,11 @@ class ClassField(enum.Enum):
     BALANCE = "balance"  # after payments made so far this period
     PRIOR = "prior_balance"  # at the start of the period
     ORIGINAL = "original_balance"  # at closing
+    # what a class is owed (its ClassState of the same name); read by inspections
+    SHORTFALL = "shortfall"  # unpaid interest from earlier periods
+    CURRENT_DUE = "current_due"  # current interest not yet paid this period
+    CARRYOVER = "carryover"  # net rate carryover owed
+    UNPAID_LOSS = "unpaid_loss"  # realized losses written down, not yet reimbursed
 
 
 class ClassSum(NamedTuple):
@@ -525,10 +530,27 @@ START_CLASS_FIELDS = ("balance", "original_balance", "shortfall", "carryover", "
 
 class StartState(NamedTuple):
     """Arrays (rows, S): ``classes`` (len(START_CLASS_FIELDS) * C rows, field by
-    field, each C classes), ``accounts`` (A rows), ``events_happened`` (E rows, 0/1)."""
+    field, each C classes), ``accounts`` (A rows), ``events_happened`` (E rows, 0/1),
+    ``cum_loss`` (G rows: each group's realized losses so far). ``period``: the
+    distributions already made (0 at closing); the run starts with the next one,
+    and periods keep their numbers (a table by period, a date, an average of
+    delinquencies read the deal's own period: the run's time axis is the deal's,
+    its records before ``period`` are 0)."""
     classes: object
     accounts: object
     events_happened: object
+    cum_loss: object = None
+    period: int = 0
+
+
+class Inspection(NamedTuple):
+    """A value a run can show period by period (``run-deal --inspect``): ``op``
+    evaluated after the period's waterfall and losses, before its close. ``name``
+    is the column it is shown under; ``event``: a 0/1 event value (its period
+    is shown beside it)."""
+    name: str
+    op: object
+    event: bool = False
 
 
 class TableData(NamedTuple):
@@ -595,6 +617,7 @@ class Program(NamedTuple):
     const_decls: Tuple[ConstDecl, ...]
     parameter_slots: Tuple[Tuple[str, int], ...]
     account_initial_slots: Tuple[int, ...]
+    inspections: Tuple[Inspection, ...] = ()  # every value --inspect can show (waterfall/inspection.py)
 
     def constants(self):
         """(K,) every number of the deal, as the program's constants table holds them."""

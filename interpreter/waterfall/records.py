@@ -48,6 +48,10 @@ class RunResult:
     cash_paid: Optional[np.ndarray] = None  # (T, C, S) everything a class receives (lean runs)
     writedowns: Optional[np.ndarray] = None  # (C, S) total write-downs of each class
     unpaid_interest: Optional[np.ndarray] = None  # (T, C, S) interest owed and not paid at the end of each period
+    # With run(inspect=True): every value of program.Inspection, (T, V, S), after each
+    # period's waterfall and losses, and the inspections (names, operations) themselves.
+    inspected: Optional[np.ndarray] = None
+    inspections: tuple = ()
 
     @property
     def n_periods(self) -> int:

@@ -33,6 +33,7 @@ from ..dates import distribution_dates
 from ..assumptions import Assumptions, speed_curve
 from ..errors import ConservationError, RunError
 from . import program as P
+from .inspection import with_inspections
 from .lowering import accrual_fractions, lower_program, run_constants, start_state
 from .numpy_engine import PeriodState, _NumpyPeriod, _NumpyProgram
 from .records import RunResult
@@ -122,7 +123,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         severity: Optional[Sequence[float]] = None, index_shift: Optional[dict] = None,
         trace: bool = False, engine: Optional[str] = None, keep: str = "all",
         start: Optional[dict] = None, parameters: Optional[dict] = None,
-        constants: Optional[dict] = None) -> RunResult:
+        constants: Optional[dict] = None, inspect: bool = False) -> RunResult:
     """Run the deal at each speed (multiples of the pricing speed) and each
     mode ('maturity' or the name of an event that retires classes) in one
     vectorised pass: the scenario axis is modes x speeds. ``cdr``,
@@ -147,7 +148,9 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     ``waterfall.lowering.start_state``); an input like the deal's numbers, so
     it compiles nothing. ``parameters``: the deal's parameters one value per
     speed (``{name: values}``), e.g. a trigger threshold a solver varies; they
-    too are inputs."""
+    too are inputs. ``inspect``: also keep every defined term, event, account,
+    contract and class and group field by period (RunResult.inspected; see
+    waterfall/inspection.py)."""
     if keep not in ("all", "lean", "credit"):
         raise RunError(f"unknown keep '{keep}': use all, lean or credit")
     speeds1 = np.asarray(assumptions.speeds if speeds is None else speeds, dtype=float)
@@ -166,6 +169,8 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     S = len(speeds)
     T = horizon(deal, assumptions, defaults=True if cdr is not None else None)
     program = lower_program(deal, assumptions, T)
+    if inspect:
+        program = with_inspections(program)
     per_scenario_constants = {}
     if parameters:
         try:
@@ -211,9 +216,10 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         kern = _compiled(program, engine)
     if kern is not None:
         lib, gen = kern
+        ins = np.zeros((S, T, len(program.inspections))) if inspect else None
         recs, clause_c, acc_c, con_c, wdt, sold_c, error = c_run.run_kernel(
             lib, gen, program, S, T, flows, ipaths, pending, dates, closing, retire_event, fractions, keep,
-            pending_by_group, starting, per_scenario_constants)
+            pending_by_group, starting, per_scenario_constants, ins)
         if error is not None:
             _raise_kernel_error(program, dates, error)
 
@@ -229,7 +235,8 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                          contracts=tcs(con_c), contract_names=tuple(c.name for c in deal.contracts), trace=None,
                          sold_period=sold_c, index_path=named_paths, collateral=flows, clause_paid=tcs(clause_c),
                          clause_labels=program.layout.clauses, lean=keep != "all",
-                         writedowns=wdt.T)
+                         writedowns=wdt.T, inspected=None if ins is None else ins.transpose(1, 2, 0),
+                         inspections=program.inspections)
     st = PeriodState(program, S, flows, ipaths, dates, closing, starting)
     st.pending = pending
     if trace:
@@ -237,7 +244,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     period = _NumpyPeriod(_NumpyProgram(program, per_scenario_constants), st, flows, pending, fractions,
                           retire_event, T, check)
     handlers = {phase: getattr(period, phase.name.lower()) for phase in P.PERIOD}
-    for t in range(T):
+    for t in range(starting.period, T):  # a run from a deal state starts after its last distribution
         period.t = t
         for phase in P.PERIOD:
             handlers[phase]()
@@ -248,7 +255,8 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                      contracts=period.con_rec, contract_names=tuple(c.name for c in deal.contracts), trace=st.trace,
                      sold_period=period.sold_period,
                      index_path=named_paths, collateral=flows, clause_paid=period.clause_paid,
-                     clause_labels=program.layout.clauses)
+                     clause_labels=program.layout.clauses, inspected=period.inspected,
+                     inspections=program.inspections)
 
 
 def _choose_engine(engine: Optional[str], trace: bool, program: P.Program, T: int) -> str:

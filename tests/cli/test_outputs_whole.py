@@ -17,7 +17,7 @@ from interpreter.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 DEAL = ROOT / "deals" / "sequential-cmo.waterfall"
 ASSUMPTIONS = ROOT / "deals" / "sequential-cmo.assumptions.yaml"
-NEW_SET = ["A.csv", "B.csv", "C.csv", "D.csv", "R.csv", "clauses.csv", "collateral.csv", "payments.csv"]
+NEW_SET = ["A.csv", "B.csv", "C.csv", "D.csv", "R.csv", "clauses.csv", "collateral.csv", "payments.csv", "terms.csv"]
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="signals, /proc and prctl: Linux")
 
