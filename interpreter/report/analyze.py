@@ -72,6 +72,26 @@ def first_accrual_start(deal: A.Deal) -> _dt.date:
     return add_months(_dt.date(fd.year, fd.month, 1), -1)
 
 
+def accrued_points(deal: A.Deal, c: A.ClassDecl, result: RunResult, ci: int, settle: _dt.date) -> np.ndarray:
+    """(S,) accrued interest per 100 of face from where the class's first period accrues
+    to settlement: the calendar month before the first date (30/360), or closing (actual
+    days, or a class that 'accrues from closing').
+
+    The rate is the stated coupon before the cap ('accrued at coupon', the default): the
+    term sheet's buyer pays "accrued interest from April 1, 2004" and a period-1 cap
+    shortfall is owed back as carryover, so the buyer earns the full coupon for the
+    month. 'accrued at pass-through rate' takes the capped rate instead."""
+    if c.accrued_at == "pass-through rate":
+        rate = result.rate[0, ci, :]
+    else:
+        rate = result.coupon[0, ci, :]
+    if c.day_count is not A.DayCount.THIRTY_360:
+        base = 360.0 if c.day_count is A.DayCount.ACTUAL_360 else 365.0
+        return 100.0 * rate * (settle - deal.header.closing).days / base
+    start = deal.header.closing if c.accrues_from_closing else first_accrual_start(deal)
+    return 100.0 * rate * days_30_360(start, settle) / 360.0
+
+
 def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
             default_price: float = 100.0, classes: Optional[List[str]] = None,
             yields: Optional[Dict[str, float]] = None, dms: Optional[Dict[str, float]] = None,
@@ -127,16 +147,7 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
                      result.carryover_paid[:, ci, :], result.loss_reimbursed[:, ci, :])  # (T, S) each
         face = float(c.balance.value)
         if kind == "fixed":
-            coupon = result.rate[0, ci, :]  # period-1 rate accrues from the accrual start
-            # Accrued interest to settlement, from where the class's first period accrues:
-            # the calendar month before the first date (30/360), or closing (actual days,
-            # or a class that 'accrues from closing').
-            if c.day_count is not A.DayCount.THIRTY_360:
-                base = 360.0 if c.day_count is A.DayCount.ACTUAL_360 else 365.0
-                accrued = 100.0 * coupon * (settle - deal.header.closing).days / base
-            else:
-                start = deal.header.closing if c.accrues_from_closing else first_accrual_start(deal)
-                accrued = 100.0 * coupon * days_30_360(start, settle) / 360.0
+            accrued = accrued_points(deal, c, result, ci, settle)
             if name in yields:
                 flows = _flows_of(ClassInputs(comps, face, years, kind))
                 price = price_from_yield(flows, years * 12.0, np.full(S, yields[name])) - accrued
