@@ -131,17 +131,20 @@ def is_business_day(d: date) -> bool:
 
 def _norm_rule(rule: str) -> str:
     r = " ".join(str(rule).lower().replace("_", " ").replace("-", " ").split())
+    # the deal file's words ('no adjustment', 'next business day') are accepted as well
     aliases = {"modified": "modified following", "mod following": "modified following",
-               "modfollowing": "modified following", "unadjusted": "none", "next": "following",
-               "previous": "preceding"}
+               "modfollowing": "modified following", "unadjusted": "none", "no adjustment": "none",
+               "next": "following", "next business day": "following", "previous": "preceding"}
     r = aliases.get(r, r)
     if r not in ROLL_RULES:
-        raise ValueError(f"unknown business-day rule {rule!r}; expected one of {ROLL_RULES}")
+        raise ValueError(f"unknown business-day rule {rule!r}; expected next business day (= following), "
+                         f"modified following, preceding or no adjustment")
     return r
 
 
 def roll(d: date, rule: str = "following") -> date:
-    """Adjust `d` to a business day: 'none', 'following', 'modified following', 'preceding'."""
+    """Adjust `d` to a business day: 'following' (= 'next business day'), 'modified following',
+    'preceding', or 'none' (= 'no adjustment': `d` as it is)."""
     r = _norm_rule(rule)
     if r == "none" or is_business_day(d):
         return d
