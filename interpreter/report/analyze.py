@@ -27,7 +27,7 @@ from dsl import ast as A
 from dsl.check import iter_exprs
 
 from ..analytics.batch import ClassInputs, ClassMeasures, _flows_of, class_measures
-from ..dates import add_months, days_30_360, years_30_360
+from ..dates import add_months, days_30_360, delayed_payment_date, years_30_360
 from ..analytics.measures import price_from_dm, price_from_yield
 from ..waterfall.records import RunResult
 
@@ -56,15 +56,24 @@ def floater_index(deal: A.Deal, c: A.ClassDecl) -> Optional[str]:
 
 
 def payment_dates(deal: A.Deal, c: A.ClassDecl, dates) -> list:
-    """Dates investors are paid: the distribution dates, or for a class stated
-    with a delay, the first day of the accrual month plus the stated delay."""
+    """Dates investors are paid: the distribution dates, or for a class stated with a
+    delay, the agencies' stated-delay day after the first of its accrual month (the
+    calendar month before each distribution's month), in 30-day months
+    (`dates.delayed_payment_date`). The stated day is not rolled to a business day:
+    SIFMA's price/yield equation for a Ginnie Mae I (SF-49) times the flows at 44, 74,
+    104, ... days on 30/360 whatever day of the week those fall on."""
     if c.delay_days is None:
         return list(dates)
-    out = []
-    for d in dates:
-        start = add_months(_dt.date(d.year, d.month, 1), -1)
-        out.append(start + _dt.timedelta(days=c.delay_days))
-    return out
+    first = first_accrual_start(deal)
+    return [delayed_payment_date(add_months(first, k), c.delay_days) for k in range(len(dates))]
+
+
+def _paid_by_settlement(pdates, settle: _dt.date) -> int:
+    """How many of the (increasing) payment dates fall on or before settlement."""
+    n = 0
+    while n < len(pdates) and pdates[n] <= settle:
+        n += 1
+    return n
 
 
 def first_accrual_start(deal: A.Deal) -> _dt.date:
@@ -72,23 +81,30 @@ def first_accrual_start(deal: A.Deal) -> _dt.date:
     return add_months(_dt.date(fd.year, fd.month, 1), -1)
 
 
-def accrued_points(deal: A.Deal, c: A.ClassDecl, result: RunResult, ci: int, settle: _dt.date) -> np.ndarray:
-    """(S,) accrued interest per 100 of face from where the class's first period accrues
-    to settlement: the calendar month before the first date (30/360), or closing (actual
-    days, or a class that 'accrues from closing').
+def accrued_points(deal: A.Deal, c: A.ClassDecl, result: RunResult, ci: int, settle: _dt.date,
+                   k: int = 0) -> np.ndarray:
+    """(S,) accrued interest per 100 of current face from where the period of the buyer's
+    first payment (period ``k``: the earlier ones were paid to the seller) accrues to
+    settlement: its calendar month (30/360; for the first period the month before the
+    first date), or the previous distribution date (actual days; closing for the first
+    period, as for a class that 'accrues from closing').
 
     The rate is the stated coupon before the cap ('accrued at coupon', the default): the
     term sheet's buyer pays "accrued interest from April 1, 2004" and a period-1 cap
     shortfall is owed back as carryover, so the buyer earns the full coupon for the
     month. 'accrued at pass-through rate' takes the capped rate instead."""
     if c.accrued_at == "pass-through rate":
-        rate = result.rate[0, ci, :]
+        rate = result.rate[k, ci, :]
     else:
-        rate = result.coupon[0, ci, :]
+        rate = result.coupon[k, ci, :]
     if c.day_count is not A.DayCount.THIRTY_360:
         base = 360.0 if c.day_count is A.DayCount.ACTUAL_360 else 365.0
-        return 100.0 * rate * (settle - deal.header.closing).days / base
-    start = deal.header.closing if c.accrues_from_closing else first_accrual_start(deal)
+        start = deal.header.closing if k == 0 else result.dates[k - 1]
+        return 100.0 * rate * (settle - start).days / base
+    if k == 0:
+        start = deal.header.closing if c.accrues_from_closing else first_accrual_start(deal)
+    else:
+        start = add_months(first_accrual_start(deal), k)
     return 100.0 * rate * days_30_360(start, settle) / 360.0
 
 
@@ -119,8 +135,9 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
         if key not in timing:
             pdates = payment_dates(deal, c, result.dates)
             years = np.array(years_30_360(settle, pdates), dtype=float)
+            # a floater's accrual days, the first of the buyer's from settlement (none before it)
             prev = [settle] + pdates[:-1]
-            acc = np.array([(b - a).days for a, b in zip(prev, pdates)], dtype=float)
+            acc = np.array([max((b - max(a, settle)).days, 0) for a, b in zip(prev, pdates)], dtype=float)
             labels = np.array([d.isoformat() for d in pdates] + [None], dtype=object)
             timing[key] = (pdates, years, acc, labels)
         return timing[key]
@@ -146,19 +163,26 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
             comps = (result.interest[:, ci, :], result.principal[:, ci, :],
                      result.carryover_paid[:, ci, :], result.loss_reimbursed[:, ci, :])  # (T, S) each
         face = float(c.balance.value)
+        sellers = _paid_by_settlement(pdates, settle)
+        factor = 1.0
+        if sellers:  # paid on or before settlement: the seller's, not in the buyer's flows
+            comps = tuple(np.concatenate([np.zeros_like(x[:sellers]), x[sellers:]]) for x in comps)
+            # a price is per 100 of current face: the balance the buyer's first payment starts from
+            factor = result.begin_balance[min(sellers, len(pdates) - 1), ci, :] / face
         if kind == "fixed":
-            accrued = accrued_points(deal, c, result, ci, settle)
+            accrued = accrued_points(deal, c, result, ci, settle, sellers)
             if name in yields:
                 flows = _flows_of(ClassInputs(comps, face, years, kind))
-                price = price_from_yield(flows, years * 12.0, np.full(S, yields[name])) - accrued
-            inputs.append(ClassInputs(comps, face, years, kind, price + accrued, years))
+                price = price_from_yield(flows, years * 12.0, np.full(S, yields[name])) / factor - accrued
+            full = price + accrued if sellers == 0 else (price + accrued) * factor
+            inputs.append(ClassInputs(comps, face, years, kind, full, years))
         else:  # floater
             path = result.index_path[floater_index(deal, c)][:, : len(pdates)]
             if name in dms:
                 flows = _flows_of(ClassInputs(comps, face, years, kind))
-                price = price_from_dm(flows, path, acc, np.full(S, dms[name]))
+                price = price_from_dm(flows, path, acc, np.full(S, dms[name])) / factor
             act_years = np.cumsum(acc) / 360.0
-            inputs.append(ClassInputs(comps, face, years, kind, price, act_years, path, acc))
+            inputs.append(ClassInputs(comps, face, years, kind, price * factor, act_years, path, acc))
         block.price = price
     measures = iter(class_measures(inputs, compiled=compiled))
     for block in blocks:
