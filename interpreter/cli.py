@@ -31,7 +31,7 @@ from .analytics.measures import parse_price
 from .assumptions import MAX_SPEEDS, load_assumptions
 from .engine import RunError, run
 from .errors import UsageError
-from .report.analyze import analyze
+from .report.analyze import EXTRA_KEYS, analyze
 from .report.cashflows import check_cashflow_names, cashflows_target, sweep_stale_tables, write_cashflows
 from .report.tables import format_summary, format_tables
 from .signals import Interrupted, signals_end_quietly
@@ -264,8 +264,8 @@ def _main(args) -> int:
         import json
         doc = {"deal": deal.name, "settlement": (deal.header.settlement or deal.header.closing).isoformat(),
                "tables": [{k: r[k] for k in ("class", "to", "speed_pct", "price", "yield_pct", "dm_bp",
-                                            "wal_years", "mdur_years", "first_principal", "last_principal")}
-                          for r in rows]}
+                                            "wal_years", "mdur_years", "first_principal", "last_principal")
+                           + EXTRA_KEYS} for r in rows]}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     elif args.format == "csv":
         import csv

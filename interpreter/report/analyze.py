@@ -28,7 +28,8 @@ from dsl.check import iter_exprs
 
 from ..analytics.batch import ClassInputs, ClassMeasures, _flows_of, class_measures
 from ..dates import add_months, days_30_360, delayed_payment_date, years_30_360
-from ..analytics.measures import price_from_dm, price_from_yield
+from ..analytics.measures import (cashflow_convexity, macaulay_duration, mortgage_from_bey, price_from_dm,
+                                  price_from_yield)
 from ..waterfall.records import RunResult
 
 
@@ -176,6 +177,7 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
                 price = price_from_yield(flows, years * 12.0, np.full(S, yields[name])) / factor - accrued
             full = price + accrued if sellers == 0 else (price + accrued) * factor
             inputs.append(ClassInputs(comps, face, years, kind, full, years))
+            block.accrued = accrued
         else:  # floater
             path = result.index_path[floater_index(deal, c)][:, : len(pdates)]
             if name in dms:
@@ -183,7 +185,9 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
                 price = price_from_dm(flows, path, acc, np.full(S, dms[name])) / factor
             act_years = np.cumsum(acc) / 360.0
             inputs.append(ClassInputs(comps, face, years, kind, price * factor, act_years, path, acc))
+            block.accrued = np.zeros(S)  # settles flat
         block.price = price
+        block.inputs = inputs[-1]
     measures = iter(class_measures(inputs, compiled=compiled))
     for block in blocks:
         if block.kind != "io":
@@ -200,7 +204,26 @@ class _Block:
         self.balance = balance
         self.labels = labels          # ISO payment dates, and None at index -1
         self.price = None             # (S,) for fixed classes and floaters
+        self.accrued = None           # (S,) accrued interest per 100 (fixed classes; floaters settle flat)
+        self.inputs: Optional[ClassInputs] = None
         self.measures: Optional[ClassMeasures] = None
+        self._sf = None
+
+    def standard_measures(self) -> Dict[str, np.ndarray]:
+        """SIFMA SF-48's other measures at the class's yield, made on first use (a grid that
+        never asks pays nothing): mortgage yield (fixed classes), Macaulay duration and
+        cash-flow convexity (on the yield's own times: 30/360 fixed, actual/360 floaters)."""
+        if self._sf is None:
+            m, ci = self.measures, self.inputs
+            flows = _flows_of(ci)
+            with np.errstate(all="ignore"):
+                self._sf = {
+                    "mortgage_yield_pct": (mortgage_from_bey(m.yld) * 100.0 if self.kind == "fixed"
+                                           else np.full(len(m.yld), np.nan)),
+                    "macaulay_years": macaulay_duration(flows, ci.times, m.yld),
+                    "convexity": cashflow_convexity(flows, ci.times, m.yld),
+                }
+        return self._sf
 
 
 def _finite_or_none(a: np.ndarray) -> list:
@@ -209,6 +232,11 @@ def _finite_or_none(a: np.ndarray) -> list:
     out = a.astype(object)
     out[~np.isfinite(a)] = None
     return out.tolist()
+
+
+# Row keys added by issue 17 (never renaming the older ones): SIFMA SF-48's mortgage yield,
+# Macaulay duration and cash-flow convexity, and the accrued interest of the price.
+EXTRA_KEYS = ("mortgage_yield_pct", "macaulay_years", "convexity", "accrued")
 
 
 class Rows(Sequence):
@@ -261,8 +289,12 @@ class Rows(Sequence):
         m = block.measures
         if m is None:  # IO: no figures
             return {"price": none, "yield_pct": none, "dm_bp": none, "wal_years": none, "mdur_years": none,
-                    "first": np.full(S, -1, np.int64), "last": np.full(S, -1, np.int64)}
-        return {"price": _finite_or_none(block.price),
+                    "first": np.full(S, -1, np.int64), "last": np.full(S, -1, np.int64),
+                    **{k: none for k in EXTRA_KEYS}}
+        sf = block.standard_measures()
+        return {**{k: _finite_or_none(v) for k, v in sf.items()},
+                "accrued": none if block.accrued is None else _finite_or_none(block.accrued),
+                "price": _finite_or_none(block.price),
                 "yield_pct": _finite_or_none(m.yld * 100.0) if block.kind == "fixed" else none,
                 "dm_bp": _finite_or_none(m.dm * 10000.0) if block.kind == "floater" else none,
                 "wal_years": _finite_or_none(m.wal),
@@ -276,12 +308,16 @@ class Rows(Sequence):
         fn = _periods(v["first"])
         ln = _periods(v["last"])
         name, kind, balance = block.name, block.kind, block.balance
-        return [{"scenario": s, "class": name, "to": to, "speed_pct": sp, "price": pr, "yield_pct": y,
+        rows = [{"scenario": s, "class": name, "to": to, "speed_pct": sp, "price": pr, "yield_pct": y,
                  "dm_bp": d, "wal_years": w, "mdur_years": md, "first_principal": f, "last_principal": la,
                  "first_period": f1, "last_period": l1, "kind": kind, "balance": balance}
                 for s, to, sp, pr, y, d, w, md, f, la, f1, l1
                 in zip(range(self._S), self._modes, self._speed_pct.tolist(), v["price"], v["yield_pct"],
                        v["dm_bp"], v["wal_years"], v["mdur_years"], fp, lp, fn, ln)]
+        for k in EXTRA_KEYS:
+            for row, x in zip(rows, v[k]):
+                row[k] = x
+        return rows
 
     def columns(self) -> Dict[str, np.ndarray]:
         """Every row field as one array, in row order, without making the rows: 'scenario'
@@ -293,17 +329,21 @@ class Rows(Sequence):
         nan = np.full(S, np.nan)
         parts: Dict[str, list] = {k: [] for k in ("price", "yield_pct", "dm_bp", "wal_years", "mdur_years",
                                                   "first_principal", "last_principal", "first_period",
-                                                  "last_period")}
+                                                  "last_period") + EXTRA_KEYS}
         for block in self._blocks:
             m = block.measures
             if m is None:
-                for k in ("price", "yield_pct", "dm_bp", "wal_years", "mdur_years", "first_period", "last_period"):
+                for k in ("price", "yield_pct", "dm_bp", "wal_years", "mdur_years", "first_period",
+                          "last_period") + EXTRA_KEYS:
                     parts[k].append(nan)
                 none = np.full(S, None, dtype=object)
                 parts["first_principal"].append(none)
                 parts["last_principal"].append(none)
                 continue
             parts["price"].append(block.price)
+            for k, x in block.standard_measures().items():
+                parts[k].append(x)
+            parts["accrued"].append(nan if block.accrued is None else block.accrued)
             parts["yield_pct"].append(m.yld * 100.0 if block.kind == "fixed" else nan)
             parts["dm_bp"].append(m.dm * 10000.0 if block.kind == "floater" else nan)
             parts["wal_years"].append(m.wal)
@@ -320,7 +360,7 @@ class Rows(Sequence):
         }
         for k, v in parts.items():
             cols[k] = np.concatenate(v) if v else np.empty(0, dtype=object if k.endswith("principal") else float)
-            if k in ("price", "yield_pct", "dm_bp", "wal_years", "mdur_years"):
+            if k in ("price", "yield_pct", "dm_bp", "wal_years", "mdur_years") + EXTRA_KEYS:
                 cols[k] = np.where(np.isfinite(cols[k]), cols[k], np.nan)
         cols["kind"] = np.repeat(np.array([b.kind for b in self._blocks] or [""], dtype=object)[:nb], S)
         cols["balance"] = np.repeat(np.array([np.nan if b.balance is None else b.balance
