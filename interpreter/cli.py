@@ -33,6 +33,7 @@ from .engine import RunError, run
 from .errors import UsageError
 from .report.analyze import EXTRA_KEYS, analyze
 from .report.cashflows import check_cashflow_names, cashflows_target, sweep_stale_tables, write_cashflows
+from .report.quotes import face_amount, settle_date
 from .report.tables import format_summary, format_tables
 from .signals import Interrupted, signals_end_quietly
 
@@ -67,6 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--afc", nargs="?", const="20%", metavar="STRESS",
                    help="print the effective Net Rate Cap by period (available funds cap schedule) at the pricing "
                         "speed, with the indices on their curves and held at STRESS (default 20%%)")
+    # pricing (issue 17): settlement date and face amount for proceeds
+    p.add_argument("--settle", metavar="DATE", help="price for settlement on DATE instead of the deal's settlement date")
+    p.add_argument("--face", metavar="AMOUNT", help="original face amount: print each class's proceeds "
+                                                    "(face x factor x (price + accrued) / 100)")
     p.add_argument("--engine", choices=("auto", "c", "numpy"), default=None,
                    help="the compiled C engine, the numpy engine, or auto (C when a C compiler is found; the "
                         "default, or $WATERFALL_ENGINE): the same results either way")
@@ -218,6 +223,7 @@ def _main(args) -> int:
     yields = _per_class(args.yields, class_names, "--yield", 100.0)
     dms = _per_class(args.dms, class_names, "--dm", 10000.0)
     modes = _modes(args.to, deal)
+    settle, face = settle_date(args.settle, deal), face_amount(args.face)
     if args.cashflows and not args.grid:
         cashflows_target(args.cashflows)  # refused now rather than after the run
     if args.afc:
@@ -255,17 +261,17 @@ def _main(args) -> int:
     from .native.policy import quick_start
     with quick_start():  # a kernel not built yet: -O3 in the background for the next run, -O0 for this one
         result = run(deal, assumptions, run_speeds, to=run_modes, trace=bool(args.cashflows))
-        all_rows = analyze(result, prices, default_price, args.classes or None, yields, dms)
+        all_rows = analyze(result, prices, default_price, args.classes or None, yields, dms, settle=settle, face=face)
     wanted = {round(x * 100, 9) for x in speeds}
     rows = [r for r in all_rows if round(r["speed_pct"], 9) in wanted and r["to"] in [m.lower() for m in modes]]
     if args.cashflows:
         write_cashflows(result, Path(args.cashflows))
     if args.format == "json":
         import json
-        doc = {"deal": deal.name, "settlement": (deal.header.settlement or deal.header.closing).isoformat(),
+        doc = {"deal": deal.name, "settlement": (settle or deal.header.settlement or deal.header.closing).isoformat(),
                "tables": [{k: r[k] for k in ("class", "to", "speed_pct", "price", "yield_pct", "dm_bp",
                                             "wal_years", "mdur_years", "first_principal", "last_principal")
-                           + EXTRA_KEYS} for r in rows]}
+                           + EXTRA_KEYS + (("proceeds",) if face else ())} for r in rows]}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     elif args.format == "csv":
         import csv
@@ -278,8 +284,8 @@ def _main(args) -> int:
             w.writerow(r)
         sys.stdout.write(buf.getvalue())
     else:
-        sys.stdout.write(format_summary(deal, result, all_rows, modes))
-        sys.stdout.write(format_tables(deal, result, rows, modes))
+        sys.stdout.write(format_summary(deal, result, all_rows, modes, settle))
+        sys.stdout.write(format_tables(deal, result, rows, modes, settle))
     return 0
 
 

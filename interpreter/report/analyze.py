@@ -112,7 +112,8 @@ def accrued_points(deal: A.Deal, c: A.ClassDecl, result: RunResult, ci: int, set
 def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
             default_price: float = 100.0, classes: Optional[List[str]] = None,
             yields: Optional[Dict[str, float]] = None, dms: Optional[Dict[str, float]] = None,
-            compiled: Optional[bool] = None) -> "Rows":
+            compiled: Optional[bool] = None, settle: Optional[_dt.date] = None,
+            face: Optional[float] = None) -> "Rows":
     """One row per class and scenario, in the JSON schema of ``run-deal --format json``.
 
     Each class is priced at ``prices[class]`` (else ``default_price``), or, the
@@ -122,9 +123,12 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
     The rows are a sequence of dicts (class by class, scenario by scenario within
     a class), made when first read; ``.columns()`` gives the same figures as arrays
     without making them. ``compiled``: None uses the compiled analytics kernel when
-    there is a C compiler, False the numpy functions (the same figures)."""
+    there is a C compiler, False the numpy functions (the same figures). ``settle``
+    prices on another settlement date than the deal's; ``face`` (an original face
+    amount) adds each row's ``proceeds``: face x factor x (price + accrued) / 100."""
     deal = result.deal
-    settle = deal.header.settlement or deal.header.closing
+    settle = settle or deal.header.settlement or deal.header.closing
+    face_amount = face
     prices = prices or {}
     yields = yields or {}
     dms = dms or {}
@@ -188,6 +192,8 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
             block.accrued = np.zeros(S)  # settles flat
         block.price = price
         block.inputs = inputs[-1]
+        if face_amount is not None:  # SF-45: cost = face x factor x (price + accrued) / 100
+            block.proceeds = face_amount * factor * (price + block.accrued) / 100.0
     measures = iter(class_measures(inputs, compiled=compiled))
     for block in blocks:
         if block.kind != "io":
@@ -205,6 +211,7 @@ class _Block:
         self.labels = labels          # ISO payment dates, and None at index -1
         self.price = None             # (S,) for fixed classes and floaters
         self.accrued = None           # (S,) accrued interest per 100 (fixed classes; floaters settle flat)
+        self.proceeds = None          # (S,) with a face amount: what the buyer pays
         self.inputs: Optional[ClassInputs] = None
         self.measures: Optional[ClassMeasures] = None
         self._sf = None
@@ -290,10 +297,11 @@ class Rows(Sequence):
         if m is None:  # IO: no figures
             return {"price": none, "yield_pct": none, "dm_bp": none, "wal_years": none, "mdur_years": none,
                     "first": np.full(S, -1, np.int64), "last": np.full(S, -1, np.int64),
-                    **{k: none for k in EXTRA_KEYS}}
+                    **{k: none for k in EXTRA_KEYS + ("proceeds",)}}
         sf = block.standard_measures()
         return {**{k: _finite_or_none(v) for k, v in sf.items()},
                 "accrued": none if block.accrued is None else _finite_or_none(block.accrued),
+                "proceeds": none if block.proceeds is None else _finite_or_none(block.proceeds),
                 "price": _finite_or_none(block.price),
                 "yield_pct": _finite_or_none(m.yld * 100.0) if block.kind == "fixed" else none,
                 "dm_bp": _finite_or_none(m.dm * 10000.0) if block.kind == "floater" else none,
@@ -314,7 +322,7 @@ class Rows(Sequence):
                 for s, to, sp, pr, y, d, w, md, f, la, f1, l1
                 in zip(range(self._S), self._modes, self._speed_pct.tolist(), v["price"], v["yield_pct"],
                        v["dm_bp"], v["wal_years"], v["mdur_years"], fp, lp, fn, ln)]
-        for k in EXTRA_KEYS:
+        for k in EXTRA_KEYS + ("proceeds",):
             for row, x in zip(rows, v[k]):
                 row[k] = x
         return rows

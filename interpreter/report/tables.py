@@ -20,11 +20,11 @@ def _window(r):
     return f"{r['first_period']}-{r['last_period']}"
 
 
-def format_summary(deal, result, rows, modes) -> str:
+def format_summary(deal, result, rows, modes, settle=None) -> str:
     """Page-3 style: balance, WAL and window at the pricing speed to each mode,
     and the Last Scheduled Distribution Date (last principal at 0%, to maturity)."""
     out = io.StringIO()
-    settle = deal.header.settlement or deal.header.closing
+    settle = settle or deal.header.settlement or deal.header.closing
     mode_names = "/".join(m.capitalize() if m != "maturity" else "Mat" for m in modes)
     out.write(f"{deal.name}\n")
     out.write(f"Settlement {settle.isoformat()}; first distribution {deal.header.first_distribution.isoformat()}; "
@@ -63,9 +63,13 @@ def format_summary(deal, result, rows, modes) -> str:
     return out.getvalue()
 
 
-def format_tables(deal, result, rows, modes) -> str:
-    """Page-11 style: one table per class and mode, the speeds as columns."""
+def format_tables(deal, result, rows, modes, settle=None) -> str:
+    """Page-11 style: one table per class and mode, the speeds as columns; prices are
+    clean, per 100 of current face, with each class's accrued interest (and proceeds
+    for a face amount) below."""
     out = io.StringIO()
+    settle = settle or deal.header.settlement or deal.header.closing
+    out.write(f"Prices clean, per 100 of current face; settlement {settle.isoformat()}\n\n")
     groups: dict = {}
     for r in rows:
         groups.setdefault((r["class"], r["to"]), {})[r["speed_pct"]] = r
@@ -88,6 +92,12 @@ def format_tables(deal, result, rows, modes) -> str:
             out.write(f"  {'Price':<26}" + "".join(f"{c:>11}" for c in cells) + "\n")
         for lab, key in (("WAL (yr)", "wal_years"), ("MDUR (yr)", "mdur_years")):
             out.write(f"  {lab:<26}" + "".join(f"{_fmt(per[s][key], '.2f'):>11}" for s in speeds) + "\n")
+        accrued = [per[s].get("accrued") for s in speeds]
+        if any(a is not None for a in accrued):
+            out.write(f"  {'Accrued (per 100)':<26}" + "".join(f"{_fmt(a, '.5f'):>11}" for a in accrued) + "\n")
+        if any(per[s].get("proceeds") is not None for s in speeds):
+            out.write(f"  {'Proceeds':<26}" + "".join(f"{_fmt(per[s].get('proceeds'), ',.2f'):>11}"
+                                                       for s in speeds) + "\n")
         for lab, key in (("First Prin Pay", "first_principal"), ("Last Prin Pay", "last_principal")):
             cells = ["NA" if per[s][key] is None else month_label(parse_date(per[s][key])) for s in speeds]
             out.write(f"  {lab:<26}" + "".join(f"{c:>11}" for c in cells) + "\n")
