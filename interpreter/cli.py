@@ -27,13 +27,12 @@ from dsl import ast as A
 from dsl.check import load_deal
 from dsl.diagnostics import DealError
 
-from .analytics.measures import parse_price
 from .assumptions import MAX_SPEEDS, load_assumptions
 from .engine import RunError, run
 from .errors import UsageError
 from .report.analyze import EXTRA_KEYS, analyze
 from .report.cashflows import check_cashflow_names, cashflows_target, sweep_stale_tables, write_cashflows
-from .report.quotes import face_amount, settle_date
+from .report.quotes import face_amount, quote_lists, quoted_rows, settle_date, single_quotes
 from .report.tables import format_summary, format_tables
 from .signals import Interrupted, signals_end_quietly
 
@@ -96,47 +95,6 @@ def _speeds(text: Optional[str]) -> Optional[List[float]]:
             raise UsageError(f"--speeds: a speed cannot be negative ({part})")
         out.append(v / 100.0)
     return out
-
-
-def _prices(items: List[str], class_names) -> tuple:
-    default = 100.0
-    per = {}
-    for item in items:
-        if "=" in item:
-            name, _, val = item.partition("=")
-            name = name.strip()
-            if name not in class_names:
-                from dsl.diagnostics import did_you_mean
-                raise UsageError(f"--price: unknown class '{name}'. {did_you_mean(name, class_names)}".strip())
-            per[name] = _price(val)
-        else:
-            default = _price(item)
-    return default, per
-
-
-def _per_class(items: List[str], class_names, option: str, per_unit: float) -> dict:
-    """CLASS=VALUE pairs; VALUE in percent (--yield, '%' optional) or basis points (--dm)."""
-    out = {}
-    for item in items:
-        name, eq, val = item.partition("=")
-        name = name.strip()
-        if not eq:
-            raise UsageError(f"{option}: expected CLASS=VALUE, got {item!r}")
-        if name not in class_names:
-            from dsl.diagnostics import did_you_mean
-            raise UsageError(f"{option}: unknown class '{name}'. {did_you_mean(name, class_names)}".strip())
-        try:
-            out[name] = float(val.strip().rstrip("%").removesuffix("bp")) / per_unit
-        except ValueError:
-            raise UsageError(f"{option}: cannot read {val!r} as a number") from None
-    return out
-
-
-def _price(text: str) -> float:
-    try:
-        return parse_price(text.strip())
-    except (ValueError, TypeError):
-        raise UsageError(f"--price: cannot read {text!r} (e.g. 100, 99.5, 99-16+)") from None
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:
@@ -219,9 +177,8 @@ def _main(args) -> int:
     speeds = _speeds(args.speeds)
     if speeds is None:
         speeds = list(assumptions.speeds)
-    default_price, prices = _prices(args.price, class_names)
-    yields = _per_class(args.yields, class_names, "--yield", 100.0)
-    dms = _per_class(args.dms, class_names, "--dm", 10000.0)
+    default_price, quotes = quote_lists(args.price, args.yields, args.dms, class_names)
+    prices, yields, dms = single_quotes(quotes)
     modes = _modes(args.to, deal)
     settle, face = settle_date(args.settle, deal), face_amount(args.face)
     if args.cashflows and not args.grid:
@@ -231,6 +188,8 @@ def _main(args) -> int:
         return 0
     if args.grid:
         from .grid import GridError, progress_bar, run_grid, write_table
+        if any(len(q) > 1 for q in quotes.values()):
+            raise UsageError("--grid prices each class once: a list of prices, yields or margins is for the tables")
         if args.chunk < 1:
             raise UsageError("--chunk must be at least 1")
         if args.workers < 1:
@@ -261,7 +220,7 @@ def _main(args) -> int:
     from .native.policy import quick_start
     with quick_start():  # a kernel not built yet: -O3 in the background for the next run, -O0 for this one
         result = run(deal, assumptions, run_speeds, to=run_modes, trace=bool(args.cashflows))
-        all_rows = analyze(result, prices, default_price, args.classes or None, yields, dms, settle=settle, face=face)
+        all_rows = quoted_rows(result, default_price, quotes, args.classes or None, settle, face, analyze)
     wanted = {round(x * 100, 9) for x in speeds}
     rows = [r for r in all_rows if round(r["speed_pct"], 9) in wanted and r["to"] in [m.lower() for m in modes]]
     if args.cashflows:

@@ -63,6 +63,29 @@ def format_summary(deal, result, rows, modes, settle=None) -> str:
     return out.getvalue()
 
 
+def _price_label(per, speeds) -> str:
+    prices = [per[s]["price"] for s in speeds]
+    if all(p is not None and abs(p - prices[0]) < 1e-9 for p in prices):
+        return format_32nds(prices[0])
+    return "varies"
+
+
+def _quote_rows(out, per, speeds, measure, floater, several: bool) -> None:
+    """The measure at one quote: 'Yield @ 99-16' (one price at every speed), or the measure
+    and the price it gives (a quote by yield or margin); with several quotes, its MDUR too."""
+    prices = [per[s]["price"] for s in speeds]
+    one_price = all(p is not None and abs(p - prices[0]) < 1e-9 for p in prices)
+    label = f"{measure} @ {format_32nds(prices[0])}" if one_price else measure
+    vals = [_fmt(per[s]["dm_bp"], ".0f") if floater else _fmt(per[s]["yield_pct"], ".2f") for s in speeds]
+    out.write(f"  {label:<26}" + "".join(f"{v:>11}" for v in vals) + "\n")
+    if not one_price:
+        cells = ["NA" if p is None else format_32nds(p) for p in prices]
+        out.write(f"  {'Price':<26}" + "".join(f"{c:>11}" for c in cells) + "\n")
+    if several:
+        lab = f"MDUR (yr) @ {format_32nds(prices[0])}" if one_price else "MDUR (yr)"
+        out.write(f"  {lab:<26}" + "".join(f"{_fmt(per[s]['mdur_years'], '.2f'):>11}" for s in speeds) + "\n")
+
+
 def format_tables(deal, result, rows, modes, settle=None) -> str:
     """Page-11 style: one table per class and mode, the speeds as columns; prices are
     clean, per 100 of current face, with each class's accrued interest (and proceeds
@@ -71,9 +94,14 @@ def format_tables(deal, result, rows, modes, settle=None) -> str:
     settle = settle or deal.header.settlement or deal.header.closing
     out.write(f"Prices clean, per 100 of current face; settlement {settle.isoformat()}\n\n")
     groups: dict = {}
-    for r in rows:
-        groups.setdefault((r["class"], r["to"]), {})[r["speed_pct"]] = r
-    for (name, to), per in groups.items():
+    for r in rows:  # (class, mode) -> [quote -> {speed: row}]
+        quotes = groups.setdefault((r["class"], r["to"]), [])
+        q = r.get("quote", 0)
+        while len(quotes) <= q:
+            quotes.append({})
+        quotes[q][r["speed_pct"]] = r
+    for (name, to), quotes in groups.items():
+        per = quotes[0]
         first = next(iter(per.values()))
         if first["kind"] == "io":
             continue
@@ -82,22 +110,19 @@ def format_tables(deal, result, rows, modes, settle=None) -> str:
         measure = "DM" if floater else "Yield"
         out.write(f"Class {name} (To {to.capitalize()})\n")
         out.write(f"  {'Percent of Pricing Speed':<26}" + "".join(f"{s:>10.0f}%" for s in speeds) + "\n")
-        prices = [per[s]["price"] for s in speeds]
-        one_price = all(p is not None and abs(p - prices[0]) < 1e-9 for p in prices)
-        label = f"{measure} @ {format_32nds(first['price'])}" if one_price else measure
-        vals = [_fmt(per[s]["dm_bp"], ".0f") if floater else _fmt(per[s]["yield_pct"], ".2f") for s in speeds]
-        out.write(f"  {label:<26}" + "".join(f"{v:>11}" for v in vals) + "\n")
-        if not one_price:
-            cells = ["NA" if p is None else format_32nds(p) for p in prices]
-            out.write(f"  {'Price':<26}" + "".join(f"{c:>11}" for c in cells) + "\n")
-        for lab, key in (("WAL (yr)", "wal_years"), ("MDUR (yr)", "mdur_years")):
+        for quote in quotes:  # one row per price (and its MDUR), as a price/yield table shows them
+            _quote_rows(out, quote, speeds, measure, floater, several=len(quotes) > 1)
+        rows_once = [("WAL (yr)", "wal_years")] + ([] if len(quotes) > 1 else [("MDUR (yr)", "mdur_years")])
+        for lab, key in rows_once:
             out.write(f"  {lab:<26}" + "".join(f"{_fmt(per[s][key], '.2f'):>11}" for s in speeds) + "\n")
         accrued = [per[s].get("accrued") for s in speeds]
         if any(a is not None for a in accrued):
             out.write(f"  {'Accrued (per 100)':<26}" + "".join(f"{_fmt(a, '.5f'):>11}" for a in accrued) + "\n")
-        if any(per[s].get("proceeds") is not None for s in speeds):
-            out.write(f"  {'Proceeds':<26}" + "".join(f"{_fmt(per[s].get('proceeds'), ',.2f'):>11}"
-                                                       for s in speeds) + "\n")
+        for quote in quotes:
+            if any(quote[s].get("proceeds") is not None for s in speeds):
+                label = "Proceeds" if len(quotes) == 1 else f"Proceeds @ {_price_label(quote, speeds)}"
+                out.write(f"  {label:<26}" + "".join(f"{_fmt(quote[s].get('proceeds'), ',.2f'):>11}"
+                                                    for s in speeds) + "\n")
         for lab, key in (("First Prin Pay", "first_principal"), ("Last Prin Pay", "last_principal")):
             cells = ["NA" if per[s][key] is None else month_label(parse_date(per[s][key])) for s in speeds]
             out.write(f"  {lab:<26}" + "".join(f"{c:>11}" for c in cells) + "\n")
