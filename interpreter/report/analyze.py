@@ -34,13 +34,16 @@ from ..waterfall.records import RunResult
 
 
 def class_kind(deal: A.Deal, c: A.ClassDecl) -> str:
-    """'residual', 'none', 'io' (notional), 'floater' (coupon reads an index) or 'fixed'."""
+    """'residual', 'none', 'io' (notional), 'po' (principal only: a balance, coupon 0%),
+    'floater' (coupon reads an index) or 'fixed'."""
     if c.residual:
         return "residual"
     if c.no_cashflow:
         return "none"
     if c.notional is not None:
         return "io"
+    if c.coupon is None or (isinstance(c.coupon, A.Quantity) and c.coupon.value == 0):
+        return "po"
     if floater_index(deal, c) is not None:
         return "floater"
     return "fixed"
@@ -67,6 +70,20 @@ def payment_dates(deal: A.Deal, c: A.ClassDecl, dates) -> list:
         return list(dates)
     first = first_accrual_start(deal)
     return [delayed_payment_date(add_months(first, k), c.delay_days) for k in range(len(dates))]
+
+
+def _per_initial_notional(result: RunResult, ci: int):
+    """An IO's (cash, notional decline) per unit of its initial notional (the notional of
+    period 1, per scenario), and face 1: so its flows are per 100 of initial notional and
+    its WAL is that of the notional's decline (SIFMA's average life with the notional's
+    reductions in place of principal)."""
+    notional = result.notional[:, ci, :]                     # (T, S)
+    n0 = notional[0]
+    with np.errstate(all="ignore"):
+        scale = np.where(n0 > 0, 1.0 / n0, 0.0)
+    decline = notional - np.concatenate([notional[1:], np.zeros_like(notional[:1])])
+    cash = result.interest[:, ci, :] + result.carryover_paid[:, ci, :]
+    return (cash * scale, np.maximum(decline, 0.0) * scale), 1.0
 
 
 def _paid_by_settlement(pdates, settle: _dt.date) -> int:
@@ -157,30 +174,34 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
         if classes and name not in classes:
             continue
         pdates, years, acc, labels = schedule(c)
-        price = np.full(S, float(prices.get(name, default_price)))
+        # An IO or a PO has no default price: NA unless priced (by price or yield)
+        unpriced = kind in ("io", "po") and name not in prices and name not in yields
+        price = np.full(S, np.nan if unpriced else float(prices.get(name, default_price)))
         block = _Block(name, kind, float(c.balance.value) if c.balance is not None else None, labels)
         blocks.append(block)
-        if kind == "io":
-            continue  # no price, yield, WAL or window for a notional class
+        if kind == "io" and result.lean:
+            continue  # a lean run keeps the notional of period 1 only: no figures
         if result.cash_paid is not None:  # a lean run keeps the total
             comps = (result.cash_paid[:, ci, :], result.principal[:, ci, :])
         else:
             comps = (result.interest[:, ci, :], result.principal[:, ci, :],
                      result.carryover_paid[:, ci, :], result.loss_reimbursed[:, ci, :])  # (T, S) each
-        face = float(c.balance.value)
+        face = float(c.balance.value) if c.balance is not None else 1.0
+        if kind == "io":
+            comps, face = _per_initial_notional(result, ci)
         sellers = _paid_by_settlement(pdates, settle)
         factor = 1.0
         if sellers:  # paid on or before settlement: the seller's, not in the buyer's flows
             comps = tuple(np.concatenate([np.zeros_like(x[:sellers]), x[sellers:]]) for x in comps)
             # a price is per 100 of current face: the balance the buyer's first payment starts from
             factor = result.begin_balance[min(sellers, len(pdates) - 1), ci, :] / face
-        if kind == "fixed":
+        if kind != "floater":  # fixed, and IO / PO: yields on 30/360 time
             accrued = accrued_points(deal, c, result, ci, settle, sellers)
             if name in yields:
                 flows = _flows_of(ClassInputs(comps, face, years, kind))
                 price = price_from_yield(flows, years * 12.0, np.full(S, yields[name])) / factor - accrued
             full = price + accrued if sellers == 0 else (price + accrued) * factor
-            inputs.append(ClassInputs(comps, face, years, kind, full, years))
+            inputs.append(ClassInputs(comps, face, years, "fixed", full, years))
             block.accrued = accrued
         else:  # floater
             path = result.index_path[floater_index(deal, c)][:, : len(pdates)]
@@ -196,7 +217,7 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
             block.proceeds = face_amount * factor * (price + block.accrued) / 100.0
     measures = iter(class_measures(inputs, compiled=compiled))
     for block in blocks:
-        if block.kind != "io":
+        if block.inputs is not None:
             block.measures = next(measures)
     return Rows(result, blocks)
 
@@ -225,7 +246,7 @@ class _Block:
             flows = _flows_of(ci)
             with np.errstate(all="ignore"):
                 self._sf = {
-                    "mortgage_yield_pct": (mortgage_from_bey(m.yld) * 100.0 if self.kind == "fixed"
+                    "mortgage_yield_pct": (mortgage_from_bey(m.yld) * 100.0 if self.kind != "floater"
                                            else np.full(len(m.yld), np.nan)),
                     "macaulay_years": macaulay_duration(flows, ci.times, m.yld),
                     "convexity": cashflow_convexity(flows, ci.times, m.yld),
@@ -303,11 +324,11 @@ class Rows(Sequence):
                 "accrued": none if block.accrued is None else _finite_or_none(block.accrued),
                 "proceeds": none if block.proceeds is None else _finite_or_none(block.proceeds),
                 "price": _finite_or_none(block.price),
-                "yield_pct": _finite_or_none(m.yld * 100.0) if block.kind == "fixed" else none,
+                "yield_pct": _finite_or_none(m.yld * 100.0) if block.kind != "floater" else none,
                 "dm_bp": _finite_or_none(m.dm * 10000.0) if block.kind == "floater" else none,
                 "wal_years": _finite_or_none(m.wal),
                 "mdur_years": _finite_or_none(m.mdur),
-                "first": m.first, "last": m.last}
+                **_window_of(block, S)}
 
     def _make(self, block: _Block) -> list:
         v = self._block_values(block)
@@ -352,14 +373,15 @@ class Rows(Sequence):
             for k, x in block.standard_measures().items():
                 parts[k].append(x)
             parts["accrued"].append(nan if block.accrued is None else block.accrued)
-            parts["yield_pct"].append(m.yld * 100.0 if block.kind == "fixed" else nan)
+            parts["yield_pct"].append(m.yld * 100.0 if block.kind != "floater" else nan)
             parts["dm_bp"].append(m.dm * 10000.0 if block.kind == "floater" else nan)
             parts["wal_years"].append(m.wal)
             parts["mdur_years"].append(m.mdur)
-            parts["first_principal"].append(block.labels[m.first])
-            parts["last_principal"].append(block.labels[m.last])
-            parts["first_period"].append(np.where(m.first >= 0, m.first + 1.0, np.nan))
-            parts["last_period"].append(np.where(m.last >= 0, m.last + 1.0, np.nan))
+            w = _window_of(block, S)
+            parts["first_principal"].append(block.labels[w["first"]])
+            parts["last_principal"].append(block.labels[w["last"]])
+            parts["first_period"].append(np.where(w["first"] >= 0, w["first"] + 1.0, np.nan))
+            parts["last_period"].append(np.where(w["last"] >= 0, w["last"] + 1.0, np.nan))
         cols: Dict[str, np.ndarray] = {
             "scenario": np.tile(np.arange(S, dtype=np.int64), nb),
             "class": np.repeat(np.array([b.name for b in self._blocks] or [""], dtype=object)[:nb], S),
@@ -374,6 +396,13 @@ class Rows(Sequence):
         cols["balance"] = np.repeat(np.array([np.nan if b.balance is None else b.balance
                                               for b in self._blocks], dtype=float), S)
         return cols
+
+
+def _window_of(block: _Block, S: int) -> dict:
+    """The principal window's periods (0-based, -1 none); an IO has none (it pays no principal)."""
+    if block.kind == "io":
+        return {"first": np.full(S, -1, np.int64), "last": np.full(S, -1, np.int64)}
+    return {"first": block.measures.first, "last": block.measures.last}
 
 
 def column_list(a: np.ndarray, integer: bool = False) -> list:

@@ -103,8 +103,8 @@ def format_tables(deal, result, rows, modes, settle=None) -> str:
     for (name, to), quotes in groups.items():
         per = quotes[0]
         first = next(iter(per.values()))
-        if first["kind"] == "io":
-            continue
+        if first["kind"] in ("io", "po") and all(r["price"] is None for q in quotes for r in q.values()):
+            continue  # an IO or PO is priced only when asked
         speeds = list(per)
         floater = first["kind"] == "floater"
         measure = "DM" if floater else "Yield"
