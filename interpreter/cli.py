@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+import attrs
 import numpy as np
 
 from dsl import ast as A
@@ -32,7 +33,8 @@ from .engine import RunError, run
 from .errors import UsageError
 from .report.analyze import EXTRA_KEYS, analyze
 from .report.cashflows import check_cashflow_names, cashflows_target, sweep_stale_tables, write_cashflows
-from .report.quotes import face_amount, quote_lists, quoted_rows, settle_date, single_quotes
+from .report.quotes import (face_amount, label_and_order, quote_lists, quoted_rows, settle_date, single_quotes,
+                            speed_columns)
 from .report.tables import format_summary, format_tables
 from .signals import Interrupted, signals_end_quietly
 
@@ -75,26 +77,6 @@ def _parser() -> argparse.ArgumentParser:
                    help="the compiled C engine, the numpy engine, or auto (C when a C compiler is found; the "
                         "default, or $WATERFALL_ENGINE): the same results either way")
     return p
-
-
-def _speeds(text: Optional[str]) -> Optional[List[float]]:
-    if not text:
-        return None
-    if text.count(",") >= MAX_SPEEDS:
-        raise UsageError(f"--speeds: {text.count(',') + 1:,} speeds, more than the {MAX_SPEEDS} of one run (use --grid)")
-    out = []
-    for part in text.split(","):
-        part = part.strip().rstrip("%")
-        try:
-            v = float(part)
-        except ValueError:
-            raise UsageError(f"--speeds: cannot read {part!r} as a percent of the pricing speed (e.g. 0,50,100)") from None
-        if not np.isfinite(v) or v > 100_000:
-            raise UsageError(f"--speeds: {part!r} is not a usable speed")
-        if v < 0:
-            raise UsageError(f"--speeds: a speed cannot be negative ({part})")
-        out.append(v / 100.0)
-    return out
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:
@@ -174,9 +156,8 @@ def _main(args) -> int:
         if name not in class_names:
             from dsl.diagnostics import did_you_mean
             raise UsageError(f"--class: unknown class '{name}'. {did_you_mean(name, class_names)}".strip())
-    speeds = _speeds(args.speeds)
-    if speeds is None:
-        speeds = list(assumptions.speeds)
+    columns = speed_columns(args.speeds, deal, assumptions, MAX_SPEEDS)  # issue 17: speeds in any unit
+    speeds = [c.multiple for c in columns if c.multiple is not None] if columns else list(assumptions.speeds)
     default_price, quotes = quote_lists(args.price, args.yields, args.dms, class_names)
     prices, yields, dms = single_quotes(quotes)
     modes = _modes(args.to, deal)
@@ -223,6 +204,10 @@ def _main(args) -> int:
         all_rows = quoted_rows(result, default_price, quotes, args.classes or None, settle, face, analyze)
     wanted = {round(x * 100, 9) for x in speeds}
     rows = [r for r in all_rows if round(r["speed_pct"], 9) in wanted and r["to"] in [m.lower() for m in modes]]
+    extra = {c.written: quoted_rows(run(deal, attrs.evolve(assumptions, prepayment={"all": c.curve}), [1.0],
+                                        to=modes), default_price, quotes, args.classes or None, settle, face, analyze)
+             for c in columns or () if c.multiple is None}  # a speed not a multiple of the pricing speed
+    rows = label_and_order(rows, columns, extra, class_names, modes)
     if args.cashflows:
         write_cashflows(result, Path(args.cashflows))
     if args.format == "json":
@@ -230,7 +215,7 @@ def _main(args) -> int:
         doc = {"deal": deal.name, "settlement": (settle or deal.header.settlement or deal.header.closing).isoformat(),
                "tables": [{k: r[k] for k in ("class", "to", "speed_pct", "price", "yield_pct", "dm_bp",
                                             "wal_years", "mdur_years", "first_principal", "last_principal")
-                           + EXTRA_KEYS + (("proceeds",) if face else ())} for r in rows]}
+                           + ("speed",) + EXTRA_KEYS + (("proceeds",) if face else ())} for r in rows]}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     elif args.format == "csv":
         import csv

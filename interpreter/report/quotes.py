@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from typing import Dict, List, Optional, Tuple
+import re
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from dsl import ast as A
 
@@ -121,3 +122,105 @@ def quoted_rows(result, default_price: float, quotes: Dict[str, list], classes, 
             rows = analyze(result, one[0], default_price, [name], one[1], one[2], settle=settle, face=face)
             by_class.setdefault(name, []).extend(dict(r, quote=j) for r in rows)
     return [r for n in result.class_names for r in by_class.get(n, [])]
+
+
+# ------------------------------------------------------------------ speeds in any unit
+_UNITS = ("PSA", "CPR", "SMM", "ABS", "PPC")
+
+
+class SpeedColumn(NamedTuple):
+    """One column of the tables: as written; the multiple of the pricing speed it is (None
+    when it is not one: '25 CPR' for a deal priced on a PPC ramp); and for such a speed the
+    curve every group runs at instead."""
+    written: str
+    multiple: Optional[float]
+    curve: Optional[object] = None
+
+
+def speed_columns(text: Optional[str], deal: A.Deal, assumptions, max_speeds: int) -> Optional[List[SpeedColumn]]:
+    """`--speeds "100 PSA,300 PSA,25 CPR"` beside plain percents of the pricing speed ("0,50,100%")."""
+    if not text:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) > max_speeds:
+        raise UsageError(f"--speeds: {len(parts):,} speeds, more than the {max_speeds} of one run (use --grid)")
+    out = []
+    for part in parts:
+        m = re.fullmatch(r"([0-9.eE+-]+)\s*(%?)\s*([A-Za-z]*)", part)
+        unit = (m.group(3) if m else "").upper()
+        try:
+            v = float(m.group(1)) if m else float("nan")
+        except ValueError:
+            v = float("nan")
+        if not m or (unit and unit not in _UNITS) or not math.isfinite(v):
+            raise UsageError(f"--speeds: cannot read {part!r} (a percent of the pricing speed, e.g. 150, or a "
+                             f"speed in a unit: 100 PSA, 25 CPR, 1.5 ABS, 0.5 SMM)")
+        if v < 0 or v > 100_000:
+            raise UsageError(f"--speeds: {part!r} is not a usable speed" + (" (negative)" if v < 0 else ""))
+        if not unit or unit == "PPC":  # a percent of the pricing speed (PPC: the deal's own ramp)
+            out.append(SpeedColumn(part if unit else f"{v:g}%", v / 100.0))
+            continue
+        from ..collateral import Curve
+        rate = v / 100.0
+        curve = Curve(unit, rate=rate)
+        out.append(SpeedColumn(f"{v:g} {unit}" if unit in ("PSA",) else f"{v:g}% {unit}",
+                               _multiple_of_pricing(deal, assumptions, unit, rate), curve))
+    return out
+
+
+def _multiple_of_pricing(deal: A.Deal, assumptions, unit: str, rate: float) -> Optional[float]:
+    """The multiple of every group's pricing speed a speed in `unit` is, or None if it is not one."""
+    if assumptions.prepayment:
+        return None  # the assumptions replace the pricing speed: compare with it no further
+    speeds = {(g.pricing_speed or deal.header.pricing_speed) for g in deal.groups}
+    ratios = set()
+    for sp in speeds:
+        if sp is None or sp.kind.value != unit or sp.value <= 0:
+            return None
+        ratios.add(rate / sp.value)
+    return ratios.pop() if len(ratios) == 1 else None
+
+
+def pricing_speed_text(deal: A.Deal) -> str:
+    """The pricing speed a table's percents are of: "100% PPC = ramp 8% CPR to 24% CPR over 12
+    months (group 1); 100% = 25% CPR (group 2)"."""
+    def one(sp) -> str:
+        if sp is None:
+            return "none stated"
+        if sp.kind is A.SpeedKind.RAMP:
+            return (f"100% PPC = {sp.ramp_start * 100:g}% to {sp.ramp_end * 100:g}% CPR over "
+                    f"{sp.ramp_months} months by {'loan age' if sp.basis.value == 'age' else 'deal month'}")
+        if sp.kind is A.SpeedKind.PSA:
+            return f"100% = {sp.value * 100:g}% PSA"
+        return f"100% = {sp.value * 100:g}% {sp.kind.value}"
+    texts = {}
+    for g in deal.groups:
+        texts.setdefault(one(g.pricing_speed or deal.header.pricing_speed), []).append(g.name)
+    if len(texts) == 1:
+        return next(iter(texts))
+    return "; ".join(f"{t} (group {', '.join(gs)})" for t, gs in texts.items())
+
+
+def label_and_order(rows: list, columns: Optional[List[SpeedColumn]], extra: Dict[str, list], class_names,
+                    modes) -> list:
+    """Each row with its 'speed' as written (plain percents as '165%'); with speeds that are
+    not multiples of the pricing speed (``extra``: written -> their rows, speed_pct None),
+    every row put in the order class, quote, mode, speed as written."""
+    label = {}
+    for col in columns or ():
+        if col.multiple is not None and col.written not in extra:
+            label.setdefault(round(col.multiple * 100, 9), col.written)
+    for r in rows:
+        r["speed"] = label.get(round(r["speed_pct"], 9), f"{r['speed_pct']:g}%")
+    if not extra:
+        return rows
+    out = list(rows)
+    for written, more in extra.items():
+        for r in more:
+            r["speed"], r["speed_pct"] = written, None
+        out += more
+    order = {c.written: k for k, c in enumerate(columns)}
+    cls = {n: k for k, n in enumerate(class_names)}
+    mode = {m.lower(): k for k, m in enumerate(modes)}
+    return sorted(out, key=lambda r: (cls[r["class"]], r.get("quote", 0), mode.get(r["to"], 0),
+                                      order.get(r["speed"], -1)))

@@ -8,6 +8,7 @@ import io
 
 from ..analytics.measures import format_32nds
 from ..dates import month_label, parse_date
+from .quotes import pricing_speed_text
 
 
 def _fmt(x, spec):
@@ -92,14 +93,15 @@ def format_tables(deal, result, rows, modes, settle=None) -> str:
     for a face amount) below."""
     out = io.StringIO()
     settle = settle or deal.header.settlement or deal.header.closing
-    out.write(f"Prices clean, per 100 of current face; settlement {settle.isoformat()}\n\n")
+    out.write(f"Prices clean, per 100 of current face; settlement {settle.isoformat()}\n")
+    out.write(f"Pricing speed: {pricing_speed_text(deal)}; a percent is of the pricing speed\n\n")
     groups: dict = {}
     for r in rows:  # (class, mode) -> [quote -> {speed: row}]
         quotes = groups.setdefault((r["class"], r["to"]), [])
         q = r.get("quote", 0)
         while len(quotes) <= q:
             quotes.append({})
-        quotes[q][r["speed_pct"]] = r
+        quotes[q][r.get("speed") or f"{r['speed_pct']:g}%"] = r
     for (name, to), quotes in groups.items():
         per = quotes[0]
         first = next(iter(per.values()))
@@ -109,7 +111,7 @@ def format_tables(deal, result, rows, modes, settle=None) -> str:
         floater = first["kind"] == "floater"
         measure = "DM" if floater else "Yield"
         out.write(f"Class {name} (To {to.capitalize()})\n")
-        out.write(f"  {'Percent of Pricing Speed':<26}" + "".join(f"{s:>10.0f}%" for s in speeds) + "\n")
+        out.write(f"  {'Prepayment Speed':<26}" + "".join(f"{s:>11}" for s in speeds) + "\n")
         for quote in quotes:  # one row per price (and its MDUR), as a price/yield table shows them
             _quote_rows(out, quote, speeds, measure, floater, several=len(quotes) > 1)
         rows_once = [("WAL (yr)", "wal_years")] + ([] if len(quotes) > 1 else [("MDUR (yr)", "mdur_years")])
