@@ -33,6 +33,7 @@ from .engine import RunError, run
 from .errors import UsageError
 from .report.analyze import EXTRA_KEYS, analyze
 from .report.cashflows import check_cashflow_names, cashflows_target, sweep_stale_tables, write_cashflows
+from .report.pool import collateral_rows, format_collateral
 from .report.quotes import (face_amount, label_and_order, quote_lists, quoted_rows, settle_date, single_quotes,
                             speed_columns)
 from .report.tables import format_summary, format_tables
@@ -208,6 +209,8 @@ def _main(args) -> int:
                                         to=modes), default_price, quotes, args.classes or None, settle, face, analyze)
              for c in columns or () if c.multiple is None}  # a speed not a multiple of the pricing speed
     rows = label_and_order(rows, columns, extra, class_names, modes)
+    pool = label_and_order([r for r in collateral_rows(result, settle) if round(r["speed_pct"], 9) in wanted
+                            and r["to"] in [m.lower() for m in modes]], columns, {}, [], modes)  # the collateral line
     if args.cashflows:
         write_cashflows(result, Path(args.cashflows))
     if args.format == "json":
@@ -215,7 +218,8 @@ def _main(args) -> int:
         doc = {"deal": deal.name, "settlement": (settle or deal.header.settlement or deal.header.closing).isoformat(),
                "tables": [{k: r[k] for k in ("class", "to", "speed_pct", "price", "yield_pct", "dm_bp",
                                             "wal_years", "mdur_years", "first_principal", "last_principal")
-                           + ("speed",) + EXTRA_KEYS + (("proceeds",) if face else ())} for r in rows]}
+                           + ("speed",) + EXTRA_KEYS + (("proceeds",) if face else ())} for r in rows],
+               "collateral": [{k: v for k, v in r.items() if not k.endswith("_period")} for r in pool]}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     elif args.format == "csv":
         import csv
@@ -229,7 +233,7 @@ def _main(args) -> int:
         sys.stdout.write(buf.getvalue())
     else:
         sys.stdout.write(format_summary(deal, result, all_rows, modes, settle))
-        sys.stdout.write(format_tables(deal, result, rows, modes, settle))
+        sys.stdout.write(format_tables(deal, result, rows, modes, settle, format_collateral(pool)))
     return 0
 
 

@@ -87,7 +87,7 @@ def _quote_rows(out, per, speeds, measure, floater, several: bool) -> None:
         out.write(f"  {lab:<26}" + "".join(f"{_fmt(per[s]['mdur_years'], '.2f'):>11}" for s in speeds) + "\n")
 
 
-def format_tables(deal, result, rows, modes, settle=None) -> str:
+def format_tables(deal, result, rows, modes, settle=None, collateral: str = "") -> str:
     """Page-11 style: one table per class and mode, the speeds as columns; prices are
     clean, per 100 of current face, with each class's accrued interest (and proceeds
     for a face amount) below."""
@@ -95,6 +95,7 @@ def format_tables(deal, result, rows, modes, settle=None) -> str:
     settle = settle or deal.header.settlement or deal.header.closing
     out.write(f"Prices clean, per 100 of current face; settlement {settle.isoformat()}\n")
     out.write(f"Pricing speed: {pricing_speed_text(deal)}; a percent is of the pricing speed\n\n")
+    out.write(collateral)  # the collateral line, above the classes
     groups: dict = {}
     for r in rows:  # (class, mode) -> [quote -> {speed: row}]
         quotes = groups.setdefault((r["class"], r["to"]), [])
