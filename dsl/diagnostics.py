@@ -29,21 +29,15 @@ class Diagnostic:
 
     def render(self, source: Optional[str] = None) -> str:
         where = f"{self.span.file}:{self.span.line}:{self.span.column}" if self.span.line > 0 else self.span.file
-        out = [f"{where}: {self.severity}: {self.message}"]
+        out = [printable(f"{where}: {self.severity}: {self.message}")]
         if source is not None and self.span.line > 0:
-            lines = source.splitlines()
+            lines = source.split("\n")
             if 0 < self.span.line <= len(lines):
-                text = lines[self.span.line - 1].rstrip("\n")
-                out.append("    " + text)
-                width = 1
-                if self.span.end_line == self.span.line and self.span.end_column > self.span.column:
-                    width = self.span.end_column - self.span.column
-                pad = "".join(ch if ch == "\t" else " " for ch in text[: max(self.span.column - 1, 0)])
-                out.append("    " + pad + "^" * max(width, 1))
+                out.extend(_echo(lines[self.span.line - 1].rstrip("\r"), self.span))
         if self.expected:
-            out.append(f"  expected {self.expected}")
+            out.append(printable(f"  expected {self.expected}"))
         if self.hint:
-            out.append(f"  {self.hint}")
+            out.append(printable(f"  {self.hint}"))
         return "\n".join(out)
 
 
@@ -58,6 +52,44 @@ class DealError(Exception):
 
     def render(self) -> str:
         return "\n".join(d.render(self.sources.get(d.span.file)) for d in self.diagnostics)
+
+
+# An echoed line longer than this is shown as a window around the column.
+_ECHO = 160
+
+
+def _echo(text: str, span: Span) -> list:
+    """The source line and the caret line under the span's columns: control
+    characters escaped, and a long line (a number of thousands of digits) cut
+    to a window around the column."""
+    start = max(span.column - 1, 0)
+    end = span.end_column - 1 if span.end_line == span.line and span.end_column > span.column else start + 1
+    lead = tail = ""
+    if len(text) > _ECHO:
+        lo = 0 if start < _ECHO * 3 // 4 else start - _ECHO // 4  # from the line's start while the column is near it
+        hi = min(len(text), lo + _ECHO)
+        lead, tail = ("..." if lo else ""), ("..." if hi < len(text) else "")
+        text, start, end = text[lo:hi], start - lo, min(end, hi) - lo
+    before = lead + printable(text[:start])
+    width = len(printable(text[start:end])) or 1
+    pad = "".join(ch if ch == "\t" else " " for ch in before)
+    return ["    " + lead + printable(text) + tail, "    " + pad + "^" * width]
+
+
+def printable(text: str) -> str:
+    """Text safe for a terminal: control and format characters (an escape
+    sequence in a set's name, a carriage return, a bidirectional override) are
+    shown as Python escapes (\\x1b, \\u202e); tabs and letters of any script stay."""
+    if text.isprintable():
+        return text
+    import unicodedata
+    out = []
+    for ch in text:
+        if ch == "\t" or not unicodedata.category(ch).startswith("C"):
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape", "backslashreplace").decode("ascii"))
+    return "".join(out)
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:

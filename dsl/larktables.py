@@ -19,7 +19,7 @@ committed (about 21 KB), keyed by the grammar, the options and Lark's version
 a pattern's width, is left out and computed again on loading). It is read
 first, with the same trust checks; when it is not for this grammar and this
 Lark, the tables come from the file above or are built. ``python -m
-dsl.larktables`` writes it again after the grammar changes
+dsl.shiptables`` writes it again after the grammar changes
 (tests/security/test_larktables.py says when it is due).
 """
 from __future__ import annotations
@@ -230,28 +230,3 @@ def _hook(obj: dict):
 def decode(data: bytes):
     """The tables from a file's bytes: JSON, so nothing in it is run."""
     return json.loads(data.decode("utf-8"), object_hook=_hook)
-
-
-def write_shipped() -> Path:
-    """Write ``grammar/waterfall.tables.json.gz`` for the grammar and Lark of
-    this checkout. (Lark orders some tables by object identity, so the bytes
-    differ from one writing to the next; any writing parses alike.)"""
-    import gzip
-    import importlib.resources
-    from . import parse
-    folder = Path(str(importlib.resources.files("grammar")))
-    grammar = (folder / "waterfall.lark").read_text(encoding="utf-8")
-    options = parse.parser_options()
-    built = Lark(grammar, **options)
-    text = _text(built, shipped_key(grammar, options), shipped=True)
-    path = folder / SHIPPED
-    tmp = path.with_name(f".{SHIPPED}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(gzip.compress(text.encode("utf-8"), 9, mtime=0))
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-    return path
-
-
-if __name__ == "__main__":
-    print(write_shipped())

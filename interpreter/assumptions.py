@@ -35,6 +35,7 @@ Schema (every key optional unless marked)::
 """
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -44,7 +45,9 @@ import attrs
 import yaml
 
 from dsl import ast as A
+from dsl.checkctx import valid
 from dsl.diagnostics import DealError, Diagnostic, did_you_mean
+from dsl.load import read_source
 
 from . import collateral as C
 
@@ -132,6 +135,10 @@ def _construct_map(loader, node):
     for k_node, v_node in node.value:
         key = loader.construct_object(k_node, deep=True)
         key = str(key).strip() if key is not None else ""
+        if key in out:  # YAML's "last wins" would drop the first value without a word
+            first = out.marks[key][0]
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key '{key}' (first at line {first.line + 1})", k_node.start_mark)
         out[key] = loader.construct_object(v_node, deep=True)
         out.marks[key] = (k_node.start_mark, v_node.start_mark, v_node.end_mark)
     return out
@@ -235,6 +242,14 @@ class Assumptions:
     events: dict  # name -> 'succeeds' | 'fails'
 
 
+_MAX_NUMBER = 10 ** 15  # as a deal's literals (dsl.build.MAX_LITERAL): past it, sums overflow
+
+
+def _short(value) -> str:
+    text = repr(value) if not isinstance(value, int) else str(value)
+    return text if len(text) <= 24 else f"{text[:12]}... ({len(text):,} characters)"
+
+
 MAX_SPEEDS = 100  # speeds of one run (the assumptions' speeds, or --speeds): each is a column of the tables
 
 _UNIT_RE = re.compile(r"^\s*(-?[\d,]*\.?\d+)\s*(%|bp)?\s*$")
@@ -267,6 +282,10 @@ class _Reader:
             self.error(mark, f"{what}: expected a value", end=end)
             return None
         if isinstance(value, (int, float)):
+            if isinstance(value, int) and abs(value) > _MAX_NUMBER or not math.isfinite(value):
+                self.error(mark, f"{what}: {_short(value)} is not a finite number in range",
+                           expected=self._unit_text(unit), end=end)
+                return None
             if unit == "%":
                 self.error(mark, f"{what}: {value} has no unit", expected=f"a percentage such as {value}%",
                            end=end)
@@ -277,6 +296,9 @@ class _Reader:
             self.error(mark, f"{what}: cannot read {value!r} as a number", expected=self._unit_text(unit), end=end)
             return None
         num = float(m.group(1).replace(",", ""))
+        if not math.isfinite(num) or abs(num) > _MAX_NUMBER:
+            self.error(mark, f"{what}: {_short(value)} is too large", expected=self._unit_text(unit), end=end)
+            return None
         u = m.group(2) or ""
         if unit == "%":
             # Decimal division so that "0.35%" is the double nearest 0.0035.
@@ -327,7 +349,7 @@ class _Reader:
         if g.lower().startswith("group "):
             g = g[6:].strip()
         if g not in names:
-            self.error(mark, f"unknown group '{g}'", hint=did_you_mean(g, names), end=end)
+            self.error(mark, f"unknown group '{g}': {valid('group', names)}", hint=did_you_mean(g, names), end=end)
             return None
         return g
 
@@ -390,10 +412,7 @@ def speed_curve(speed: A.Speed) -> C.Curve:
 
 def load_assumptions(path: str | Path, deal: A.Deal) -> Assumptions:
     path = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as e:
-        raise DealError([Diagnostic(A.Span(path, 0, 0), f"cannot read the assumptions file: {e.strerror}")]) from None
+    text = read_source(path, "assumptions file")
     try:
         doc = _load_yaml(text)
     except yaml.YAMLError as e:
@@ -510,10 +529,17 @@ def _read(r: _Reader, doc: _Map, deal: A.Deal, base: Path) -> Assumptions:
         else:
             for k in v:
                 if k not in declared:
-                    r.error(v.marks[k][0], f"unknown index '{k}'", hint=did_you_mean(k, declared),
+                    r.error(v.marks[k][0], f"unknown index '{k}': {valid('index', declared)}",
+                            hint=did_you_mean(k, declared),
                             expected="an index the deal declares")
                     continue
                 indices[k] = _level_or_vector(r, v[k], v.marks[k][1], f"index {k}")
+    for ix in deal.indices:  # every index the deal declares is read each period: it needs a level
+        if ix.name not in indices and isinstance(doc.get("indices", _Map()), _Map) \
+                and not any(d.message.startswith(f"index {ix.name}") for d in r.diags):
+            r.error(doc.marks["indices"][0] if "indices" in doc else doc.mark,
+                    f"index {ix.name} has no level", expected=f"'{ix.name}: 1.10%' (or a list by period) under 'indices:'",
+                    hint=f"the deal declares it at {ix.span}")
     parameters = {}
     declared_params = {p.name: p for p in deal.parameters}
     if "parameters" in doc:
@@ -521,7 +547,8 @@ def _read(r: _Reader, doc: _Map, deal: A.Deal, base: Path) -> Assumptions:
         if isinstance(v, _Map):
             for k in v:
                 if k not in declared_params:
-                    r.error(v.marks[k][0], f"unknown parameter '{k}'", hint=did_you_mean(k, declared_params),
+                    r.error(v.marks[k][0], f"unknown parameter '{k}': {valid('parameter', declared_params)}",
+                            hint=did_you_mean(k, declared_params),
                             expected="a parameter the deal declares")
                     continue
                 p = declared_params[k]
@@ -540,7 +567,8 @@ def _read(r: _Reader, doc: _Map, deal: A.Deal, base: Path) -> Assumptions:
         if isinstance(v, _Map):
             for k in v:
                 if k not in declared_events:
-                    r.error(v.marks[k][0], f"unknown event '{k}'", hint=did_you_mean(k, declared_events))
+                    r.error(v.marks[k][0], f"unknown event '{k}': {valid('event', declared_events)}",
+                            hint=did_you_mean(k, declared_events))
                 elif str(v[k]) not in ("succeeds", "fails"):
                     r.error(v.marks[k][1], f"event {k}: expected 'succeeds' or 'fails', got {v[k]!r}")
                 else:
@@ -551,6 +579,9 @@ def _read(r: _Reader, doc: _Map, deal: A.Deal, base: Path) -> Assumptions:
 
 
 def _level_or_vector(r: _Reader, v, mark, what):
+    if isinstance(v, list) and not v:
+        r.error(mark, f"{what}: an empty list", expected="a level (1.10%) or a list of levels by period")
+        return 0.0
     if isinstance(v, list):
         vals = [r.number(x, v.marks[i][0], what, unit="%") for i, x in enumerate(v)]
         return tuple(x if x is not None else 0.0 for x in vals)
@@ -642,6 +673,9 @@ def _read_line(r: _Reader, item, mark) -> Optional[C.Line]:
                         reset_every=ag("reset every", "n"), initial_cap=ag("initial cap", "%"),
                         periodic_cap=ag("periodic cap", "%"), lifetime_cap=ag("lifetime cap", "%"),
                         floor=ag("floor", "%"), rounding=ag("rounding", "%"))
+            if vals["reset_every"] == 0:
+                r.error(a.marks["reset every"][1], "arm reset every: 0 months",
+                        expected="a whole number of months from 1 (6: every six months)")
             if len(r.diags) == n0:
                 arm = C.ArmTerms(index=idx, **vals)
     pen_rate, pen_months = 0.0, 0

@@ -195,8 +195,10 @@ def expand(axes: Dict[str, List[float]], index_names: List[str]) -> Dict[str, np
     for k, v in cols.items():
         hits = [n for n in index_names if k.upper() in n.upper()]
         if not hits:
+            from dsl.diagnostics import did_you_mean
+            hint = did_you_mean(k, ["speed", "cdr", "severity"] + [n.lower() for n in index_names])
             raise GridError(f"axis {k!r}: no index of the deal matches (indices: {', '.join(index_names) or 'none'}; "
-                            f"known axes: speed, cdr, severity)")
+                            f"known axes: speed, cdr, severity){'; ' + hint if hint else ''}")
         out[f"shift:{k}"] = v
     return out
 

@@ -8,7 +8,7 @@ without waiting, and a ^C at the terminal does not stop it. It builds with
 record, under the compile time limit; so the library is there whole or not at
 all, and the next run loads it as any other. One builder per library at a
 time: a marker ``.NAME-KEY.building.tmp`` beside the target is created
-exclusively and removed at the end; one older than ``stale()`` seconds was
+exclusively and removed at the end; one older than ``stale(limit)`` seconds was
 left by a builder that died and is taken over.
 
 The source goes to the builder in a temporary file beside the target (mode
@@ -27,19 +27,18 @@ from typing import List, Optional
 _started: List[subprocess.Popen] = []  # kept referenced: a Popen collected while running warns
 
 
-def stale() -> float:
+def stale(limit: Optional[float]) -> float:
     """Seconds after which a marker is taken to be a dead builder's: the
-    compile time limit and a margin."""
-    from .build import timeout
-    limit = timeout()
+    compile time limit (None: none) and a margin."""
     return 120.0 + (limit if limit is not None else 600.0)
 
 
-def start(name: str, source: str, warn: bool, so: Path) -> bool:
-    """Start building ``source`` into the library ``so`` in the background;
-    False if a builder is already at it, or it could not be started."""
+def start(name: str, source: str, warn: bool, so: Path, limit: Optional[float]) -> bool:
+    """Start building ``source`` into the library ``so`` in the background
+    (``limit``: the compile time limit); False if a builder is already at it,
+    or it could not be started."""
     marker = so.parent / f".{so.stem}.building.tmp"
-    if not _claim(marker):
+    if not _claim(marker, limit):
         return False
     src: Optional[str] = None
     try:
@@ -50,7 +49,7 @@ def start(name: str, source: str, warn: bool, so: Path) -> bool:
         root = str(Path(__file__).resolve().parents[2])  # the folder holding the interpreter package
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
         proc = subprocess.Popen(
-            [sys.executable, "-m", "interpreter.native.background", name, src, str(marker),
+            [sys.executable, "-m", "interpreter.native.builder", name, src, str(marker),
              "warn" if warn else "quiet", str(so.parent)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True, close_fds=True, cwd=str(so.parent), env=env)
@@ -63,7 +62,7 @@ def start(name: str, source: str, warn: bool, so: Path) -> bool:
     return True
 
 
-def _claim(marker: Path) -> bool:
+def _claim(marker: Path, limit: Optional[float]) -> bool:
     """Create ``marker`` (exclusively); a stale one is replaced."""
     for _ in range(2):
         try:
@@ -73,7 +72,7 @@ def _claim(marker: Path) -> bool:
                 age = time.time() - os.lstat(marker).st_mtime
             except OSError:
                 continue
-            if age < stale():
+            if age < stale(limit):
                 return False
             _unlink(str(marker))
             continue
@@ -89,28 +88,3 @@ def _unlink(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
-
-
-def main(argv: List[str]) -> int:
-    """The builder: NAME SOURCE-FILE MARKER warn|quiet FOLDER."""
-    name, src, marker, warn, folder = argv
-    try:
-        with open(src, "r", encoding="ascii") as fh:
-            source = fh.read()
-        _unlink(src)
-        from .build import load
-        from .fixed import KERNELS, library
-        if Path(folder) == KERNELS:
-            library(name)  # kept with the package, as the fixed module keeps it
-        else:
-            load(name, source, warn=warn == "warn", folder=Path(folder))
-        return 0
-    except Exception:  # noqa: BLE001 - nobody to tell: the next run builds it (and says why) itself
-        return 1
-    finally:
-        _unlink(src)
-        _unlink(marker)
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

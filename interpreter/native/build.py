@@ -175,7 +175,7 @@ def load(name: str, source: str, note: str = "", warn: bool = False,
             # the same IEEE operations, so the same numbers to the bit),
             # compiled in a temporary folder and not kept.
             from .background import start
-            start(name, source, warn, folder / so_name)
+            start(name, source, warn, folder / so_name, timeout())
             lib = _build(cc, source, None, so_name, note or f"the {name} kernel", warn, opt="-O0")
             _loaded[key] = lib
             return lib

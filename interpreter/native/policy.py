@@ -1,5 +1,5 @@
 """One backend policy for every compiled kernel: the deal's waterfall
-(``ckernel``), the collateral projection (``collateral_c``) and the analytics.
+(``ckernel``), the collateral projection (``collateral.c_backend``) and the analytics.
 
 Which backend runs:
 

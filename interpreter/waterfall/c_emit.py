@@ -63,16 +63,13 @@ class UnsafeSource(cbuild.CompileError):
     a bug here, never compiled."""
 
 
-class Generator:
-    """C source for one deal's period program (waterfall/program.Program)."""
+class KernelInputs:
+    """Where the compiled kernel finds its inputs: one pointer per slot
+    (each group's fields, index paths, tables, schedules, dates, accrual
+    fractions, the starting state, the event a scenario runs to)."""
 
     def __init__(self, program: P.Program):
         self.m = program
-        self.sets: List[tuple] = []  # bucket sets (sorted fund indices); id = position
-        self.out: List[str] = []
-        self.dist_fns: Dict[str, str] = {}
-        self.max_depth = 1
-        self.functions: List[str] = []  # distributions' functions, filled as the unit is assembled
 
     # ---- inputs: pointer slots
     def group_slot(self, g: int, field: str) -> int:
@@ -102,6 +99,18 @@ class Generator:
     def n_start(self) -> int:
         """Values in a scenario's starting state: the class fields, accounts, events."""
         return len(P.START_CLASS_FIELDS) * len(self.m.classes) + len(self.m.layout.accounts) + len(self.m.event_decls)
+
+
+class Generator(KernelInputs):
+    """C source for one deal's period program (waterfall/program.Program)."""
+
+    def __init__(self, program: P.Program):
+        super().__init__(program)
+        self.sets: List[tuple] = []  # bucket sets (sorted fund indices); id = position
+        self.out: List[str] = []
+        self.dist_fns: Dict[str, str] = {}
+        self.max_depth = 1
+        self.functions: List[str] = []  # distributions' functions, filled as the unit is assembled
 
     def set_id(self, buckets) -> int:
         key = tuple(int(b) for b in buckets)

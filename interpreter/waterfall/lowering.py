@@ -13,7 +13,7 @@ import numpy as np
 from dsl import ast as A
 from dsl.check import deal_expressions, expand_classes
 
-from .. import collateral as C
+from ..collateral import Scenarios, project
 from ..assumptions import Assumptions, speed_curve
 from ..errors import RunError
 from . import program as P
@@ -219,7 +219,7 @@ def planned_balance(sc: A.ScheduleDecl, assumptions: Assumptions, T: int) -> np.
             curve = speed_curve(speed)
         except ValueError as e:
             raise RunError(f"{speed.span}: {e}") from None
-        flows = C.project(lines, T, C.Scenarios.single(), {sc.group: curve})
+        flows = project(lines, T, Scenarios.single(), {sc.group: curve})
         principal.append(flows[sc.group].principal[0])
     band = np.minimum(principal[0], principal[1])
     out = np.empty(T + 1)

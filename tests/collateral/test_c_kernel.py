@@ -1,4 +1,4 @@
-"""The compiled collateral kernel (interpreter.collateral_c) against the numpy path.
+"""The compiled collateral kernel (interpreter.collateral.c_backend) against the numpy path.
 
 Both compute the same formulas in the same order; these tests hold them equal
 to 1e-9 relative (1e-6 absolute dollars) over randomised pools, curves and
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from interpreter import collateral_c
+from interpreter.collateral import c_backend as collateral_c
 from interpreter.native import build as cbuild
 from interpreter.collateral import ArmTerms, Curve, GroupFlows, Line, Scenarios, load_tape, project
 

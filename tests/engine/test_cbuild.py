@@ -56,8 +56,8 @@ def test_numpy_engine_asked_for_means_no_compiler(monkeypatch):
 def test_a_thread_budget_limits_the_kernels_called_from_that_thread():
     import threading
 
-    from interpreter import collateral_c
-    from interpreter.waterfall import c_emit, c_run, c_unit  # noqa: F401
+    from interpreter.collateral import c_backend as collateral_c
+    from interpreter.waterfall import c_run
     from interpreter.native import policy
     assert policy.n_threads(10_000, cap=2) == min(2, policy.cpus())
     with policy.threads(1):

@@ -84,7 +84,7 @@ def test_without_an_assumptions_file_the_deal_alone_is_checked(tmp_path):
 def test_save_runs_the_check_path_on_the_saved_file(seq):
     seq.write_text(seq.read_text(encoding="utf-8").replace(*BROKEN["name"]), encoding="utf-8")
     messages = [d.message for d in saved_diagnostics(str(seq))[str(seq)]]
-    assert messages == ["class D has a balance but no clause pays it principal", "unknown class 'E'"]
+    assert messages == ["class D has a balance but no clause pays it principal", "unknown class 'E': the deal has classes A, B, C, D and R"]
 
 
 def _pos(text, needle, offset=0):

@@ -50,8 +50,8 @@ def a_new_deal(tmp_path: Path) -> Path:
 
 @needs_cc
 def test_a_compile_past_the_time_limit_falls_back_to_numpy(tmp_path, monkeypatch, fresh, capsys):
-    from interpreter import analytics, collateral_c  # noqa: F401
     from interpreter.analytics import batch as analytics_batch
+    from interpreter.collateral import c_backend as collateral_c
     assert collateral_c.library() is not None and analytics_batch._kernel() is not None  # the fixed kernels, built
     monkeypatch.setenv("WATERFALL_COMPILE_TIMEOUT", "0.01")
     t0 = time.perf_counter()
@@ -99,7 +99,6 @@ def test_a_compile_past_the_time_limit_falls_back_to_numpy(tmp_path, monkeypatch
 def test_an_analytics_kernel_that_cannot_be_built_falls_back_to_numpy(monkeypatch):
     """Like the waterfall's: a compile that fails or times out is one warning, and
     the numpy analytics give the same figures."""
-    from interpreter import analytics  # noqa: F401
     from interpreter.analytics import batch as analytics_batch
     from interpreter.report.analyze import analyze
     deal = load_deal(SEQ)

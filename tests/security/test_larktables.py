@@ -76,7 +76,7 @@ def test_no_tables_are_written_into_a_folder_that_is_not_ours(tmp_path):
 def test_the_shipped_tables_are_those_of_this_grammar_and_parse_as_lark_builds(monkeypatch):
     """grammar/waterfall.tables.json.gz is committed so that a fresh checkout's
     first parse does not build Lark's tables; after an edit of the grammar,
-    write it again with `python -m dsl.larktables`."""
+    write it again with `python -m dsl.shiptables`."""
     import gzip
     import json
 
@@ -88,7 +88,7 @@ def test_the_shipped_tables_are_those_of_this_grammar_and_parse_as_lark_builds(m
     if doc["key"] != larktables.shipped_key(GRAMMAR, options()):
         built_for_this_lark = larktables.shipped_key(GRAMMAR, options())
         pytest.fail(f"grammar/{larktables.SHIPPED} is not for this grammar and Lark {lark.__version__} "
-                    f"(key {built_for_this_lark[:12]}): run `python -m dsl.larktables` and commit it")
+                    f"(key {built_for_this_lark[:12]}): run `python -m dsl.shiptables` and commit it")
 
     def no_building(*a, **k):
         raise AssertionError("the tables were built")

@@ -13,7 +13,7 @@ contiguous (S, T) output rows (non-temporal stores on x86-64).  Scenarios are
 split over 2 threads when the work is large (ctypes releases the GIL while the
 C code runs; ``native.policy`` counts the threads and splits the scenarios).
 
-Every formula is the one of the numpy path in ``interpreter.collateral`` (see
+Every formula is the one of the numpy path in ``interpreter.collateral.projection`` (see
 that module's docstring), evaluated in the same order with the same IEEE
 operations, including numpy's summation order over a group's lines
 (``np.add.reduceat``: first + pairwise sum of the rest); the build flags forbid
@@ -38,9 +38,10 @@ import threading
 
 import numpy as np
 
-from .native.build import CompileError, compiler
-from .native.fixed import library as fixed_library
-from .native.policy import fall_back, n_threads as policy_threads, run_split
+from ..native.build import CompileError, compiler
+from ..native.fixed import library as fixed_library
+from ..native.policy import fall_back, n_threads as policy_threads, run_split
+from .curves import _by_period, _curve_base
 
 # Output quantities, in the order of the kernel's pointer table (per group; the
 # enum Q_* of kernels/collateral.h).
@@ -60,14 +61,6 @@ QUANTITIES = (
     "penalty",
 )
 _Q = {n: i for i, n in enumerate(QUANTITIES)}
-
-# Curve table modes (per group): how a table entry is made from the scenario
-# multiplier ``sc`` and the scenario-independent base value ``x`` of a column
-# (fill_table in kernels/collateral_lanes.h).
-MODE_NONE = -1  # no curve: rate 0
-MODE_LINEAR = 0  # SMM / MDR: min(sc * x, 1)
-MODE_ANNUAL = 1  # CPR / CDR / PSA / SDA / PPC: SMM = 1 - (1 - min(sc * x, 1))^(1/12)
-MODE_ABS = 2  # ABS: a = sc * speed, month x: SMM = a / (1 - a (x - 1)), 1 once 1 - a (x - 1) <= a
 
 _I64 = ctypes.c_int64
 _P = ctypes.c_void_p
@@ -150,7 +143,7 @@ def _i64(a) -> np.ndarray:
 
 
 def run(pool, T: int, scenarios, prepay_c, default_c, index_sources, threads: int | None = None, width: int | None = None):
-    """Project ``pool`` (a ``collateral._Pool``) with the C kernel.
+    """Project ``pool`` (a ``projection._Pool``) with the C kernel.
 
     ``prepay_c`` / ``default_c``: per group a ``Curve`` or None;
     ``index_sources``: per ARM index name of ``pool.arm_index_names`` a
@@ -162,8 +155,6 @@ def run(pool, T: int, scenarios, prepay_c, default_c, index_sources, threads: in
     ``threads``: None picks (``n_threads``); ``width``: the kernel's lane width
     (None: the widest the CPU runs; the results do not depend on it).
     """
-    from .collateral import _by_period, _curve_base  # noqa: PLC0415 (collateral imports this module)
-
     width = WIDTH if width is None else width
     fn = kernel(width)
     if fn is None:

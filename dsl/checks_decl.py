@@ -1,0 +1,193 @@
+"""The checks of a deal's declarations: names declared once, the header's dates
+and speeds, classes, class sets, tables, schedules, events and losses.
+
+Each is one entry of ``dsl.checker.CHECKS``: ``check(cx)`` yields diagnostics.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Iterator
+
+from . import ast as A
+from .build import MAX_MONTHS
+from .builtins import VARIABLES
+from .checkctx import Context, err, repeats, targets, valid
+from .diagnostics import Diagnostic, did_you_mean
+
+# A deal's dates must leave room for MAX_MONTHS monthly periods before the calendar ends.
+LAST_FIRST_DISTRIBUTION = _dt.date(9999 - MAX_MONTHS // 12, 1, 1)
+
+
+def duplicates(cx: Context) -> Iterator[Diagnostic]:
+    """A name is declared once (groups have their own namespace), and never a built-in's."""
+    seen: dict = {}
+    deal = cx.deal
+    kinds = [("index", deal.indices), ("group", deal.groups), ("class", deal.classes),
+             ("class set", deal.sets), ("table", deal.tables), ("formula", deal.defines),
+             ("parameter", deal.parameters), ("account", deal.accounts), ("event", deal.events),
+             ("contract", deal.contracts), ("distribution", deal.distributions), ("schedule", deal.schedules)]
+    for kind, items in kinds:
+        for item in items:
+            key = (kind == "group", item.name)
+            if key in seen:
+                prev_kind, prev = seen[key]
+                yield err(item.span, f"'{item.name}' is declared twice",
+                          hint=f"first declared as a {prev_kind} at line {prev.span.line}")
+            else:
+                seen[key] = (kind, item)
+    for v in VARIABLES:
+        if (False, v) in seen:
+            yield err(seen[(False, v)][1].span, f"'{v}' is a built-in name and cannot be redeclared")
+
+
+def header(cx: Context) -> Iterator[Diagnostic]:
+    """The header's dates are there and in order; its speeds are speeds; the deal has groups."""
+    h = cx.deal.header
+    for field, what in (("cutoff", "cutoff DATE"), ("closing", "closing DATE"),
+                        ("first_distribution", "first distribution DATE")):
+        if getattr(h, field) is None:
+            yield err(h.span, f"the deal header has no {field.replace('_', ' ')} date", expected=what)
+    if h.cutoff and h.closing and h.closing < h.cutoff:
+        yield err(h.span_of("closing"), f"closing {h.closing} is before the cut-off date {h.cutoff}")
+    if h.closing and h.first_distribution and h.first_distribution <= h.closing:
+        yield err(h.span_of("first_distribution"),
+                  f"first distribution {h.first_distribution} is not after closing {h.closing}")
+    if h.settlement and h.cutoff and h.settlement < h.cutoff:
+        yield err(h.span_of("settlement"), f"settlement {h.settlement} is before the cut-off date {h.cutoff}")
+    for speed in [h.pricing_speed] + [g.pricing_speed for g in cx.deal.groups]:
+        if speed is not None and speed.kind is A.SpeedKind.PPC:
+            yield err(speed.span, "a PPC speed needs its ramp",
+                      expected="ramp 8% CPR to 24% CPR over 12 months [by loan age]")
+    for q in h.table_speeds:
+        if q.unit not in ("%", ""):
+            yield err(q.span, f"a table speed is a percent of the pricing speed, not {q.text!r}", expected="e.g. 100%")
+    if not cx.deal.groups:
+        yield err(h.span, "the deal has no collateral group", expected='group 1 "DESCRIPTION"')
+    if h.pricing_speed is None:
+        for g in cx.deal.groups:
+            if g.pricing_speed is None:
+                yield err(g.span, f"group {g.name} has no pricing speed",
+                          expected="'pricing speed' in the deal header or under the group")
+
+
+def calendar(cx: Context) -> Iterator[Diagnostic]:
+    """The deal's periods fit the calendar: the first distribution leaves room for
+    MAX_MONTHS monthly dates before 9999-12-31."""
+    h = cx.deal.header
+    if h.first_distribution is not None and h.first_distribution >= LAST_FIRST_DISTRIBUTION:
+        yield err(h.span_of("first_distribution"),
+                  f"first distribution {h.first_distribution} leaves no room for the deal's {MAX_MONTHS} "
+                  f"monthly periods before the calendar ends (9999-12-31)",
+                  expected=f"a date before {LAST_FIRST_DISTRIBUTION}")
+
+
+def classes(cx: Context) -> Iterator[Diagnostic]:
+    """Each class has what its kind needs: a balance in dollars and a coupon, a
+    notional and a coupon, or neither (residual, no cashflow); a known group."""
+    for c in cx.deal.classes:
+        if c.balance is not None and c.balance.unit not in ("$", ""):
+            yield err(c.balance.span, f"class {c.name}: a balance is a dollar amount, not {c.balance.text!r}",
+                      expected="an amount such as 119,257,000")
+        if cx.unknown_group(c.group):
+            yield err(c.span_of("group"), f"class {c.name}: unknown group '{c.group}': "
+                                          f"{valid('group', cx.group_names)}", hint=did_you_mean(c.group, cx.group_names))
+        if c.residual or c.no_cashflow:
+            if c.balance is not None or c.coupon is not None:
+                yield err(c.span, f"class {c.name}: a residual or no-cashflow class has no balance or coupon")
+        elif c.notional is not None:
+            # (a balance beside a notional is the initial notional the term sheet prints: information)
+            if c.coupon is None:
+                yield err(c.span, f"class {c.name}: a notional class needs a coupon", expected="coupon RATE")
+        else:
+            if c.balance is None:
+                yield err(c.span, f"class {c.name} has no balance", expected="balance AMOUNT")
+            if c.coupon is None:
+                yield err(c.span, f"class {c.name} has no coupon", expected="coupon RATE or INDEX + MARGIN")
+
+
+def class_sets(cx: Context) -> Iterator[Diagnostic]:
+    """A set names classes, ranges and other sets that exist, each class once,
+    and never itself, directly or through other sets."""
+    for s in cx.deal.sets:
+        yield from targets(cx, s.members)
+    cyclic = set()
+    for s in cx.deal.sets:
+        trail = _set_cycle(cx, s.name)
+        if trail and trail[0] == s.name and frozenset(trail) not in cyclic:
+            cyclic.add(frozenset(trail))
+            yield err(s.span, "a class set names itself: " + " -> ".join(f'"{n}"' for n in trail + [s.name]),
+                      hint="a set lists classes, or other sets that do not name it")
+    for s in cx.deal.sets:
+        if not any(s.name in c for c in cyclic):
+            yield from repeats(cx, s.members, s.span)
+
+
+def _set_cycle(cx: Context, name: str) -> list:
+    """The sets of a cycle the walk from ``name`` meets (the first set met
+    again, then the sets after it), or []. Iterative, for chains of thousands."""
+    path = [name]
+    stack = [iter(_named_sets(cx, name))]
+    done: set = set()
+    while stack:
+        nxt = next(stack[-1], None)
+        if nxt is None:
+            stack.pop()
+            done.add(path.pop())
+        elif nxt in path:
+            return path[path.index(nxt):]
+        elif nxt not in done:
+            path.append(nxt)
+            stack.append(iter(_named_sets(cx, nxt)))
+    return []
+
+
+def _named_sets(cx: Context, name: str) -> list:
+    return [r.name for r in cx.sets[name].members if isinstance(r, (A.SetRef, A.ClassRef)) and r.name in cx.sets]
+
+
+def tables(cx: Context) -> Iterator[Diagnostic]:
+    """A table's rows cover periods 1, 2, ... in order, each as wide as the first;
+    an open row is the last."""
+    for t in cx.deal.tables:
+        expected_next = 1
+        width = None
+        for row in t.rows:
+            if row.first != expected_next:
+                yield err(row.span, f"table {t.name}: rows must cover every {t.key} in order; "
+                                    f"expected a row starting at {expected_next}, found {row.first}")
+            if row.last is not None and row.last < row.first:
+                yield err(row.span, f"table {t.name}: range {row.first}-{row.last} runs backwards")
+            if width is None:
+                width = len(row.values)
+            elif len(row.values) != width:
+                yield err(row.span, f"table {t.name}: {len(row.values)} values where earlier rows have {width}")
+            expected_next = (row.last or row.first) + 1
+            if row.last is None and row is not t.rows[-1]:
+                yield err(row.span, f"table {t.name}: an open row ('{row.first}+') must be the last")
+
+
+def schedules(cx: Context) -> Iterator[Diagnostic]:
+    """A schedule is drawn from a group the deal has."""
+    for sc in cx.deal.schedules:
+        if sc.group not in cx.group_names:
+            yield err(sc.span, f"schedule {sc.name}: unknown group '{sc.group}': {valid('group', cx.group_names)}",
+                      hint=did_you_mean(sc.group, cx.group_names))
+
+
+def events(cx: Context) -> Iterator[Diagnostic]:
+    """An event retires classes that exist, each once; the table event is an event."""
+    for e in cx.deal.events:
+        yield from targets(cx, e.retires)
+        yield from repeats(cx, e.retires, e.span)
+    h = cx.deal.header
+    if h.table_event and h.table_event not in cx.events:
+        yield err(h.span_of("table_event"), f"unknown event '{h.table_event}': {valid('event', cx.events)}",
+                  hint=did_you_mean(h.table_event, cx.events))
+
+
+def losses(cx: Context) -> Iterator[Diagnostic]:
+    """Losses are allocated to classes that exist, each once a step."""
+    if cx.deal.losses is not None:
+        for step in cx.deal.losses.steps:
+            yield from targets(cx, step.targets)
+            yield from repeats(cx, step.targets, step.span)
