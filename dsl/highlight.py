@@ -103,7 +103,7 @@ def _words(words) -> str:
     return _either(words) + r"(?![\w-])"
 
 
-_NAME = r"(?!\d+[eE][+-]?\d+(?![\w-]))(?:\d+-)*[A-Za-z0-9_]*[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*"  # as the grammar's NAME: 1-A-1, M-2, LIBOR_1M
+_NAME = r"(?!\d+[eE][+-]?\d+(?![\w-])|\d+(?:\.\d+)?bp\b)(?:\d+-)*[A-Za-z0-9_]*[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*"  # as the grammar's NAME: 1-A-1, M-2, LIBOR_1M
 
 # In order: Pygments takes the first rule that matches where it stands; a
 # TextMate engine takes the match that starts first, the earlier rule on a
