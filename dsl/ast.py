@@ -192,6 +192,7 @@ class ClassDecl:
     no_cashflow: bool = False
     delay_days: Optional[int] = None
     accrues_from_closing: bool = False  # the first period accrues from the closing date
+    accrued_at: str = "coupon"  # accrued interest at settlement: "coupon" or "pass-through rate"
     spans: tuple = attrs.field(default=(), eq=False)  # (item, Span) for each line of the class
     span: Span = attrs.field(default=NOWHERE, eq=False)
 

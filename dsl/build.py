@@ -281,6 +281,9 @@ class _Terms(Transformer):
     def c_accrues_from(self, meta, ch):
         return (*self._c_accrues_from(meta, ch), self._value_span(meta, ch))
 
+    def c_accrued_at(self, meta, ch):
+        return ("accrued_at", ch[0].value, self._value_span(meta, ch))
+
     def c_delay(self, meta, ch):
         return (*self._c_delay(meta, ch), self._value_span(meta, ch))
 

@@ -46,8 +46,8 @@ TABLE_GAP = (3,)  # then one space after each value's comma
 RUN_GAPS = {"classes": (1,), "index": (1,), "parameter": (1, 3)}
 # Header items whose key is two words ('first distribution' against 'cutoff').
 _TWO_WORD_HEADER = {"first", "distribution", "pricing", "table"}
-# Class items with no value to align ('residual', 'no cashflow', 'accrues from closing').
-_CLASS_FLAGS = {"residual", "no", "accrues"}
+# Class items with no value to align ('residual', 'no cashflow', 'accrues from closing', 'accrued at coupon').
+_CLASS_FLAGS = {"residual", "no", "accrues", "accrued"}
 
 _TIGHT_AFTER = {"LPAR", "MINUS"}
 _TIGHT_BEFORE = {"RPAR", "COMMA", "COLON"}

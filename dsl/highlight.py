@@ -34,7 +34,7 @@ from .builtins import FUNCTIONS, VARIABLES
 
 # Single-word keywords: the grammar's literals of one word.
 KEYWORDS = (
-    "account", "accrete", "accrues", "all", "allocate", "and", "balance", "between", "by", "cap",
+    "account", "accrete", "accrued", "accrues", "all", "allocate", "and", "at", "balance", "between", "by", "cap",
     "carryover", "cashflow", "class", "classes", "clause", "closing", "contract", "count", "coupon",
     "cutoff", "day", "days", "deal", "default", "define", "delay", "deposit", "distribution", "else",
     "event", "excess", "first", "following", "from", "funds", "group", "groups", "if", "index",
@@ -49,7 +49,7 @@ KEYWORDS = (
 PHRASES = (
     "current and unpaid interest", "current interest", "unpaid interest", "unpaid realized losses",
     "pro rata", "pro rata by balance then by amount owed",
-    "next business day", "modified following", "no adjustment", "loan age", "deal month",
+    "next business day", "modified following", "no adjustment", "loan age", "deal month", "pass-through rate",
 )
 SPEED_UNITS = ("CPR", "SMM", "PSA", "PPC", "ABS")
 DAY_COUNTS = ("actual/360", "actual/365", "actual/actual")  # and 30/360, after 'count' only
@@ -103,7 +103,7 @@ def _words(words) -> str:
     return _either(words) + r"(?![\w-])"
 
 
-_NAME = r"(?:\d+-)*[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*"  # as the grammar's NAME: 1-A-1, M-2, LIBOR_1M
+_NAME = r"(?!\d+[eE][+-]?\d+(?![\w-])|\d+(?:\.\d+)?bp\b)(?:\d+-)*[A-Za-z0-9_]*[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*"  # as the grammar's NAME: 1-A-1, M-2, LIBOR_1M
 
 # In order: Pygments takes the first rule that matches where it stands; a
 # TextMate engine takes the match that starts first, the earlier rule on a

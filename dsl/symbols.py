@@ -30,7 +30,7 @@ from . import ast as A
 from .builtins import FUNCTIONS, VARIABLES
 from .check import deal_expressions, iter_exprs, iter_steps
 
-NAME = r"(?:\d+-)*[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*"  # as NAME in grammar/waterfall.lark
+NAME = r"(?!\d+[eE][+-]?\d+(?![\w-])|\d+(?:\.\d+)?bp\b)(?:\d+-)*[A-Za-z0-9_]*[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*"  # as NAME in grammar/waterfall.lark
 STRING = r'"(?:[^"\\\n]|\\.)*"'
 
 # The keyword that starts each declaration, and the kind of name it declares.

@@ -125,6 +125,8 @@ def _class(c: A.ClassDecl) -> List[str]:
         out.append(f"{IND}accrues from closing")
     if c.delay_days is not None:
         out.append(f"{IND}delay {c.delay_days} days")
+    if c.accrued_at != "coupon":
+        out.append(f"{IND}accrued at {c.accrued_at}")
     if c.group is not None:
         out.append(f"{IND}group {c.group}")
     if c.residual:

@@ -21,18 +21,21 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+import attrs
 import numpy as np
 
 from dsl import ast as A
 from dsl.diagnostics import DealError
 
-from .analytics.measures import parse_price
 from .api import load_files
 from .assumptions import MAX_SPEEDS
 from .engine import RunError, run
 from .errors import UsageError
-from .report.analyze import analyze
+from .report.analyze import EXTRA_KEYS, analyze
 from .report.cashflows import check_cashflow_names, cashflows_target, sweep_stale_tables, write_cashflows
+from .report.pool import collateral_rows, format_collateral
+from .report.quotes import (face_amount, label_and_order, quote_lists, quoted_rows, settle_date, single_quotes,
+                            speed_columns)
 from .report.tables import format_summary, format_tables
 from .signals import Interrupted, signals_end_quietly
 
@@ -68,6 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--afc", nargs="?", const="20%", metavar="STRESS",
                    help="print the effective Net Rate Cap by period (available funds cap schedule) at the pricing "
                         "speed, with the indices on their curves and held at STRESS (default 20%%)")
+    # pricing (issue 17): settlement date and face amount for proceeds
+    p.add_argument("--settle", metavar="DATE", help="price for settlement on DATE instead of the deal's settlement date")
+    p.add_argument("--face", metavar="AMOUNT", help="original face amount: print each class's proceeds "
+                                                    "(face x factor x (price + accrued) / 100)")
     p.add_argument("--engine", choices=("auto", "c", "numpy"), default=None,
                    help="the compiled C engine, the numpy engine, or auto (C when a C compiler is found; the "
                         "default, or $WATERFALL_ENGINE): the same results either way")
@@ -82,67 +89,6 @@ def _parser() -> argparse.ArgumentParser:
                                                         "(one speed, one mode)")
     p.add_argument("--after", type=int, metavar="N", help="with --save-state: the distribution")
     return p
-
-
-def _speeds(text: Optional[str]) -> Optional[List[float]]:
-    if not text:
-        return None
-    if text.count(",") >= MAX_SPEEDS:
-        raise UsageError(f"--speeds: {text.count(',') + 1:,} speeds, more than the {MAX_SPEEDS} of one run (use --grid)")
-    out = []
-    for part in text.split(","):
-        part = part.strip().rstrip("%")
-        try:
-            v = float(part)
-        except ValueError:
-            raise UsageError(f"--speeds: cannot read {part!r} as a percent of the pricing speed (e.g. 0,50,100)") from None
-        if not np.isfinite(v) or v > 100_000:
-            raise UsageError(f"--speeds: {part!r} is not a usable speed")
-        if v < 0:
-            raise UsageError(f"--speeds: a speed cannot be negative ({part})")
-        out.append(v / 100.0)
-    return out
-
-
-def _prices(items: List[str], class_names) -> tuple:
-    default = 100.0
-    per = {}
-    for item in items:
-        if "=" in item:
-            name, _, val = item.partition("=")
-            name = name.strip()
-            if name not in class_names:
-                from dsl.diagnostics import did_you_mean
-                raise UsageError(f"--price: unknown class '{name}'. {did_you_mean(name, class_names)}".strip())
-            per[name] = _price(val)
-        else:
-            default = _price(item)
-    return default, per
-
-
-def _per_class(items: List[str], class_names, option: str, per_unit: float) -> dict:
-    """CLASS=VALUE pairs; VALUE in percent (--yield, '%' optional) or basis points (--dm)."""
-    out = {}
-    for item in items:
-        name, eq, val = item.partition("=")
-        name = name.strip()
-        if not eq:
-            raise UsageError(f"{option}: expected CLASS=VALUE, got {item!r}")
-        if name not in class_names:
-            from dsl.diagnostics import did_you_mean
-            raise UsageError(f"{option}: unknown class '{name}'. {did_you_mean(name, class_names)}".strip())
-        try:
-            out[name] = float(val.strip().rstrip("%").removesuffix("bp")) / per_unit
-        except ValueError:
-            raise UsageError(f"{option}: cannot read {val!r} as a number") from None
-    return out
-
-
-def _price(text: str) -> float:
-    try:
-        return parse_price(text.strip())
-    except (ValueError, TypeError):
-        raise UsageError(f"--price: cannot read {text!r} (e.g. 100, 99.5, 99-16+)") from None
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:
@@ -222,13 +168,12 @@ def _main(args) -> int:
         if name not in class_names:
             from dsl.diagnostics import did_you_mean
             raise UsageError(f"--class: unknown class '{name}'. {did_you_mean(name, class_names)}".strip())
-    speeds = _speeds(args.speeds)
-    if speeds is None:
-        speeds = list(assumptions.speeds)
-    default_price, prices = _prices(args.price, class_names)
-    yields = _per_class(args.yields, class_names, "--yield", 100.0)
-    dms = _per_class(args.dms, class_names, "--dm", 10000.0)
+    columns = speed_columns(args.speeds, deal, assumptions, MAX_SPEEDS)  # issue 17: speeds in any unit
+    speeds = [c.multiple for c in columns if c.multiple is not None] if columns else list(assumptions.speeds)
+    default_price, quotes = quote_lists(args.price, args.yields, args.dms, class_names)
+    prices, yields, dms = single_quotes(quotes)
     modes = _modes(args.to, deal)
+    settle, face = settle_date(args.settle, deal), face_amount(args.face)
     if args.cashflows and not args.grid:
         cashflows_target(args.cashflows)  # refused now rather than after the run
     if args.save_state or args.state or args.after is not None:
@@ -241,7 +186,7 @@ def _main(args) -> int:
             if not args.save_state:
                 raise UsageError("--after N goes with --save-state FILE")
             return 0
-        sys.stdout.write(run_from_state(deal, assumptions, args.state, _speeds(args.speeds),
+        sys.stdout.write(run_from_state(deal, assumptions, args.state, speeds if args.speeds else None,
                                         modes if args.to else None, args.inspect, args.format, args.cashflows))
         return 0
     if args.inspect:
@@ -255,6 +200,8 @@ def _main(args) -> int:
         return 0
     if args.grid:
         from .grid import GridError, progress_bar, run_grid, write_table
+        if any(len(q) > 1 for q in quotes.values()):
+            raise UsageError("--grid prices each class once: a list of prices, yields or margins is for the tables")
         if args.chunk < 1:
             raise UsageError("--chunk must be at least 1")
         if args.workers < 1:
@@ -286,17 +233,24 @@ def _main(args) -> int:
     with quick_start():  # a kernel not built yet: -O3 in the background for the next run, -O0 for this one
         result = run(deal, assumptions, run_speeds, to=run_modes, trace=bool(args.cashflows),
                      inspect=bool(args.cashflows))
-        all_rows = analyze(result, prices, default_price, args.classes or None, yields, dms)
+        all_rows = quoted_rows(result, default_price, quotes, args.classes or None, settle, face, analyze)
     wanted = {round(x * 100, 9) for x in speeds}
     rows = [r for r in all_rows if round(r["speed_pct"], 9) in wanted and r["to"] in [m.lower() for m in modes]]
+    extra = {c.written: quoted_rows(run(deal, attrs.evolve(assumptions, prepayment={"all": c.curve}), [1.0],
+                                        to=modes), default_price, quotes, args.classes or None, settle, face, analyze)
+             for c in columns or () if c.multiple is None}  # a speed not a multiple of the pricing speed
+    rows = label_and_order(rows, columns, extra, class_names, modes)
+    pool = label_and_order([r for r in collateral_rows(result, settle) if round(r["speed_pct"], 9) in wanted
+                            and r["to"] in [m.lower() for m in modes]], columns, {}, [], modes)  # the collateral line
     if args.cashflows:
         write_cashflows(result, Path(args.cashflows))
     if args.format == "json":
         import json
-        doc = {"deal": deal.name, "settlement": (deal.header.settlement or deal.header.closing).isoformat(),
+        doc = {"deal": deal.name, "settlement": (settle or deal.header.settlement or deal.header.closing).isoformat(),
                "tables": [{k: r[k] for k in ("class", "to", "speed_pct", "price", "yield_pct", "dm_bp",
-                                            "wal_years", "mdur_years", "first_principal", "last_principal")}
-                          for r in rows]}
+                                            "wal_years", "mdur_years", "first_principal", "last_principal")
+                           + ("speed",) + EXTRA_KEYS + (("proceeds",) if face else ())} for r in rows],
+               "collateral": [{k: v for k, v in r.items() if not k.endswith("_period")} for r in pool]}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     elif args.format == "csv":
         import csv
@@ -309,8 +263,8 @@ def _main(args) -> int:
             w.writerow(r)
         sys.stdout.write(buf.getvalue())
     else:
-        sys.stdout.write(format_summary(deal, result, all_rows, modes))
-        sys.stdout.write(format_tables(deal, result, rows, modes))
+        sys.stdout.write(format_summary(deal, result, all_rows, modes, settle))
+        sys.stdout.write(format_tables(deal, result, rows, modes, settle, format_collateral(pool)))
     return 0
 
 

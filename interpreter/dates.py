@@ -26,6 +26,7 @@ __all__ = [
     "roll",
     "add_months",
     "distribution_dates",
+    "delayed_payment_date",
     "days_30_360",
     "days_actual",
     "year_frac",
@@ -131,17 +132,20 @@ def is_business_day(d: date) -> bool:
 
 def _norm_rule(rule: str) -> str:
     r = " ".join(str(rule).lower().replace("_", " ").replace("-", " ").split())
+    # the deal file's words ('no adjustment', 'next business day') are accepted as well
     aliases = {"modified": "modified following", "mod following": "modified following",
-               "modfollowing": "modified following", "unadjusted": "none", "next": "following",
-               "previous": "preceding"}
+               "modfollowing": "modified following", "unadjusted": "none", "no adjustment": "none",
+               "next": "following", "next business day": "following", "previous": "preceding"}
     r = aliases.get(r, r)
     if r not in ROLL_RULES:
-        raise ValueError(f"unknown business-day rule {rule!r}; expected one of {ROLL_RULES}")
+        raise ValueError(f"unknown business-day rule {rule!r}; expected next business day (= following), "
+                         f"modified following, preceding or no adjustment")
     return r
 
 
 def roll(d: date, rule: str = "following") -> date:
-    """Adjust `d` to a business day: 'none', 'following', 'modified following', 'preceding'."""
+    """Adjust `d` to a business day: 'following' (= 'next business day'), 'modified following',
+    'preceding', or 'none' (= 'no adjustment': `d` as it is)."""
     r = _norm_rule(rule)
     if r == "none" or is_business_day(d):
         return d
@@ -186,6 +190,23 @@ def distribution_dates(first: date, n: int, day: int, rule: str = "following") -
         m = base + k
         out.append(roll(_clip_day(m // 12, m % 12 + 1, day), rule))
     return out
+
+
+def delayed_payment_date(accrual_month: date, delay_days: int, rule: str = "none") -> date:
+    """The day investors are paid for an accrual month under a stated payment delay, rolled by `rule`.
+
+    The agencies state the delay counting the first of the accrual month as day 1, in
+    30-day months (SIFMA SF-44, "Delay Days"): 45 days (Ginnie Mae I, Freddie Mac Gold)
+    pays on the 15th of the next month, 50 (Ginnie Mae II) the 20th, 55 (Fannie Mae) the
+    25th, 75 (Freddie Mac non-Gold) the 15th of the month after, whatever the length of
+    the months between: the date is the first of the accrual month plus delay - 1 days on
+    the 30/360 calendar (a 30th is clipped to the end of February).
+    """
+    if delay_days < 1:
+        raise ValueError(f"a payment delay is at least 1 day (the first of the accrual month), got {delay_days}")
+    months, day = divmod(int(delay_days) - 1, 30)
+    m = accrual_month.year * 12 + (accrual_month.month - 1) + months
+    return roll(_clip_day(m // 12, m % 12 + 1, day + 1), rule)
 
 
 # --------------------------------------------------------------------------------------------

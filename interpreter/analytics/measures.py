@@ -17,7 +17,13 @@ Securities":
   effective yield), inverse y = 12 [(1 + BEY/2)^(1/6) - 1];
 * weighted-average life: WAL = sum(P_t t_t) / sum(P_t), t in years from settlement;
 * Macaulay duration: D = sum(t PV_t) / sum(PV_t) at the yield, and modified duration
-  D / (1 + y/2) for a semi-annually compounded yield y.
+  D / (1 + y/2) for a semi-annually compounded yield y (SF-48, d. and e.);
+* cash-flow convexity: sum t (t + 1/2) PV_t / (sum(PV_t) (1 + y/2)^2) (SF-48, f.);
+* mortgage yield from the bond-equivalent yield Y (%): 1200 [(1 + Y/200)^(1/6) - 1] (SF-47/48).
+
+The public transcription checked against them: docs/BMA_FORMULAS.md of
+github.com/crmerrill/bma-standard-formulas (sections G and E), with the standard's pages
+(docs/bma_sections/SF-44, SF-48 to SF-51) in the same repository.
 
 Root-finding (yield, discount margin) is a vectorised Newton iteration safeguarded by a
 per-scenario bracket (bisection whenever a Newton step leaves the bracket). Each scenario
@@ -47,6 +53,7 @@ __all__ = [
     "periodic_yield",
     "macaulay_duration",
     "modified_duration",
+    "cashflow_convexity",
     "YieldDuration",
     "yield_and_duration",
     "format_32nds",
@@ -431,6 +438,24 @@ def modified_duration(cashflows, years, yld, frequency: int = 2) -> np.ndarray:
     """Modified duration = Macaulay / (1 + y/f) (f = 2 for the page-11 MDUR)."""
     y = _per_scenario(yld, _flows(cashflows).shape[0], "yield")
     return macaulay_duration(cashflows, years, y, frequency) / (1.0 + y / frequency)
+
+
+def cashflow_convexity(cashflows, years, yld, frequency: int = 2) -> np.ndarray:
+    """Cash-flow convexity (years squared) at yield `yld` compounded `frequency` times a year
+    (SIFMA SF-48, f.): C = 1 / (P (1 + y/f)^2) * sum t (t + 1/f) CF_t / (1 + y/f)^(f t), with P
+    the present value at the yield (the full price); the second derivative of price with
+    respect to the yield, over the price. The standard's Ginnie Mae I example (SF-50) gives
+    54.4326 years^2, "or 0.544326" when divided by 100 for expression; this is the former."""
+    cf = _flows(cashflows)
+    t = _times(years, cf.shape, "years")
+    y = _per_scenario(yld, cf.shape[0], "yield")
+    nz = cf != 0
+    with np.errstate(all="ignore"):
+        tt = np.where(nz, t, 0.0)
+        pv = np.where(nz, cf * np.exp(-frequency * tt * np.log1p(y / frequency)[:, None]), 0.0)
+        den = pv.sum(axis=1)
+        out = np.where(nz, tt * (tt + 1.0 / frequency) * pv, 0.0).sum(axis=1) / den / (1.0 + y / frequency) ** 2
+    return np.where(nz.any(axis=1) & (den != 0) & np.isfinite(y), out, np.nan)
 
 
 class YieldDuration(NamedTuple):

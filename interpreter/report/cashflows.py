@@ -17,6 +17,7 @@ from dsl.diagnostics import DealError
 
 from ..errors import UsageError
 from ..signals import signals_deferred
+from .analyze import payment_dates
 
 
 # ------------------------------------------------------------------ cashflows
@@ -337,12 +338,16 @@ def _write_set(result, tmp: Path) -> None:
     T = result.n_periods
     dates = [d.isoformat() for d in result.dates]
     for ci, name in enumerate(result.class_names):
+        own = result.deal.class_named(name)
+        # each class's own payment dates (a stated delay moves them off the distribution dates)
+        cdates = dates if own is None or own.delay_days is None else \
+            [d.isoformat() for d in payment_dates(result.deal, own, result.dates)]
         with open(tmp / f"{_safe(name)}.csv", "w", newline="") as fh:
             w = csv.writer(fh, lineterminator="\n")
             w.writerow(cols + ["carryover paid", "loss reimbursed", "writedown", "rate"])
             for s, sp in enumerate(result.speeds):
                 for t in range(T):
-                    w.writerow([s, f"{sp * 100:g}%", result.modes[s], t + 1, dates[t],
+                    w.writerow([s, f"{sp * 100:g}%", result.modes[s], t + 1, cdates[t],
                                 repr(float(result.begin_balance[t, ci, s])), repr(float(result.interest[t, ci, s])),
                                 repr(float(result.principal[t, ci, s])), repr(float(result.balance[t, ci, s])),
                                 repr(float(result.carryover_paid[t, ci, s])),

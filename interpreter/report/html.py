@@ -13,11 +13,13 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from ..analytics.measures import format_32nds
 from ..dates import month_label, parse_date
 from ..engine import run
 from .analyze import analyze
 from .decrement import decrement_tables, pct_cell, principal_classes
+from .pool import collateral_rows, format_collateral
+from .quotes import pricing_speed_text
+from .tables import class_tables
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf")
@@ -157,33 +159,8 @@ def summary_table(deal, result, rows, modes) -> str:
 
 
 def price_tables(rows) -> str:
-    """report.tables.format_tables as HTML tables."""
-    groups: dict = {}
-    for r in rows:
-        groups.setdefault((r["class"], r["to"]), {})[r["speed_pct"]] = r
-    out = []
-    for (name, to), per in groups.items():
-        first = next(iter(per.values()))
-        if first["kind"] == "io":
-            continue
-        speeds = list(per)
-        floater = first["kind"] == "floater"
-        prices = [per[s]["price"] for s in speeds]
-        one_price = all(p is not None and abs(p - prices[0]) < 1e-9 for p in prices)
-        measure = "DM" if floater else "Yield"
-        label = f"{measure} @ {format_32nds(first['price'])}" if one_price else measure
-        body = [[label] + [_fmt(per[s]["dm_bp"], ".0f") if floater else _fmt(per[s]["yield_pct"], ".2f")
-                           for s in speeds]]
-        if not one_price:
-            body.append(["Price"] + ["NA" if p is None else format_32nds(p) for p in prices])
-        for lab, key in (("WAL (yr)", "wal_years"), ("MDUR (yr)", "mdur_years")):
-            body.append([lab] + [_fmt(per[s][key], ".2f") for s in speeds])
-        for lab, key in (("First Prin Pay", "first_principal"), ("Last Prin Pay", "last_principal")):
-            body.append([lab] + ["NA" if per[s][key] is None else month_label(parse_date(per[s][key]))
-                                 for s in speeds])
-        out.append(_table(["Percent of Pricing Speed"] + [f"{s:.0f}%" for s in speeds], body,
-                          f"Class {name} (To {to.capitalize()})"))
-    return "\n".join(out)
+    """report.tables' class tables as HTML tables."""
+    return "\n".join(_table(head, body, caption) for caption, head, body in class_tables(rows))
 
 
 def decrement_section(tables) -> str:
@@ -223,7 +200,12 @@ def report_html(deal, assumptions, speeds: Sequence[float], modes: Sequence[str]
               f"{deal.header.first_distribution.isoformat()}; tables at "
               f"{', '.join(f'{s * 100:g}%' for s in speeds)} of the pricing speed.</p>\n")
     out.write("<h2>Term sheet: at 100% of the pricing speed</h2>\n" + summary_table(deal, result, all_rows, modes))
-    out.write("\n<h2>Yield, WAL and duration by speed</h2>\n" + _flow(price_tables(rows)))
+    out.write("\n<h2>Yield, WAL and duration by speed</h2>\n")
+    settle = deal.header.settlement or deal.header.closing
+    out.write(f"<p>Prices clean, per 100 of current face; settlement {settle.isoformat()}. Pricing speed: "
+              f"{e(pricing_speed_text(deal))}; a percent is of the pricing speed.</p>\n")
+    out.write(f"<pre>{e(format_collateral(collateral_rows(result)))}</pre>\n")  # the pool's own line, as the text tables
+    out.write(_flow(price_tables(rows)))
     out.write("\n<h2>Percent of Initial Class Principal Balance Outstanding</h2>\n" + _flow(decrement_section(dec)))
     out.write("\n<h2>Class balances</h2>\n" + _balance_charts(table_run, classes))
     out.write("\n<h2>Collateral cashflows at 100% of the pricing speed</h2>\n" + _collateral_chart(result))

@@ -8,6 +8,7 @@ import io
 
 from ..analytics.measures import format_32nds
 from ..dates import month_label, parse_date
+from .quotes import pricing_speed_text
 
 
 def _fmt(x, spec):
@@ -20,11 +21,11 @@ def _window(r):
     return f"{r['first_period']}-{r['last_period']}"
 
 
-def format_summary(deal, result, rows, modes) -> str:
+def format_summary(deal, result, rows, modes, settle=None) -> str:
     """Page-3 style: balance, WAL and window at the pricing speed to each mode,
     and the Last Scheduled Distribution Date (last principal at 0%, to maturity)."""
     out = io.StringIO()
-    settle = deal.header.settlement or deal.header.closing
+    settle = settle or deal.header.settlement or deal.header.closing
     mode_names = "/".join(m.capitalize() if m != "maturity" else "Mat" for m in modes)
     out.write(f"{deal.name}\n")
     out.write(f"Settlement {settle.isoformat()}; first distribution {deal.header.first_distribution.isoformat()}; "
@@ -63,34 +64,81 @@ def format_summary(deal, result, rows, modes) -> str:
     return out.getvalue()
 
 
-def format_tables(deal, result, rows, modes) -> str:
-    """Page-11 style: one table per class and mode, the speeds as columns."""
-    out = io.StringIO()
+def _price_label(per, speeds) -> str:
+    prices = [per[s]["price"] for s in speeds]
+    if all(p is not None and abs(p - prices[0]) < 1e-9 for p in prices):
+        return format_32nds(prices[0])
+    return "varies"
+
+
+def _quote_rows(per, speeds, measure, floater, several: bool) -> list:
+    """The measure at one quote: 'Yield @ 99-16' (one price at every speed), or the measure
+    and the price it gives (a quote by yield or margin); with several quotes, its MDUR too."""
+    prices = [per[s]["price"] for s in speeds]
+    one_price = all(p is not None and abs(p - prices[0]) < 1e-9 for p in prices)
+    label = f"{measure} @ {format_32nds(prices[0])}" if one_price else measure
+    out = [[label] + [_fmt(per[s]["dm_bp"], ".0f") if floater else _fmt(per[s]["yield_pct"], ".2f") for s in speeds]]
+    if not one_price:
+        out.append(["Price"] + ["NA" if p is None else format_32nds(p) for p in prices])
+    if several:
+        lab = f"MDUR (yr) @ {format_32nds(prices[0])}" if one_price else "MDUR (yr)"
+        out.append([lab] + [_fmt(per[s]["mdur_years"], ".2f") for s in speeds])
+    return out
+
+
+def class_tables(rows) -> list:
+    """Page-11 style: (caption, header, body rows) for each class and mode, the
+    speeds as columns, every cell as printed. The text tables and the HTML
+    report both lay these out."""
     groups: dict = {}
-    for r in rows:
-        groups.setdefault((r["class"], r["to"]), {})[r["speed_pct"]] = r
-    for (name, to), per in groups.items():
+    for r in rows:  # (class, mode) -> [quote -> {speed: row}]
+        quotes = groups.setdefault((r["class"], r["to"]), [])
+        q = r.get("quote", 0)
+        while len(quotes) <= q:
+            quotes.append({})
+        quotes[q][r.get("speed") or f"{r['speed_pct']:g}%"] = r
+    tables = []
+    for (name, to), quotes in groups.items():
+        per = quotes[0]
         first = next(iter(per.values()))
-        if first["kind"] == "io":
-            continue
+        if first["kind"] in ("io", "po") and all(r["price"] is None for q in quotes for r in q.values()):
+            continue  # an IO or PO is priced only when asked
         speeds = list(per)
         floater = first["kind"] == "floater"
         measure = "DM" if floater else "Yield"
-        out.write(f"Class {name} (To {to.capitalize()})\n")
-        out.write(f"  {'Percent of Pricing Speed':<26}" + "".join(f"{s:>10.0f}%" for s in speeds) + "\n")
-        prices = [per[s]["price"] for s in speeds]
-        one_price = all(p is not None and abs(p - prices[0]) < 1e-9 for p in prices)
-        label = f"{measure} @ {format_32nds(first['price'])}" if one_price else measure
-        vals = [_fmt(per[s]["dm_bp"], ".0f") if floater else _fmt(per[s]["yield_pct"], ".2f") for s in speeds]
-        out.write(f"  {label:<26}" + "".join(f"{v:>11}" for v in vals) + "\n")
-        if not one_price:
-            cells = ["NA" if p is None else format_32nds(p) for p in prices]
-            out.write(f"  {'Price':<26}" + "".join(f"{c:>11}" for c in cells) + "\n")
-        for lab, key in (("WAL (yr)", "wal_years"), ("MDUR (yr)", "mdur_years")):
-            out.write(f"  {lab:<26}" + "".join(f"{_fmt(per[s][key], '.2f'):>11}" for s in speeds) + "\n")
+        body = []
+        for quote in quotes:  # one row per price (and its MDUR), as a price/yield table shows them
+            body += _quote_rows(quote, speeds, measure, floater, several=len(quotes) > 1)
+        rows_once = [("WAL (yr)", "wal_years")] + ([] if len(quotes) > 1 else [("MDUR (yr)", "mdur_years")])
+        for lab, key in rows_once:
+            body.append([lab] + [_fmt(per[s][key], ".2f") for s in speeds])
+        accrued = [per[s].get("accrued") for s in speeds]
+        if any(a is not None for a in accrued):
+            body.append(["Accrued (per 100)"] + [_fmt(a, ".5f") for a in accrued])
+        for quote in quotes:
+            if any(quote[s].get("proceeds") is not None for s in speeds):
+                label = "Proceeds" if len(quotes) == 1 else f"Proceeds @ {_price_label(quote, speeds)}"
+                body.append([label] + [_fmt(quote[s].get("proceeds"), ",.2f") for s in speeds])
         for lab, key in (("First Prin Pay", "first_principal"), ("Last Prin Pay", "last_principal")):
-            cells = ["NA" if per[s][key] is None else month_label(parse_date(per[s][key])) for s in speeds]
-            out.write(f"  {lab:<26}" + "".join(f"{c:>11}" for c in cells) + "\n")
+            body.append([lab] + ["NA" if per[s][key] is None else month_label(parse_date(per[s][key]))
+                                 for s in speeds])
+        tables.append((f"Class {name} (To {to.capitalize()})", ["Prepayment Speed"] + speeds, body))
+    return tables
+
+
+def format_tables(deal, result, rows, modes, settle=None, collateral: str = "") -> str:
+    """Page-11 style: one table per class and mode, the speeds as columns; prices are
+    clean, per 100 of current face, with each class's accrued interest (and proceeds
+    for a face amount) below."""
+    out = io.StringIO()
+    settle = settle or deal.header.settlement or deal.header.closing
+    out.write(f"Prices clean, per 100 of current face; settlement {settle.isoformat()}\n")
+    out.write(f"Pricing speed: {pricing_speed_text(deal)}; a percent is of the pricing speed\n\n")
+    out.write(collateral)  # the collateral line, above the classes
+    for caption, head, body in class_tables(rows):
+        out.write(caption + "\n")
+        for row in [head] + body:
+            out.write(f"  {row[0]:<26}" + "".join(f"{c:>11}" for c in row[1:]) + "\n")
         out.write("\n")
     return out.getvalue()
 

@@ -109,12 +109,12 @@ def threads_for(S: int) -> int:
 
 # What a run keeps. "all": every record for every period. "lean" (grids of
 # many scenarios): what the analytics read, so memory stays small: the cash
-# and principal of each class by period, and the first period's rate and
+# and principal of each class by period, and the first period's rate, coupon and
 # notional (an IO class's face, a floater's first coupon); write-downs are
 # kept as totals in either case.
 KEEP = {
     "all": {k: None for k in RECORDS if k != "cash_paid"},
-    "lean": {"principal": None, "cash_paid": None, "rate": 1, "notional": 1},
+    "lean": {"principal": None, "cash_paid": None, "rate": 1, "coupon": 1, "notional": 1},
     # breakeven solvers (report/breakeven.py): interest shortfalls by period, write-down totals
     "credit": {"unpaid_interest": None},
 }

@@ -105,7 +105,8 @@ def _unit(gen: Generator) -> str:
         lines += ["            rate = mx(rate, 0.0);",
                   f"            double base = {base};",
                   f"            s->current_due[{c}] = base * rate * frac;",
-                  f"            PUT(R_RATE, {c}, rate);"]
+                  f"            PUT(R_RATE, {c}, rate);",
+                  f"            PUT(R_COUPON, {c}, mx(coupon, 0.0));"]
         if acc.carryover:
             unc = "coupon" if acc.carry_limit is None else f"mn(coupon, {gen.expr(acc.carry_limit)})"
             lines += [f"            double unc = {unc};",

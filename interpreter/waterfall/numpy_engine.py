@@ -518,6 +518,8 @@ class _NumpyPeriod:
             due = base * rate * frac
             st.current_due[c] = due if live is None else np.where(live, due, 0.0)
             rec["rate"][t, c] = rate if live is None else np.where(live, rate, 0.0)
+            stated = np.maximum(coupon, 0.0)
+            rec["coupon"][t, c] = stated if live is None else np.where(live, stated, 0.0)
             if acc.carryover:
                 uncapped = coupon if carry_f is None else np.minimum(coupon, carry_f(st))
                 carry = st.carryover[c] * (1.0 + uncapped * frac) + base * np.maximum(uncapped - rate, 0.0) * frac

@@ -436,6 +436,9 @@ CLASS_RECORDS = (
     Record("notional", "amount", "notional balance of a notional (IO) class, 0 for others"),
     Record("rate", "rate", "pass-through rate applied (the coupon, limited by the cap)"),
     Record("cap", "rate", "the class's cap; NaN for a class without one"),
+    # Accrued interest to settlement is at the stated coupon, not the capped rate: the
+    # shortfall is owed as carryover (the buyer receives the full coupon), so pricing reads this.
+    Record("coupon", "rate", "the coupon before the cap (floored at 0; 0 where the class accrues nothing)"),
     Record("accreted", "amount", "interest added to the balance of an accrual class"),
     Record("cash_paid", "amount", "everything the class received (kept by lean runs)"),
     # an interest shortfall: what breakeven solvers test (report/breakeven.py)

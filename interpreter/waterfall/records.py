@@ -30,6 +30,7 @@ class RunResult:
     notional: np.ndarray  # (T, C, S) notional of IO classes (0 for others)
     rate: np.ndarray  # (T, C, S) pass-through rate applied
     cap: np.ndarray  # (T, C, S) the class's cap (NaN for a class without one)
+    coupon: np.ndarray  # (T, C, S) the coupon before the cap (what accrued interest at settlement reads)
     accreted: np.ndarray  # (T, C, S) interest added to the balance of accrual classes
     accounts: np.ndarray  # (T, A, S) account balances at the end of each period
     account_names: tuple
@@ -42,7 +43,7 @@ class RunResult:
     trace: Optional[list] = None  # with run(trace=True): every payment with its clause and deal-file line
     sold_period: Optional[np.ndarray] = None  # (S,) period index in which the collateral was sold, -1 if never
     # A lean run (run(keep='lean'), for grids) keeps only what the analytics read:
-    # principal and cash_paid by period, rate and notional of the first period
+    # principal and cash_paid by period, rate, coupon and notional of the first period
     # (shape (1, C, S)) and write-down totals; the other records are None.
     lean: bool = False
     cash_paid: Optional[np.ndarray] = None  # (T, C, S) everything a class receives (lean runs)

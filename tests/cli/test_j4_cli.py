@@ -21,7 +21,9 @@ def test_json_carries_the_event_name_in_lower_case(capsys):
 def test_io_classes_show_na_where_a_figure_does_not_apply(capsys):
     assert main([J4, "--format", "json", "--speeds", "100", "--class", "1-A-IO", "--to", "maturity"]) == 0
     row = json.loads(capsys.readouterr().out)["tables"][0]
-    assert row["wal_years"] is None and row["first_principal"] is None and row["price"] is None
+    # issue 17: an IO has no principal window and no default price; its WAL is the notional's decline
+    assert row["first_principal"] is None and row["price"] is None and row["yield_pct"] is None
+    assert 0 < row["wal_years"] < 2
 
 
 def test_afc_schedule_period_1_by_hand(capsys):

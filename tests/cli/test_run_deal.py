@@ -27,7 +27,8 @@ def test_json_matches_the_schema(capsys):
     assert doc["deal"] == "Sequential CMO 2024-1"
     assert doc["settlement"] == "2024-01-30"
     keys = {"class", "to", "speed_pct", "price", "yield_pct", "dm_bp", "wal_years", "mdur_years",
-            "first_principal", "last_principal"}
+            "first_principal", "last_principal",
+            "mortgage_yield_pct", "macaulay_years", "convexity", "accrued", "speed"}  # added by issue 17
     assert len(doc["tables"]) == 4 * 2
     for row in doc["tables"]:
         assert set(row) == keys

@@ -1,0 +1,84 @@
+"""The collateral line of the tables (issue 17, item 10): the pool's own WAL, yield at a price
+(default 100, per 100 of the cut-off balance) on its net cashflows, and principal window, per
+mode and speed. All groups together; a run to an event sells the pool at its balance in the
+period the event happens, and the sale is principal."""
+from __future__ import annotations
+
+import datetime as _dt
+from typing import List, Optional
+
+import numpy as np
+
+from ..analytics.batch import ClassInputs, class_measures
+from ..analytics.measures import mortgage_from_bey
+from ..dates import days_30_360, years_30_360
+from ..waterfall.records import RunResult
+from .analyze import first_accrual_start
+
+
+def collateral_rows(result: RunResult, settle: Optional[_dt.date] = None, price: float = 100.0) -> List[dict]:
+    """One row per scenario: to, speed_pct, price, net_rate_pct, yield_pct, mortgage_yield_pct,
+    wal_years, mdur_years, first_principal, last_principal.
+
+    The price is clean, per 100 of the cut-off balance; accrued interest runs at the pool's
+    period-1 net rate (net interest over the period's starting balance, x 12) from the first
+    accrual month to settlement (30/360), as for a pass-through of the whole pool."""
+    deal = result.deal
+    settle = settle or deal.header.settlement or deal.header.closing
+    flows = list(result.collateral.values())
+    T = result.n_periods
+    principal = sum(f.principal[:, :T] for f in flows)          # (S, T)
+    interest = sum(f.net_interest[:, :T] for f in flows)
+    begin = sum(f.begin_balance[:, :T] for f in flows)
+    end = sum(f.end_balance[:, :T] for f in flows)
+    sold = result.sold_period if result.sold_period is not None else np.full(principal.shape[0], -1)
+    t = np.arange(T)[None, :]
+    principal = np.where(t == sold[:, None], principal + end, np.where((sold[:, None] >= 0) & (t > sold[:, None]),
+                                                                         0.0, principal))
+    interest = np.where((sold[:, None] >= 0) & (t > sold[:, None]), 0.0, interest)
+    face = float(sum(f.cutoff_balance for f in flows))
+    with np.errstate(all="ignore"):
+        net_rate = np.where(begin[:, 0] > 0, interest[:, 0] / begin[:, 0] * 12.0, 0.0)
+    accrued = 100.0 * net_rate * days_30_360(first_accrual_start(deal), settle) / 360.0
+    years = np.array(years_30_360(settle, result.dates), dtype=float)
+    ci = ClassInputs(((interest + principal).T, principal.T), face, years, "fixed", price + accrued, years)
+    m = class_measures([ci])[0]
+    labels = [d.isoformat() for d in result.dates]
+    out = []
+    for s in range(principal.shape[0]):
+        out.append({"to": result.modes[s].lower(), "speed_pct": float(result.speeds[s]) * 100.0, "price": price,
+                    "net_rate_pct": float(net_rate[s]) * 100.0, "accrued": float(accrued[s]),
+                    "yield_pct": _num(m.yld[s] * 100.0), "mortgage_yield_pct": _num(mortgage_from_bey(m.yld[s]) * 100.0),
+                    "wal_years": _num(m.wal[s]), "mdur_years": _num(m.mdur[s]),
+                    "first_principal": labels[m.first[s]] if m.first[s] >= 0 else None,
+                    "last_principal": labels[m.last[s]] if m.last[s] >= 0 else None,
+                    "first_period": int(m.first[s]) + 1 if m.first[s] >= 0 else None,
+                    "last_period": int(m.last[s]) + 1 if m.last[s] >= 0 else None})
+    return out
+
+
+def _num(x) -> Optional[float]:
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+def format_collateral(rows: List[dict]) -> str:
+    """The collateral line above the classes' tables: one table per mode, the speeds as columns."""
+    from ..analytics.measures import format_32nds
+    from ..dates import month_label, parse_date
+    by_mode: dict = {}
+    for r in rows:
+        by_mode.setdefault(r["to"], []).append(r)
+    out = []
+    for to, rs in by_mode.items():
+        out.append(f"Collateral (To {to.capitalize()}), net rate {rs[0]['net_rate_pct']:.3f}%")
+        out.append(f"  {'Prepayment Speed':<26}" + "".join(f"{r.get('speed', '%g%%' % r['speed_pct']):>11}" for r in rs))
+        out.append(f"  {'Yield @ ' + format_32nds(rs[0]['price']):<26}"
+                   + "".join(f"{'NA' if r['yield_pct'] is None else format(r['yield_pct'], '.2f'):>11}" for r in rs))
+        for lab, key in (("WAL (yr)", "wal_years"), ("MDUR (yr)", "mdur_years")):
+            out.append(f"  {lab:<26}" + "".join(f"{'NA' if r[key] is None else format(r[key], '.2f'):>11}" for r in rs))
+        for lab, key in (("First Prin Pay", "first_principal"), ("Last Prin Pay", "last_principal")):
+            out.append(f"  {lab:<26}" + "".join(f"{'NA' if r[key] is None else month_label(parse_date(r[key])):>11}"
+                                                for r in rs))
+        out.append("")
+    return "\n".join(out) + "\n"

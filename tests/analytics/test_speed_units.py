@@ -1,0 +1,57 @@
+"""Speeds in any unit beside percents of the pricing speed (issue 17, item 9)."""
+import contextlib
+import io
+import json
+
+import pytest
+
+from interpreter.cli import main
+from tests.conftest import DEALS
+
+SEQ = str(DEALS / "sequential-cmo.waterfall")   # priced at 100% PSA
+J4 = str(DEALS / "cwalt-2004-j4.waterfall")     # group 1 on a PPC ramp, group 2 at 25% CPR
+
+
+def _rows(deal, speeds, *args):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main([deal, "--format", "json", "--speeds", speeds, "--to", "maturity", *args]) == 0
+    return json.loads(out.getvalue())["tables"]
+
+
+def test_psa_speeds_of_a_psa_deal_are_percents_of_its_pricing_speed():
+    units = _rows(SEQ, "100 PSA,300PSA", "--class", "A")
+    plain = _rows(SEQ, "100,300", "--class", "A")
+    assert [r["speed"] for r in units] == ["100 PSA", "300 PSA"]
+    assert [r["speed"] for r in plain] == ["100%", "300%"]
+    for u, p in zip(units, plain):
+        assert u["speed_pct"] == p["speed_pct"]
+        assert {k: v for k, v in u.items() if k != "speed"} == {k: v for k, v in p.items() if k != "speed"}
+
+
+def test_a_cpr_speed_on_a_psa_deal_runs_on_its_own_and_has_no_percent():
+    rows = _rows(SEQ, "50, 6 CPR", "--class", "A")
+    assert [(r["speed"], r["speed_pct"]) for r in rows] == [("50%", 50.0), ("6% CPR", None)]
+    # PSA is 6% CPR from month 30 on: with the pool aged 2 months, 100% PSA pays slower at first,
+    # so 6% CPR (flat) retires A sooner than 100% PSA does
+    psa = _rows(SEQ, "100", "--class", "A")[0]
+    assert rows[1]["wal_years"] < psa["wal_years"]
+
+
+def test_j4_mixed_units_keep_the_order_written():
+    rows = _rows(J4, "0,100, 25 CPR,300 PSA", "--class", "1-A-3")
+    assert [r["speed"] for r in rows] == ["0%", "100%", "25% CPR", "300 PSA"]
+    assert [r["speed_pct"] for r in rows] == [0.0, 100.0, None, None]
+
+
+def test_every_table_names_the_pricing_speed(capsys):
+    assert main([J4, "--class", "1-A-3", "--speeds", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "Pricing speed: 100% PPC = 8% to 24% CPR over 12 months by loan age (group 1); " \
+           "100% = 25% CPR (group 2)" in out
+
+
+@pytest.mark.parametrize("bad", ["100 XYZ", "fast", "-5"])
+def test_unreadable_speeds_are_input_errors(capsys, bad):
+    assert main([SEQ, "--speeds", bad]) == 2
+    assert "--speeds" in capsys.readouterr().err
