@@ -464,7 +464,11 @@ def _read(r: _Reader, doc: _Map, deal: A.Deal, base: Path) -> Assumptions:
         speeds = (1.0,)
     horizon = None
     if "horizon" in doc:
-        horizon = r.integer(*_val(doc, "horizon")[:2], "horizon")
+        v, mark, end = _val(doc, "horizon")
+        horizon = r.integer(v, mark, "horizon", end=end)
+        if horizon == 0:  # once silently the default; a run of no period has no figures
+            r.error(mark, "horizon: 0 months: a run needs at least one period", end=end,
+                    expected="a number of months from 1, or no 'horizon:' (the longest remaining term)")
     # collateral
     lines = []
     if "collateral" in doc:

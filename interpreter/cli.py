@@ -54,7 +54,9 @@ def _parser() -> argparse.ArgumentParser:
                         "names a table event)")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.add_argument("--cashflows", metavar="DIR", help="write per-period cashflows, one CSV per class and one for the collateral")
-    p.add_argument("--check", action="store_true", help="validate the deal and its assumptions without running")
+    p.add_argument("--check", action="store_true",
+                   help="validate the deal and its assumptions, and lint a run at the table speeds (no tables)")
+    p.add_argument("--strict", action="store_true", help="a warning of the deal linter is an error (exit 2)")
     p.add_argument("--grid", metavar="SPEC",
                    help='scenario grid, e.g. "speed=0..300/25 cdr=0,2,5,10 severity=35%%,50%% libor=+0,+100bp" '
                         "(or a YAML file of axis: values); prints one row per scenario and class")
@@ -173,6 +175,10 @@ def _main_reporting(args) -> int:
         print(f"run-deal: error: {e}", file=sys.stderr)
         return 2
     except RunError as e:
+        if getattr(e, "span", None) is not None:  # the deal caused it (cash a step left): shown at that line
+            from dsl.diagnostics import Diagnostic
+            print(Diagnostic(e.span, str(e), hint=e.hint).render(_source(e.span.file)), file=sys.stderr)
+            return 2
         print(f"run-deal: run failed: {e}", file=sys.stderr)
         return 1
     except BrokenPipeError:
@@ -190,6 +196,13 @@ def _main_reporting(args) -> int:
         # a failed run with the reason, never a traceback.
         print(f"run-deal: run failed: {e}", file=sys.stderr)
         return 1
+
+
+def _source(path: str) -> Optional[str]:
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
 
 
 def _main(args) -> int:
@@ -244,17 +257,20 @@ def _main(args) -> int:
         except GridError as e:
             raise UsageError(f"--grid: {e}") from None
         return 0
-    if args.check:
-        print(f"{args.deal}: ok ({len(deal.classes)} classes, {len(deal.waterfall.clauses)} clauses); "
-              f"{apath}: ok ({len(assumptions.lines)} collateral lines)")
-        return 0
     # One pass: the requested speeds, plus the pricing speed (for the summary)
     # and 0% (the Last Scheduled Distribution Date), in every mode.
     run_speeds = list(speeds) + [x for x in (1.0, 0.0) if x not in speeds]
     run_modes = list(modes) + (["maturity"] if "maturity" not in modes else [])
     from .native.policy import quick_start
     with quick_start():  # a kernel not built yet: -O3 in the background for the next run, -O0 for this one
-        result = run(deal, assumptions, run_speeds, to=run_modes, trace=bool(args.cashflows))
+        result = run(deal, assumptions, run_speeds, to=run_modes, trace=bool(args.cashflows) and not args.check)
+        from .lint import lint, print_warnings
+        warned = print_warnings(lint(deal, assumptions, result), deal, sys.stderr)
+        if args.check and not warned:
+            n = len(assumptions.lines)
+            print(f"{args.deal}: ok: {len(deal.classes)} classes, {n} collateral line{'s' * (n != 1)}")
+        if args.check or (warned and args.strict):
+            return 2 if warned and args.strict else 0
         all_rows = analyze(result, prices, default_price, args.classes or None, yields, dms)
     wanted = {round(x * 100, 9) for x in speeds}
     rows = [r for r in all_rows if round(r["speed_pct"], 9) in wanted and r["to"] in [m.lower() for m in modes]]

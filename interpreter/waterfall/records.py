@@ -47,6 +47,7 @@ class RunResult:
     lean: bool = False
     cash_paid: Optional[np.ndarray] = None  # (T, C, S) everything a class receives (lean runs)
     writedowns: Optional[np.ndarray] = None  # (C, S) total write-downs of each class
+    program: Optional[object] = None  # the period program the run ran (program.Program), for the linter
 
     @property
     def n_periods(self) -> int:
