@@ -281,7 +281,7 @@ def _main(args) -> int:
         doc = {"deal": deal.name, "settlement": (deal.header.settlement or deal.header.closing).isoformat(),
                "tables": [{k: r[k] for k in ("class", "to", "speed_pct", "price", "yield_pct", "dm_bp",
                                             "wal_years", "mdur_years", "first_principal", "last_principal")}
-                          for r in rows]}
+                          | ({"note": r["note"]} if r.get("note") else {}) for r in rows]}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     elif args.format == "csv":
         import csv
