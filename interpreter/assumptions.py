@@ -240,6 +240,7 @@ class Assumptions:
     indices: dict  # name -> float or tuple of floats
     parameters: dict  # name -> float
     events: dict  # name -> 'succeeds' | 'fails'
+    severity_stated: bool = False  # 'severity:' was written (a grid's cdr axis needs a severity from somewhere)
 
 
 _MAX_NUMBER = 10 ** 15  # as a deal's literals (dsl.build.MAX_LITERAL): past it, sums overflow
@@ -579,7 +580,8 @@ def _read(r: _Reader, doc: _Map, deal: A.Deal, base: Path) -> Assumptions:
                     events[k] = str(v[k])
     return Assumptions(path=r.path, lines=tuple(lines), speeds=speeds, horizon=horizon, prepayment=prepay,
                        defaults=defaults, severity=float(severity), recovery_lag=int(lag),
-                       delinquency=delinquency, indices=indices, parameters=parameters, events=events)
+                       delinquency=delinquency, indices=indices, parameters=parameters, events=events,
+                       severity_stated="severity" in doc)
 
 
 def _level_or_vector(r: _Reader, v, mark, what):

@@ -231,6 +231,8 @@ def _main(args) -> int:
     yields = _per_class(args.yields, class_names, "--yield", 100.0)
     dms = _per_class(args.dms, class_names, "--dm", 10000.0)
     modes = _modes(args.to, deal)
+    from .options import check_options  # requests that conflict: input errors, before anything runs
+    check_options(deal, assumptions, speeds if args.speeds else None, args.grid, prices, yields, dms)
     if args.cashflows and not args.grid:
         cashflows_target(args.cashflows)  # refused now rather than after the run
     if args.afc:
@@ -275,7 +277,7 @@ def _main(args) -> int:
     wanted = {round(x * 100, 9) for x in speeds}
     rows = [r for r in all_rows if round(r["speed_pct"], 9) in wanted and r["to"] in [m.lower() for m in modes]]
     if args.cashflows:
-        write_cashflows(result, Path(args.cashflows))
+        write_cashflows(result, Path(args.cashflows), args.classes or None)
     if args.format == "json":
         import json
         doc = {"deal": deal.name, "settlement": (deal.header.settlement or deal.header.closing).isoformat(),
