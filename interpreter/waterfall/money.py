@@ -55,7 +55,7 @@ def conservation_error(program: P.Program, dates, t: int, s: int, collected: flo
     the deal, shown at its line); otherwise it is a broken invariant of the run."""
     head = f"money not conserved in period {t + 1} ({dates[t]}), scenario {s}: collected " \
            f"{collected:,.6f}, paid {paid:,.6f}, held in accounts {held:,.6f}, difference {gap:,.6f}"
-    explained = abs(left - gap) <= 1e-6 + 1e-9 * abs(collected) and abs(left_in_fund) > 1e-6
+    explained = abs(left - gap) <= 1e-6 + 1e-9 * abs(collected) and left_in_fund > 1e-6  # an overdrawn fund is no cash left
     if not explained or not 0 <= fund < program.n_flow_buckets:
         return ConservationError(f"{head} (cash left unallocated in the funds: {left:,.6f})")
     name = fund_name(program, fund)
