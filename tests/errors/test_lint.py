@@ -111,7 +111,8 @@ def test_only_a_residual_class_releases_overcollateralization(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("engine", ["numpy", "c"])
-def test_cash_left_in_a_fund_names_the_step_and_its_line(tmp_path, capsys, engine):
+def test_cash_left_in_a_fund_names_the_step_and_its_line(tmp_path, capsys, monkeypatch, engine):
+    monkeypatch.setenv("WATERFALL_ENGINE", engine)  # --engine sets it for the process: put back after the test
     if engine == "c":
         from interpreter.native.build import available
         if not available():
