@@ -1,34 +1,39 @@
-"""Fuzz the deal and assumptions readers with small random mutations.
+"""Fuzz the deal and assumptions readers, the run and its reports with small random mutations.
 
-Each case takes the bundled sequential CMO (``deals/sequential-cmo.waterfall``)
-or its assumptions (``deals/sequential-cmo.assumptions.yaml``), applies one
-mutation (delete, duplicate or swap a token; replace a number or a name;
-delete or duplicate a line; see ``tests/errors/mutations.py``) and feeds the
-result through the same path ``run-deal`` takes:
+Each case takes one of the bundled deals and its assumptions (``deals/*.waterfall``,
+every one in turn), applies one mutation to the deal or to the YAML and feeds the
+result through the path ``run-deal`` takes. The mutations: delete, duplicate or
+swap a token; replace a number or a name; delete or duplicate a line (those of
+``tests/errors/mutations.py``); and, here, replace a date, change a line's
+indentation, swap two clauses of the waterfall, and splice lines of another
+bundled deal (or assumptions file) in.
 
-    parse + check            -> DealError is a handled outcome
+    parse + check            -> DealError is a handled outcome (an input error)
     load_assumptions         -> DealError is a handled outcome
-    engine.run               -> RunError is a handled outcome
+    engine.run               -> RunError is a handled outcome: positioned when the
+                                deal caused it (cash a step left), else a run error
+    lint, analyze, tables    -> warnings; figures printed
 
-Anything else that escapes is an *unhandled* exception: a traceback where the
-user should have had a positioned diagnostic. Every DealError is also rendered
-and its positions checked (a line inside the file, a column >= 1); a
-diagnostic that points outside the file counts as *bad position*. Inputs that
-load but ask for more than MAX_MONTHS months of projection are not run (they
-would take minutes or gigabytes) and count as *absurd horizon*: the reader
-should have refused them. The address space is capped so that a runaway
-allocation raises MemoryError rather than waking the OOM killer.
+The outcomes by class: *ran ok*; *input error* (deal, assumptions: every
+diagnostic inside its file, else *bad position*); *run error* (positioned or
+not); and the failures: *unhandled* (a traceback where the user should have had a
+diagnostic), *bad position*, *hang* (a case over ``--timeout`` seconds),
+*inf/NaN figure* (a table printing inf or nan), *absurd horizon* (inputs that
+load but ask for more than MAX_MONTHS months: the reader should have refused
+them). The address space is capped so that a runaway allocation raises
+MemoryError rather than waking the OOM killer.
 
-Prints the counts of outcomes and, for each unhandled exception or bad
-position, the mutation, a diff of the input and the traceback. Exits 1 if
-there was any.
+Prints the counts of outcomes and, for each failure, the mutation, a diff of the
+input and the traceback. Exits 1 if there was any.
 
-Run: python benchmarks/fuzz.py [--cases 10000] [--seed 0] [--target both|deal|yaml]
+Run: python benchmarks/fuzz.py [--cases 10000] [--seed 0] [--target both|deal|yaml] [--deal NAME]
 """
 from __future__ import annotations
 
 import argparse
 import collections
+import re
+import signal
 import difflib
 import importlib.util
 import os
@@ -47,6 +52,9 @@ from dsl.diagnostics import DealError  # noqa: E402
 from dsl.parse import parse  # noqa: E402
 from interpreter.assumptions import load_assumptions  # noqa: E402
 from interpreter.engine import RunError, run  # noqa: E402
+from interpreter.lint import lint  # noqa: E402
+from interpreter.report.analyze import analyze  # noqa: E402
+from interpreter.report.tables import format_summary, format_tables  # noqa: E402
 
 
 def _load_mutations():
@@ -59,14 +67,14 @@ def _load_mutations():
 
 M = _load_mutations()
 
-DEAL_PATH = ROOT / "deals" / "sequential-cmo.waterfall"
-YAML_PATH = ROOT / "deals" / "sequential-cmo.assumptions.yaml"
-DEAL_TEXT = DEAL_PATH.read_text(encoding="utf-8")
-YAML_TEXT = YAML_PATH.read_text(encoding="utf-8")
+DEALS = sorted(p.stem for p in (ROOT / "deals").glob("*.waterfall"))
+TEXTS = {name: ((ROOT / "deals" / f"{name}.waterfall").read_text(encoding="utf-8"),
+                (ROOT / "deals" / f"{name}.assumptions.yaml").read_text(encoding="utf-8")) for name in DEALS}
 
-OUTCOMES = ("ran ok", "DealError (deal)", "DealError (assumptions)", "RunError", "unhandled", "bad position",
-            "absurd horizon")
-FAILING = ("unhandled", "bad position", "absurd horizon")
+OUTCOMES = ("ran ok", "input error (deal)", "input error (assumptions)", "run error, positioned",
+            "run error", "unhandled", "bad position", "hang", "inf/NaN figure", "absurd horizon")
+FAILING = ("unhandled", "bad position", "hang", "inf/NaN figure", "absurd horizon")
+NON_FINITE = re.compile(r"\b(?:inf|nan)\b", re.I)
 
 # A projection longer than this many months is not a mortgage deal: the inputs
 # should have been refused (it would take minutes, or gigabytes, to run).
@@ -113,6 +121,89 @@ def check_positions(err: DealError, texts: dict) -> list:
     return bad
 
 
+# ------------------------------------------------------------------ mutations beyond tests/errors/mutations.py
+DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+EDGE_DATES = ("0001-01-01", "9999-12-31", "2024-02-29", "2023-02-29", "2024-13-01", "2024-00-10", "1900-01-01",
+              "2024-04-31", "2100-01-25", "1970-01-01")
+
+
+def replace_date(text: str, rng: random.Random) -> tuple:
+    dates = list(DATE_RE.finditer(text))
+    if not dates:
+        return "replace date (none)", text
+    m = rng.choice(dates)
+    new = rng.choice(EDGE_DATES) if rng.random() < 0.5 else \
+        f"{rng.randrange(1990, 2060):04d}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}"
+    return f"replace date {m.group()!r} -> {new!r}", text[:m.start()] + new + text[m.end():]
+
+
+def reindent(text: str, rng: random.Random) -> tuple:
+    lines = text.split("\n")
+    i = rng.randrange(len(lines))
+    body = lines[i].lstrip(" \t")
+    new = rng.choice(("", " ", "  ", "    ", "        ", "\t", "   ", "            ")) + body
+    lines[i] = new
+    return f"reindent line {i + 1} to {len(new) - len(body)}", "\n".join(lines)
+
+
+def swap_clauses(text: str, rng: random.Random) -> tuple:
+    """Two clause blocks of the waterfall (each 'clause' line and its indented lines) swapped."""
+    lines = text.split("\n")
+    starts = [i for i, ln in enumerate(lines) if ln.lstrip().startswith("clause ")]
+    if len(starts) < 2:
+        return "swap clauses (fewer than two)", text
+    a, b = sorted(rng.sample(range(len(starts)), 2))
+
+    def block(k):
+        i = starts[k]
+        ind = len(lines[i]) - len(lines[i].lstrip())
+        j = i + 1
+        while j < len(lines) and (not lines[j].strip() or len(lines[j]) - len(lines[j].lstrip()) > ind):
+            j += 1
+        return i, j
+    (i0, i1), (j0, j1) = block(a), block(b)
+    if i1 > j0:
+        return "swap clauses (overlap)", text
+    out = lines[:i0] + lines[j0:j1] + lines[i1:j0] + lines[i0:i1] + lines[j1:]
+    return f"swap clauses {a + 1} and {b + 1}", "\n".join(out)
+
+
+def splice(text: str, rng: random.Random, other: str) -> tuple:
+    """Lines of another bundled file in place of some of this one's."""
+    mine, theirs = text.split("\n"), other.split("\n")
+    i = rng.randrange(len(mine))
+    k = rng.randrange(len(theirs))
+    n = rng.randrange(1, 12)
+    out = mine[:i] + theirs[k:k + n] + mine[i + rng.randrange(0, 6):]
+    return f"splice {n} lines from line {k + 1} in at line {i + 1}", "\n".join(out)
+
+
+def mutate(name: str, target: str, rng: random.Random) -> tuple:
+    deal, yaml = TEXTS[name]
+    text = deal if target == "deal" else yaml
+    r = rng.random()
+    if r < 0.55:
+        desc, new = M.random_mutation(text, rng)
+    elif r < 0.67:
+        desc, new = replace_date(text, rng)
+    elif r < 0.79:
+        desc, new = reindent(text, rng)
+    elif r < 0.87 and target == "deal":
+        desc, new = swap_clauses(text, rng)
+    else:
+        other = TEXTS[rng.choice(DEALS)][0 if target == "deal" else 1]
+        desc, new = splice(text, rng, other)
+    return (new, yaml, desc) if target == "deal" else (deal, new, desc)
+
+
+class Hang(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise Hang()
+
+
 class Runner:
     """Runs cases, memoising engine runs on the parsed inputs (many mutations
     leave the AST unchanged, e.g. a duplicated blank line)."""
@@ -139,7 +230,9 @@ class Runner:
                 raise DealError(diags, {dpath: deal_text})
         except DealError as e:
             bad = check_positions(e, {dpath: deal_text if deal_text.endswith("\n") else deal_text + "\n"})
-            return ("bad position", "\n".join(bad) + "\n" + e.render()) if bad else ("DealError (deal)", "")
+            return ("bad position", "\n".join(bad) + "\n" + e.render()) if bad else ("input error (deal)", "")
+        except Hang:
+            raise
         except Exception:  # noqa: BLE001 - the point of the exercise
             return "unhandled", "parse/check: " + traceback.format_exc()
         try:
@@ -147,7 +240,9 @@ class Runner:
         except DealError as e:
             ypath = str(self.workdir / f"case{self.n % 8}.assumptions.yaml")
             bad = check_positions(e, {ypath: yaml_text})
-            return ("bad position", "\n".join(bad) + "\n" + e.render()) if bad else ("DealError (assumptions)", "")
+            return ("bad position", "\n".join(bad) + "\n" + e.render()) if bad else ("input error (assumptions)", "")
+        except Hang:
+            raise
         except Exception:  # noqa: BLE001
             return "unhandled", "load_assumptions: " + traceback.format_exc()
         key = (repr(_strip(deal)), repr(_strip_assumptions(assumptions)))
@@ -159,12 +254,18 @@ class Runner:
             self.cache[key] = out
             return out
         try:
-            run(deal, assumptions, self.speeds)
-            out = ("ran ok", "")
-        except RunError:
-            out = ("RunError", "")
+            modes = [deal.header.table_event, "maturity"] if deal.header.table_event else ["maturity"]
+            result = run(deal, assumptions, self.speeds, to=modes)
+            lint(deal, assumptions, result)
+            rows = analyze(result)
+            text = format_summary(deal, result, rows, modes) + format_tables(deal, result, rows, modes)
+            out = ("inf/NaN figure", text) if NON_FINITE.search(text) else ("ran ok", "")
+        except RunError as e:
+            out = ("run error, positioned", "") if getattr(e, "span", None) is not None else ("run error", str(e))
+        except Hang:
+            raise
         except Exception:  # noqa: BLE001
-            out = ("unhandled", "engine.run: " + traceback.format_exc())
+            out = ("unhandled", "run/lint/analyze: " + traceback.format_exc())
         self.cache[key] = out
         return out
 
@@ -190,6 +291,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--target", choices=("both", "deal", "yaml"), default="both",
                     help="what to mutate (both: alternate)")
+    ap.add_argument("--deal", choices=DEALS, help="only this bundled deal (default: each in turn)")
+    ap.add_argument("--timeout", type=float, default=60.0, help="seconds a case may take before it is a hang")
     ap.add_argument("--show", type=int, default=5, help="print at most this many failing inputs per outcome")
     args = ap.parse_args(argv)
 
@@ -198,19 +301,25 @@ def main(argv=None) -> int:
     counts = collections.Counter()
     by_target = {"deal": collections.Counter(), "yaml": collections.Counter()}
     failures = []
+    signal.signal(signal.SIGALRM, _alarm)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="waterfall-fuzz-") as tmp:
         runner = Runner(Path(tmp))
         for k in range(args.cases):
             target = args.target if args.target != "both" else ("deal" if k % 2 == 0 else "yaml")
-            if target == "deal":
-                desc, text = M.random_mutation(DEAL_TEXT, rng)
-                outcome, detail = runner.case(text, YAML_TEXT)
-                diff = _diff(DEAL_TEXT, text, DEAL_PATH.name)
-            else:
-                desc, text = M.random_mutation(YAML_TEXT, rng)
-                outcome, detail = runner.case(DEAL_TEXT, text)
-                diff = _diff(YAML_TEXT, text, YAML_PATH.name)
+            name = args.deal or DEALS[(k // 2) % len(DEALS)]
+            deal_text, yaml_text, desc = mutate(name, target, rng)
+            desc = f"{name}: {desc}"
+            signal.setitimer(signal.ITIMER_REAL, args.timeout)
+            try:
+                outcome, detail = runner.case(deal_text, yaml_text)
+            except Hang:
+                outcome, detail = "hang", f"over {args.timeout:g} s"
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            base = TEXTS[name][0 if target == "deal" else 1]
+            diff = _diff(base, deal_text if target == "deal" else yaml_text,
+                         f"{name}.waterfall" if target == "deal" else f"{name}.assumptions.yaml")
             counts[outcome] += 1
             by_target[target][outcome] += 1
             if outcome in FAILING:
@@ -239,7 +348,7 @@ def main(argv=None) -> int:
     if bad:
         print("FAIL: " + ", ".join(f"{counts[o]} {o}" for o in FAILING))
         return 1
-    print("ok: every mutation ended in a result, a DealError or a RunError")
+    print("ok: every mutation ended in a result, a positioned input error or a run error; no hang, no inf or NaN")
     return 0
 
 

@@ -189,6 +189,9 @@ class ClassDecl:
     group: Optional[str] = None
     notional: Optional[Expr] = None
     residual: bool = False
+    # 'releases overcollateralization': principal paid to this residual class while
+    # principal classes are outstanding is intended (the run's linter stays quiet)
+    releases_oc: bool = False
     no_cashflow: bool = False
     delay_days: Optional[int] = None
     accrues_from_closing: bool = False  # the first period accrues from the closing date

@@ -275,6 +275,9 @@ class _Terms(Transformer):
     def c_residual(self, meta, ch):
         return (*self._c_residual(meta, ch), self._value_span(meta, ch))
 
+    def c_releases_oc(self, meta, ch):
+        return (*self._c_releases_oc(meta, ch), self._value_span(meta, ch))
+
     def c_no_cashflow(self, meta, ch):
         return (*self._c_no_cashflow(meta, ch), self._value_span(meta, ch))
 
@@ -360,6 +363,9 @@ class _Declarations(_Terms):
 
     def _c_residual(self, meta, ch):
         return ("residual", True)
+
+    def _c_releases_oc(self, meta, ch):
+        return ("releases_oc", True)
 
     def _c_no_cashflow(self, meta, ch):
         return ("no_cashflow", True)

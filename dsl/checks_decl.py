@@ -91,6 +91,9 @@ def classes(cx: Context) -> Iterator[Diagnostic]:
         if cx.unknown_group(c.group):
             yield err(c.span_of("group"), f"class {c.name}: unknown group '{c.group}': "
                                           f"{valid('group', cx.group_names)}", hint=did_you_mean(c.group, cx.group_names))
+        if c.releases_oc and not c.residual:
+            yield err(c.span_of("releases_oc"), f"class {c.name}: only a residual class releases overcollateralization",
+                      expected="'residual' on the class, or no 'releases overcollateralization'")
         if c.residual or c.no_cashflow:
             if c.balance is not None or c.coupon is not None:
                 yield err(c.span, f"class {c.name}: a residual or no-cashflow class has no balance or coupon")

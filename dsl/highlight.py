@@ -39,8 +39,8 @@ KEYWORDS = (
     "cutoff", "day", "days", "deal", "default", "define", "delay", "deposit", "distribution", "else",
     "event", "excess", "first", "following", "from", "funds", "group", "groups", "if", "index",
     "initial", "interest", "into", "losses", "month", "months", "no", "not", "notional", "of", "or",
-    "over", "parameter", "pay", "pays", "penalties", "period", "planned", "preceding", "pricing",
-    "principal", "ramp", "remaining", "residual", "retires", "schedule", "sequentially", "settlement",
+    "over", "overcollateralization", "parameter", "pay", "pays", "penalties", "period", "planned", "preceding", "pricing",
+    "principal", "ramp", "releases", "remaining", "residual", "retires", "schedule", "sequentially", "settlement",
     "speed", "speeds", "table", "then", "to", "up", "waterfall", "when",
 )
 # Terminals of several words, one space apart as the grammar spells them (two

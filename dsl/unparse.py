@@ -131,6 +131,8 @@ def _class(c: A.ClassDecl) -> List[str]:
         out.append(f"{IND}group {c.group}")
     if c.residual:
         out.append(f"{IND}residual")
+    if c.releases_oc:
+        out.append(f"{IND}releases overcollateralization")
     if c.no_cashflow:
         out.append(f"{IND}no cashflow")
     return out

@@ -241,6 +241,7 @@ class Assumptions:
     parameters: dict  # name -> float
     events: dict  # name -> 'succeeds' | 'fails'
     stated: frozenset = frozenset()  # the top-level keys the file wrote (a severity of 0% vs none stated)
+    severity_stated: bool = False  # 'severity:' was written (a grid's cdr axis needs a severity from somewhere)
 
 
 _MAX_NUMBER = 10 ** 15  # as a deal's literals (dsl.build.MAX_LITERAL): past it, sums overflow
@@ -465,7 +466,11 @@ def _read(r: _Reader, doc: _Map, deal: A.Deal, base: Path) -> Assumptions:
         speeds = (1.0,)
     horizon = None
     if "horizon" in doc:
-        horizon = r.integer(*_val(doc, "horizon")[:2], "horizon")
+        v, mark, end = _val(doc, "horizon")
+        horizon = r.integer(v, mark, "horizon", end=end)
+        if horizon == 0:  # once silently the default; a run of no period has no figures
+            r.error(mark, "horizon: 0 months: a run needs at least one period", end=end,
+                    expected="a number of months from 1, or no 'horizon:' (the longest remaining term)")
     # collateral
     lines = []
     if "collateral" in doc:
@@ -577,7 +582,8 @@ def _read(r: _Reader, doc: _Map, deal: A.Deal, base: Path) -> Assumptions:
     return Assumptions(path=r.path, lines=tuple(lines), speeds=speeds, horizon=horizon, prepayment=prepay,
                        defaults=defaults, severity=float(severity), recovery_lag=int(lag),
                        delinquency=delinquency, indices=indices, parameters=parameters, events=events,
-                       stated=frozenset(str(k) for k in doc))
+                       stated=frozenset(str(k) for k in doc),
+                       severity_stated="severity" in doc)
 
 
 def _level_or_vector(r: _Reader, v, mark, what):

@@ -57,7 +57,9 @@ def _parser() -> argparse.ArgumentParser:
                         "names a table event)")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.add_argument("--cashflows", metavar="DIR", help="write per-period cashflows, one CSV per class and one for the collateral")
-    p.add_argument("--check", action="store_true", help="validate the deal and its assumptions without running")
+    p.add_argument("--check", action="store_true",
+                   help="validate the deal and its assumptions, and lint a run at the table speeds (no tables)")
+    p.add_argument("--strict", action="store_true", help="a warning of the deal linter is an error (exit 2)")
     p.add_argument("--grid", metavar="SPEC",
                    help='scenario grid, e.g. "speed=0..300/25 cdr=0,2,5,10 severity=35%%,50%% libor=+0,+100bp" '
                         "(or a YAML file of axis: values); prints one row per scenario and class")
@@ -130,6 +132,10 @@ def _main_reporting(args) -> int:
         print(f"run-deal: error: {e}", file=sys.stderr)
         return 2
     except RunError as e:
+        if getattr(e, "span", None) is not None:  # the deal caused it (cash a step left): shown at that line
+            from dsl.diagnostics import Diagnostic
+            print(Diagnostic(e.span, str(e), hint=e.hint).render(_source(e.span.file)), file=sys.stderr)
+            return 2
         print(f"run-deal: run failed: {e}", file=sys.stderr)
         return 1
     except BrokenPipeError:
@@ -147,6 +153,13 @@ def _main_reporting(args) -> int:
         # a failed run with the reason, never a traceback.
         print(f"run-deal: run failed: {e}", file=sys.stderr)
         return 1
+
+
+def _source(path: str) -> Optional[str]:
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
 
 
 def _main(args) -> int:
@@ -172,8 +185,14 @@ def _main(args) -> int:
     speeds = [c.multiple for c in columns if c.multiple is not None] if columns else list(assumptions.speeds)
     default_price, quotes = quote_lists(args.price, args.yields, args.dms, class_names)
     prices, yields, dms = single_quotes(quotes)
+    for name, qs in quotes.items():  # a class is quoted one way: prices, yields or margins (a list of them)
+        kinds = sorted({k for k, _ in qs}, key=("price", "yield", "dm").index)
+        if len(kinds) > 1:
+            raise UsageError(f"--{kinds[0]} and --{kinds[1]} both price class {name}")
     modes = _modes(args.to, deal)
     settle, face = settle_date(args.settle, deal), face_amount(args.face)
+    from .options import check_options  # requests that conflict: input errors, before anything runs
+    check_options(deal, assumptions, speeds if args.speeds else None, args.grid, prices, yields, dms)
     if args.cashflows and not args.grid:
         cashflows_target(args.cashflows)  # refused now rather than after the run
     if args.save_state or args.state or args.after is not None:
@@ -221,18 +240,21 @@ def _main(args) -> int:
         except GridError as e:
             raise UsageError(f"--grid: {e}") from None
         return 0
-    if args.check:
-        print(f"{args.deal}: ok ({len(deal.classes)} classes, {len(deal.waterfall.clauses)} clauses); "
-              f"{apath}: ok ({len(assumptions.lines)} collateral lines)")
-        return 0
     # One pass: the requested speeds, plus the pricing speed (for the summary)
     # and 0% (the Last Scheduled Distribution Date), in every mode.
     run_speeds = list(speeds) + [x for x in (1.0, 0.0) if x not in speeds]
     run_modes = list(modes) + (["maturity"] if "maturity" not in modes else [])
     from .native.policy import quick_start
     with quick_start():  # a kernel not built yet: -O3 in the background for the next run, -O0 for this one
-        result = run(deal, assumptions, run_speeds, to=run_modes, trace=bool(args.cashflows),
-                     inspect=bool(args.cashflows))
+        result = run(deal, assumptions, run_speeds, to=run_modes, trace=bool(args.cashflows) and not args.check,
+                     inspect=bool(args.cashflows) and not args.check)
+        from .lint import lint, print_warnings
+        warned = print_warnings(lint(deal, assumptions, result), deal, sys.stderr)
+        if args.check and not warned:
+            n = len(assumptions.lines)
+            print(f"{args.deal}: ok: {len(deal.classes)} classes, {n} collateral line{'s' * (n != 1)}")
+        if args.check or (warned and args.strict):
+            return 2 if warned and args.strict else 0
         all_rows = quoted_rows(result, default_price, quotes, args.classes or None, settle, face, analyze)
     wanted = {round(x * 100, 9) for x in speeds}
     rows = [r for r in all_rows if round(r["speed_pct"], 9) in wanted and r["to"] in [m.lower() for m in modes]]
@@ -243,13 +265,14 @@ def _main(args) -> int:
     pool = label_and_order([r for r in collateral_rows(result, settle) if round(r["speed_pct"], 9) in wanted
                             and r["to"] in [m.lower() for m in modes]], columns, {}, [], modes)  # the collateral line
     if args.cashflows:
-        write_cashflows(result, Path(args.cashflows))
+        write_cashflows(result, Path(args.cashflows), args.classes or None)
     if args.format == "json":
         import json
         doc = {"deal": deal.name, "settlement": (settle or deal.header.settlement or deal.header.closing).isoformat(),
                "tables": [{k: r[k] for k in ("class", "to", "speed_pct", "price", "yield_pct", "dm_bp",
                                             "wal_years", "mdur_years", "first_principal", "last_principal")
-                           + ("speed",) + EXTRA_KEYS + (("proceeds",) if face else ())} for r in rows],
+                           + ("speed",) + EXTRA_KEYS + (("proceeds",) if face else ())}
+                          | ({"note": r["note"]} if r.get("note") else {}) for r in rows],
                "collateral": [{k: v for k, v in r.items() if not k.endswith("_period")} for r in pool]}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     elif args.format == "csv":

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 
 class RunError(Exception):
-    """A run that cannot go on (a missing input, a broken invariant)."""
+    """A run that cannot go on (a missing input, a broken invariant). ``span``:
+    the deal text that caused it, when the run can tell (cash a step left in a
+    fund, say); the command line then shows it at that line, as an input error."""
+
+    def __init__(self, message: str = "", span=None, hint: str = ""):
+        super().__init__(message)
+        self.span = span
+        self.hint = hint
 
 
 class ConservationError(RunError):

@@ -204,6 +204,7 @@ def load_tape(path) -> list[Line]:
         if missing:
             raise _tape_error(path, first, raw, 0, f"missing required column(s): {', '.join(missing)}")
         pos = {c: i for i, c in enumerate(cols)}
+        header_at, header_raw = first, raw
         while (got := record()) is not None:
             row, first, raw = got
             if not any(cell.strip() for cell in row):
@@ -255,9 +256,15 @@ def load_tape(path) -> list[Line]:
                     ),
                     count=_parse_int("count", get("count")) if get("count") else 1,
                 )
+                if line.fee_rate > max(line.gross_rate, 0.0):  # the net rate would be negative: interest owed, not paid
+                    raise ValueError(f"fee_rate: {get('fee_rate')} is more than the gross_rate {get('gross_rate')} "
+                                     f"(servicing and trustee fees come out of the loan's interest)")
             except (ValueError, TypeError) as exc:
                 raise _tape_error(path, first, raw, _column_of(str(exc), pos), str(exc)) from None
             out.append(line)
+    if not out:  # a tape of no loans is a mistake (a file cut short), not a deal without collateral
+        raise _tape_error(path, header_at, header_raw, 0, "a header and no loans: expected a row per loan "
+                                                          "(or per set of like loans, with a count)")
     return out
 
 

@@ -92,7 +92,8 @@ def saved_diagnostics(path: str) -> Dict[str, List[Diagnostic]]:
         deal = load_deal(path)
     except DealError as e:
         return _by_file(e.diagnostics, _files(path))
-    return _by_file(_with_assumptions(deal, path), _files(path))
+    from ..lint import lint_files
+    return _by_file(_with_assumptions(deal, path) or lint_files(deal, assumptions_path(path)), _files(path))
 
 
 # ------------------------------------------------------------------ names under the cursor

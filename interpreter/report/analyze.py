@@ -216,10 +216,36 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
         if face_amount is not None:  # SF-45: cost = face x factor x (price + accrued) / 100
             block.proceeds = face_amount * factor * (price + block.accrued) / 100.0
     measures = iter(class_measures(inputs, compiled=compiled))
+    written = result.writedown_total()  # (C, S)
     for block in blocks:
         if block.inputs is not None:
             block.measures = next(measures)
+            _without_meaningless(block, written[result.cls(block.name)])
     return Rows(result, blocks)
+
+
+# A yield outside (-100%, +1000%) reproduces the price only as a number: a class cut short by the
+# horizon or written down yields -200% with a duration of 1e13 years. Such figures are NA, with a note.
+YIELD_RANGE = (-1.0, 10.0)
+
+
+def _without_meaningless(block: "_Block", written_down: np.ndarray) -> None:
+    """NA (NaN) for the yield, DM and duration of the scenarios where they mean
+    nothing, and the reason in ``block.note``: the class written down in full, or
+    no yield (a floater: no margin) within YIELD_RANGE gives the price."""
+    m = block.measures
+    lo, hi = YIELD_RANGE
+    measure = m.dm if block.kind == "floater" else m.yld
+    what = "discount margin" if block.kind == "floater" else "yield"
+    no_root = ~((measure > lo) & (measure < hi)) | ~((m.yld > lo) & (m.yld < hi))
+    gone = written_down >= block.balance - 0.005 if block.balance else np.zeros_like(no_root)
+    if not (no_root | gone).any():
+        return
+    block.note = np.where(gone, "written down in full", np.where(
+        no_root, f"no {what} within -100% to +1000% gives the price", None)).astype(object)
+    bad = no_root | gone
+    block.measures = m._replace(yld=np.where(bad, np.nan, m.yld), dm=np.where(bad, np.nan, m.dm),
+                                mdur=np.where(bad, np.nan, m.mdur))
 
 
 class _Block:
@@ -236,6 +262,7 @@ class _Block:
         self.inputs: Optional[ClassInputs] = None
         self.measures: Optional[ClassMeasures] = None
         self._sf = None
+        self.note = None              # (S,) why a scenario's yield/DM/duration is NA, else None
 
     def standard_measures(self) -> Dict[str, np.ndarray]:
         """SIFMA SF-48's other measures at the class's yield, made on first use (a grid that
@@ -337,12 +364,13 @@ class Rows(Sequence):
         fn = _periods(v["first"])
         ln = _periods(v["last"])
         name, kind, balance = block.name, block.kind, block.balance
+        notes = [None] * self._S if block.note is None else block.note.tolist()
         rows = [{"scenario": s, "class": name, "to": to, "speed_pct": sp, "price": pr, "yield_pct": y,
                  "dm_bp": d, "wal_years": w, "mdur_years": md, "first_principal": f, "last_principal": la,
-                 "first_period": f1, "last_period": l1, "kind": kind, "balance": balance}
-                for s, to, sp, pr, y, d, w, md, f, la, f1, l1
+                 "first_period": f1, "last_period": l1, "kind": kind, "balance": balance, "note": nt}
+                for s, to, sp, pr, y, d, w, md, f, la, f1, l1, nt
                 in zip(range(self._S), self._modes, self._speed_pct.tolist(), v["price"], v["yield_pct"],
-                       v["dm_bp"], v["wal_years"], v["mdur_years"], fp, lp, fn, ln)]
+                       v["dm_bp"], v["wal_years"], v["mdur_years"], fp, lp, fn, ln, notes)]
         for k in EXTRA_KEYS + ("proceeds",):
             for row, x in zip(rows, v[k]):
                 row[k] = x

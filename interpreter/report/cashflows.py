@@ -292,9 +292,9 @@ def _quietly(fn, *args) -> None:
         pass
 
 
-def write_cashflows(result, directory: Path) -> None:
-    """One CSV per class, one for the collateral, the clause ledger and every
-    payment, written to a temporary folder and swapped in as a whole only when all
+def write_cashflows(result, directory: Path, classes=None) -> None:
+    """One CSV per class (of ``classes`` only, when given: the payments too), one for
+    the collateral, the clause ledger and every payment, written to a temporary folder and swapped in as a whole only when all
     are complete: DIR holds the new set or, on any failure or signal, exactly what
     it held before."""
     import shutil
@@ -311,7 +311,7 @@ def write_cashflows(result, directory: Path) -> None:
         with signals_deferred():
             # a new DIR gets the mode a plain mkdir gives; a replaced one keeps its own
             tmp = _new_temp(d if in_place else d.parent, 0o700 if in_place or d.exists() else 0o777)
-        _write_set(result, tmp)
+        _write_set(result, tmp, classes)
         if in_place:
             _move_in(tmp, d)
         else:
@@ -331,13 +331,15 @@ def _check_file_names(class_names) -> None:
         seen[key] = _safe(name)
 
 
-def _write_set(result, tmp: Path) -> None:
+def _write_set(result, tmp: Path, classes=None) -> None:
     import csv
     cols = ["scenario", "speed", "mode", "period", "date", "beginning balance", "interest", "principal",
             "ending balance"]
     T = result.n_periods
     dates = [d.isoformat() for d in result.dates]
     for ci, name in enumerate(result.class_names):
+        if classes and name not in classes:
+            continue
         own = result.deal.class_named(name)
         # each class's own payment dates (a stated delay moves them off the distribution dates)
         cdates = dates if own is None or own.delay_days is None else \
@@ -394,6 +396,8 @@ def _write_set(result, tmp: Path) -> None:
             w.writerow(["scenario", "speed", "mode", "period", "date", "clause", "line", "pays", "class", "amount"])
             for t, label, line, what, targets, paid in result.trace:
                 for j, ci in enumerate(targets):
+                    if classes and result.class_names[ci] not in classes:
+                        continue
                     for s in np.nonzero(paid[j])[0]:
                         w.writerow([s, f"{result.speeds[s] * 100:g}%", result.modes[s], t + 1, dates[t], label,
                                     line, what, result.class_names[ci], repr(float(paid[j, s]))])

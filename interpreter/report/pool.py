@@ -13,7 +13,7 @@ from ..analytics.batch import ClassInputs, class_measures
 from ..analytics.measures import mortgage_from_bey
 from ..dates import days_30_360, years_30_360
 from ..waterfall.records import RunResult
-from .analyze import first_accrual_start
+from .analyze import YIELD_RANGE, first_accrual_start
 
 
 def collateral_rows(result: RunResult, settle: Optional[_dt.date] = None, price: float = 100.0) -> List[dict]:
@@ -43,6 +43,9 @@ def collateral_rows(result: RunResult, settle: Optional[_dt.date] = None, price:
     years = np.array(years_30_360(settle, result.dates), dtype=float)
     ci = ClassInputs(((interest + principal).T, principal.T), face, years, "fixed", price + accrued, years)
     m = class_measures([ci])[0]
+    lo, hi = YIELD_RANGE  # as the classes' figures: a yield outside it gives no figure (NA)
+    meaningful = (m.yld > lo) & (m.yld < hi)
+    m = m._replace(yld=np.where(meaningful, m.yld, np.nan), mdur=np.where(meaningful, m.mdur, np.nan))
     labels = [d.isoformat() for d in result.dates]
     out = []
     for s in range(principal.shape[0]):

@@ -156,7 +156,7 @@ def speed_columns(text: Optional[str], deal: A.Deal, assumptions, max_speeds: in
             raise UsageError(f"--speeds: cannot read {part!r} (a percent of the pricing speed, e.g. 150, or a "
                              f"speed in a unit: 100 PSA, 25 CPR, 1.5 ABS, 0.5 SMM)")
         if v < 0 or v > 100_000:
-            raise UsageError(f"--speeds: {part!r} is not a usable speed" + (" (negative)" if v < 0 else ""))
+            raise UsageError(f"--speeds: {part!r}: a speed cannot be negative" if v < 0 else f"--speeds: {part!r} is not a usable speed")
         if not unit or unit == "PPC":  # a percent of the pricing speed (PPC: the deal's own ramp)
             out.append(SpeedColumn(part if unit else f"{v:g}%", v / 100.0))
             continue

@@ -269,8 +269,8 @@ static double avg_delinquency(const St *s, double n_, int g) {{
         held = held - accounts_before;
         double gap = collected - paid - held;
         if (!(fabs(gap) <= 1e-6 + 1e-12 * fabs(collected))) {{  /* NaN fails too */
-            double left = 0.0; for (int i = 0; i < {nflow}; i++) left += s->funds[i];
-            err[0] = 1; err[1] = t; err[2] = sc; errv[0] = collected; errv[1] = paid; errv[2] = held; errv[3] = gap; errv[4] = left;
+            double left = 0.0; int most = -1; for (int i = 0; i < {nflow}; i++) {{ left += s->funds[i]; if (most < 0 || fabs(s->funds[i]) > fabs(s->funds[most])) most = i; }}
+            err[0] = 1; err[1] = t; err[2] = sc; err[3] = most; errv[0] = collected; errv[1] = paid; errv[2] = held; errv[3] = gap; errv[4] = left; errv[5] = most >= 0 ? s->funds[most] : 0.0;
             return 1;
         }}
         for (int c = 0; c < NC; c++) {{

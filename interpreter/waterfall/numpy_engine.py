@@ -26,6 +26,7 @@ import numpy as np
 from ..errors import ConservationError
 from . import program as P
 from .lowering import start_state
+from .money import conservation_error
 from .numpy_ops import Compiler, rowsum
 
 
@@ -637,11 +638,10 @@ def _check_period(program: P.Program, st: PeriodState, t: int, collected, accoun
     bad = ~(np.abs(gap) <= tol)  # NaN is a failure too
     if bad.any():
         s = int(np.argmax(bad))
-        left = st.funds[: program.n_flow_buckets, s].sum()
-        raise ConservationError(
-            f"money not conserved in period {t + 1} ({st.dates[t]}), scenario {s}: collected "
-            f"{collected[s]:,.6f}, paid {paid[s]:,.6f}, held in accounts {held[s]:,.6f}, "
-            f"difference {gap[s]:,.6f} (cash left unallocated in the funds: {left:,.6f})")
+        flow = st.funds[: program.n_flow_buckets, s]
+        fund = int(np.argmax(np.abs(flow))) if len(flow) else -1
+        raise conservation_error(program, st.dates, t, s, collected[s], paid[s], held[s], gap[s], flow.sum(), fund,
+                                 flow[fund] if fund >= 0 else 0.0)
     # No class is paid more than it is owed: what it is owed never goes below zero.
     for what, owed in (("interest", st.shortfall), ("carryover", st.carryover),
                        ("unpaid realized losses", st.unpaid_loss)):

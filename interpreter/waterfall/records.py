@@ -53,6 +53,7 @@ class RunResult:
     # period's waterfall and losses, and the inspections (names, operations) themselves.
     inspected: Optional[np.ndarray] = None
     inspections: tuple = ()
+    program: Optional[object] = None  # the period program the run ran (program.Program), for the linter
 
     @property
     def n_periods(self) -> int:

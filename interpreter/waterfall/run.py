@@ -34,6 +34,7 @@ from ..assumptions import Assumptions, speed_curve
 from ..errors import ConservationError, RunError
 from . import program as P
 from .inspection import with_inspections
+from .money import conservation_error
 from .lowering import accrual_fractions, lower_program, run_constants, start_state
 from .numpy_engine import PeriodState, _NumpyPeriod, _NumpyProgram
 from .records import RunResult
@@ -236,7 +237,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                          sold_period=sold_c, index_path=named_paths, collateral=flows, clause_paid=tcs(clause_c),
                          clause_labels=program.layout.clauses, lean=keep != "all",
                          writedowns=wdt.T, inspected=None if ins is None else ins.transpose(1, 2, 0),
-                         inspections=program.inspections)
+                         inspections=program.inspections, program=program)
     st = PeriodState(program, S, flows, ipaths, dates, closing, starting)
     st.pending = pending
     if trace:
@@ -256,7 +257,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                      sold_period=period.sold_period,
                      index_path=named_paths, collateral=flows, clause_paid=period.clause_paid,
                      clause_labels=program.layout.clauses, inspected=period.inspected,
-                     inspections=program.inspections)
+                     inspections=program.inspections, program=program)
 
 
 def _choose_engine(engine: Optional[str], trace: bool, program: P.Program, T: int) -> str:
@@ -305,10 +306,7 @@ def _raise_kernel_error(program: P.Program, dates, error) -> None:
     err, v = error
     code, t, s = int(err[0]), int(err[1]), int(err[2])
     if code == 1:
-        raise ConservationError(
-            f"money not conserved in period {t + 1} ({dates[t]}), scenario {s}: collected "
-            f"{v[0]:,.6f}, paid {v[1]:,.6f}, held in accounts {v[2]:,.6f}, "
-            f"difference {v[3]:,.6f} (cash left unallocated in the funds: {v[4]:,.6f})")
+        raise conservation_error(program, dates, t, s, v[0], v[1], v[2], v[3], v[4], int(err[3]), v[5])
     c = program.classes[int(err[3])].name
     if code == 2:
         what = ("interest", "carryover", "unpaid realized losses")[int(err[4])]

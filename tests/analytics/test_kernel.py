@@ -93,6 +93,8 @@ def _select(r, idx):
             v = tuple(v[i] for i in idx)
         elif f.name == "index_path":
             v = {k: a[idx] for k, a in v.items()}
+        elif f.name == "writedowns" and v is not None:  # (C, S) totals
+            v = v[:, idx]
         fields[f.name] = v
     return attrs.evolve(r, **fields)
 

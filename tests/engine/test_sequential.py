@@ -85,8 +85,12 @@ def test_a_waterfall_that_leaves_cash_unallocated_fails_the_conservation_check(s
     # No residual clause: the excess interest stays in the fund. The checker
     # refuses such a deal; run unchecked, the engine's invariant catches it.
     deal = parse(BROKEN, "broken.waterfall")
-    with pytest.raises(ConservationError, match="money not conserved in period 1"):
+    with pytest.raises(ConservationError, match="cash left in a fund at the end of period 1") as e:
         run(deal, seq_assumptions, [1.0])
+    # the last step drawing on the fund that kept the cash, named with its line, and its span kept
+    assert "of the interest of group 1 was neither paid nor held: the last step that draws on the interest " \
+           "of group 1 (line 16) left it there" in str(e.value)
+    assert "money not conserved in period 1" in e.value.hint and e.value.span.line == 16
 
 
 def test_a_step_that_debits_without_crediting_is_caught(seq_deal, seq_assumptions, monkeypatch):
