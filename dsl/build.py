@@ -15,14 +15,13 @@ from lark import Token, Transformer, v_args
 
 from . import ast as A
 from .diagnostics import DealError, Diagnostic
+from .limits import MAX_MONTHS, MAX_PERIOD
 
 
 _AMOUNT_RE = re.compile(r"[$,]")
 
 MAX_LITERAL = 10 ** 15  # the largest number a deal may write (see ToAst._quantity)
-MAX_MONTHS = 720  # the longest a deal runs, and a ramp: sixty years (interpreter.collateral.MAX_MONTHS too)
 MAX_DELAY_DAYS = 365  # an investor's payment delay (agency pass-throughs: 14 to 75 days)
-MAX_PERIOD = 10_000  # a table row's period: far past any run (at most MAX_MONTHS periods)
 
 
 def _span_tok(path: str, tok: Token) -> A.Span:

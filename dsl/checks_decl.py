@@ -9,7 +9,7 @@ import datetime as _dt
 from typing import Iterator
 
 from . import ast as A
-from .build import MAX_MONTHS
+from .limits import MAX_MONTHS
 from .builtins import VARIABLES
 from .checkctx import Context, err, repeats, targets, valid
 from .diagnostics import Diagnostic, did_you_mean
