@@ -376,11 +376,13 @@ class Rows(Sequence):
                 row[k] = x
         return rows
 
-    def columns(self) -> Dict[str, np.ndarray]:
+    def columns(self, standard: bool = False) -> Dict[str, np.ndarray]:
         """Every row field as one array, in row order, without making the rows: 'scenario'
         int64; 'class', 'to', 'kind', 'first_principal', 'last_principal' object arrays
         (None where a row has None); 'speed_pct', 'price', 'yield_pct', 'dm_bp', 'wal_years',
-        'mdur_years', 'balance', 'first_period', 'last_period' float64, NaN where a row has None."""
+        'mdur_years', 'balance', 'first_period', 'last_period' float64, NaN where a row has None.
+        ``standard``: SIFMA's other measures too (mortgage yield, Macaulay duration, convexity,
+        computed in numpy: several times the rest for a large grid); NaN without it."""
         S = self._S
         nb = len(self._blocks)
         nan = np.full(S, np.nan)
@@ -398,7 +400,8 @@ class Rows(Sequence):
                 parts["last_principal"].append(none)
                 continue
             parts["price"].append(block.price)
-            for k, x in block.standard_measures().items():
+            for k, x in (block.standard_measures().items() if standard else
+                         ((k, nan) for k in EXTRA_KEYS if k != "accrued")):
                 parts[k].append(x)
             parts["accrued"].append(nan if block.accrued is None else block.accrued)
             parts["yield_pct"].append(m.yld * 100.0 if block.kind != "floater" else nan)
