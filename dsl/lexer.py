@@ -55,7 +55,7 @@ class DealIndenter(Indenter):
 # terminals one by one, in the alternation's order, each terminal's regex
 # compiled once per process. It is the same match (an alternation takes its
 # first alternative that matches; nothing follows it in the pattern), and
-# tests/language/test_lexer.py compares the two lexers token by token.
+# tests/dsl/test_lexer.py compares the two lexers token by token.
 
 
 class _Alternation:

@@ -46,7 +46,7 @@ from dsl.cachedir import cache_dir
 
 # Without the optimisation level, which opt_level() picks by the source's size,
 # and the warnings: the fixed kernels are compiled with WARN (and kept free of
-# warnings: tests/engine/test_kernels_c.py compiles them with -Werror); the
+# warnings: tests/native/test_kernels_c.py compiles them with -Werror); the
 # generated C of a deal with QUIET, since nobody reads a warning at run time.
 BASE_FLAGS = ("-std=c99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno")
 WARN = ("-Wall", "-Wextra")

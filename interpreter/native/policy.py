@@ -14,7 +14,7 @@ Which backend runs:
 - a quick start (``quick_start``, run-deal's tables): a kernel not built yet is
   built (-O3) in the background for the next run, and this run gets it
   compiled unoptimised (-O0, a fifth of the time for a deal; the same IEEE
-  operations, so the same numbers: tests/engine/test_kernels_c.py).
+  operations, so the same numbers: tests/native/test_kernels_c.py).
   ``WATERFALL_QUICK_START=off`` compiles with optimisation first, as a library
   call always does.
 

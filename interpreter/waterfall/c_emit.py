@@ -11,7 +11,7 @@ condition picks, which pays what the numpy engine pays under the mask.
 Nothing here is specific to a deal: every clause, formula and builtin has one
 translation rule, the same that numpy_engine.py and numpy_ops.py implement, and the two
 engines are compared on every bundled deal and on random deals
-(tests/engine/test_ckernel.py). Values that come from the assumptions
+(tests/waterfall/test_ckernel.py). Values that come from the assumptions
 (parameters, tables by period, index paths, collateral flows) are inputs of the
 kernel, not constants in its source, so one build serves every run of a deal
 (and an index keyed by the deal's text and this package's code finds that

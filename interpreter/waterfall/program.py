@@ -10,7 +10,7 @@ input of the run. Both engines evaluate these operations and nothing else:
 the numpy engine (``interpreter.expr.Compiler``) with masks over the scenario
 axis, the C backend (``interpreter.ckernel.Generator``) as C. Neither decides
 what a builtin means; each has one small handler per operation, and
-``tests/engine/test_program_ops.py`` runs every operation on both.
+``tests/waterfall/test_program_ops.py`` runs every operation on both.
 
 Adding a builtin: its signature in ``dsl/builtins.py``, its lowering in
 ``lowering.ExprLowering._call`` (to existing operations where it can be

@@ -135,7 +135,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     module's loop), or 'auto' (C when a C compiler is there and the run needs
     nothing only the numpy loop has, such as ``trace``); default: the
     WATERFALL_ENGINE environment variable, else 'auto'. Both give the same
-    results (tests/engine/test_ckernel.py).
+    results (tests/waterfall/test_ckernel.py).
 
     ``keep``: 'all' records, or 'lean' (see RunResult.lean: what grid
     analytics need, a fraction of the memory), or 'credit' (write-down totals and

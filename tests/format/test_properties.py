@@ -61,7 +61,7 @@ def test_random_deals_messed_up_format_back_keeping_every_comment():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from tests.engine.test_random_deals import deals
+    from tests.support import deals
 
     @settings(max_examples=25, deadline=None)
     @given(text=deals(), rnd=st.randoms(use_true_random=False), with_comments=st.booleans())

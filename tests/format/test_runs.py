@@ -64,7 +64,7 @@ def test_random_deals_made_messy_and_formatted_run_to_the_same_results(tmp_path)
     from hypothesis import strategies as st
 
     from dsl.parse import parse
-    from tests.engine.test_random_deals import YAML, deals
+    from tests.support import YAML, deals
 
     assumptions_file = tmp_path / "a.yaml"
     assumptions_file.write_text(YAML.replace("DEFAULTS", "3% CDR").replace("SEVERITY", "35%").replace("LAG", "6"))

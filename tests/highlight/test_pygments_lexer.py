@@ -180,7 +180,7 @@ def test_html_output_marks_keywords_numbers_and_dates():
 def test_random_deals_are_lexed_as_the_parser_reads_them():
     from hypothesis import given, settings
 
-    from tests.engine.test_random_deals import deals
+    from tests.support import deals
 
     @settings(max_examples=30, deadline=None)
     @given(text=deals())

@@ -192,7 +192,7 @@ def test_a_keyword_inside_a_hyphenated_name_is_a_name(engine):
 def test_random_deals_are_tokenized_as_the_parser_reads_them(engine):
     from hypothesis import given, settings
 
-    from tests.engine.test_random_deals import deals
+    from tests.support import deals
 
     @settings(max_examples=30, deadline=None)
     @given(text=deals())

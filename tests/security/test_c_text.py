@@ -23,7 +23,7 @@ from interpreter.assumptions import load_assumptions
 from interpreter.engine import horizon, lower_program, run
 
 from ..conftest import DEALS
-from ..engine.test_ckernel import assert_same
+from ..support import assert_same
 
 needs_cc = pytest.mark.skipif(not cbuild.available(), reason="no C compiler on this machine")
 

@@ -21,7 +21,7 @@ from interpreter.engine import run
 from interpreter.waterfall import program as P
 from interpreter.waterfall.lowering import Model
 
-from .test_ckernel import assert_same
+from ..support import assert_same
 
 # probe name -> formula; each is paid as a contract receipt (positive and negated)
 PROBES = {

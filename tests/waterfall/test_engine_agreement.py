@@ -16,7 +16,7 @@ from interpreter.assumptions import load_assumptions
 from interpreter.engine import ConservationError, run
 
 from ..conftest import DEALS
-from .test_ckernel import assert_same
+from ..support import assert_same
 
 pytestmark = pytest.mark.skipif(not cbuild.available(), reason="no C compiler on this machine")
 

@@ -16,20 +16,9 @@ from interpreter.assumptions import load_assumptions
 from interpreter.engine import RunError, run
 
 from ..conftest import DEALS
-from .test_random_deals import YAML, deals
+from ..support import YAML, assert_same, deals
 
 pytestmark = pytest.mark.skipif(not cbuild.available(), reason="no C compiler on this machine")
-
-FIELDS = ("interest", "principal", "carryover_paid", "loss_reimbursed", "writedown", "balance", "begin_balance",
-          "notional", "rate", "cap", "accreted", "unpaid_interest", "accounts", "contracts", "clause_paid", "sold_period")
-
-
-def assert_same(rc, rn):
-    for f in FIELDS:
-        x, y = np.asarray(getattr(rc, f), dtype=float), np.asarray(getattr(rn, f), dtype=float)
-        assert x.shape == y.shape, f
-        np.testing.assert_array_equal(np.isnan(x), np.isnan(y), err_msg=f)
-        np.testing.assert_allclose(np.nan_to_num(x), np.nan_to_num(y), rtol=1e-12, atol=1e-7, err_msg=f)
 
 
 BUNDLED = ["sequential-cmo", "cwalt-2004-j4", "agency-cmo", "prime-jumbo", "subprime-hel", "auto-abs"]

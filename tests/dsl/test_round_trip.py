@@ -24,7 +24,7 @@ def test_bundled_deals_round_trip(path):
 def test_random_deals_round_trip():
     from hypothesis import given, settings
 
-    from tests.engine.test_random_deals import deals
+    from tests.support import deals
 
     @settings(max_examples=40, deadline=None)
     @given(text=deals())
