@@ -5,17 +5,10 @@ runs once per period; within a period each waterfall step runs once, for all
 scenarios at once. A condition (``if``) is a mask over scenarios: both
 branches run, each on the cash its scenarios make available.
 
-Each period:
-  1. the collateral's interest and principal for the period fill the funds
-     (one interest and one principal fund per group);
-  2. each class accrues: current interest at its pass-through rate (the
-     coupon, limited by its cap), carryover where the coupon exceeds the cap;
-  3. the waterfall's clauses run in order, each step paying from its funds;
-  4. losses: where the classes' principal exceeds the pool, the excess writes
-     down the classes the 'losses' section names, in its order;
-  5. money is checked: cash collected = cash paid to classes + cash held in
-     accounts, to 1e-6. Anything else is a ConservationError naming the
-     period, scenario and amounts.
+A period's phases and their order are ``program.PERIOD`` (``program.Phase``
+says what each does); ``_NumpyPeriod`` has one handler per phase. Money is
+checked every period: what was collected = what classes were paid + the change
+in accounts, else a ConservationError naming the period, scenario and step.
 """
 from __future__ import annotations
 

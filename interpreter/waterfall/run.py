@@ -1,24 +1,9 @@
 """A run: the deal lowered to its period program over the assumptions, the
 collateral projected, and the program run by the C backend or the numpy
 engine (the backend policy in ``interpreter/native/policy.py`` chooses).
-
-Every amount is a numpy array over the scenario axis (length S). The loop
-runs once per period; within a period each waterfall step runs once, for all
-scenarios at once. A condition (``if``) is a mask over scenarios: both
-branches run, each on the cash its scenarios make available.
-
-Each period:
-  1. the collateral's interest and principal for the period fill the funds
-     (one interest and one principal fund per group);
-  2. each class accrues: current interest at its pass-through rate (the
-     coupon, limited by its cap), carryover where the coupon exceeds the cap;
-  3. the waterfall's clauses run in order, each step paying from its funds;
-  4. losses: where the classes' principal exceeds the pool, the excess writes
-     down the classes the 'losses' section names, in its order;
-  5. money is checked: cash collected = cash paid to classes + cash held in
-     accounts, to 1e-6. Anything else is a ConservationError naming the
-     period, scenario and amounts.
-"""
+Each period runs the phases of ``program.PERIOD`` (collateral in, contracts,
+events, notionals, accruals, the waterfall, retirement, losses, the money
+check); both backends follow that order."""
 from __future__ import annotations
 
 from typing import Optional, Sequence
