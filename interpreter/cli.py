@@ -258,12 +258,14 @@ def _main(args) -> int:
         all_rows = quoted_rows(result, default_price, quotes, args.classes or None, settle, face, analyze)
     wanted = {round(x * 100, 9) for x in speeds}
     rows = [r for r in all_rows if round(r["speed_pct"], 9) in wanted and r["to"] in [m.lower() for m in modes]]
-    extra = {c.written: quoted_rows(run(deal, attrs.evolve(assumptions, prepayment={"all": c.curve}), [1.0],
-                                        to=modes), default_price, quotes, args.classes or None, settle, face, analyze)
-             for c in columns or () if c.multiple is None}  # a speed not a multiple of the pricing speed
+    extra_runs = {c.written: run(deal, attrs.evolve(assumptions, prepayment={"all": c.curve}), [1.0], to=modes)
+                  for c in columns or () if c.multiple is None}  # a speed not a multiple of the pricing speed
+    extra = {w: quoted_rows(r, default_price, quotes, args.classes or None, settle, face, analyze)
+             for w, r in extra_runs.items()}
     rows = label_and_order(rows, columns, extra, class_names, modes)
     pool = label_and_order([r for r in collateral_rows(result, settle) if round(r["speed_pct"], 9) in wanted
-                            and r["to"] in [m.lower() for m in modes]], columns, {}, [], modes)  # the collateral line
+                            and r["to"] in [m.lower() for m in modes]], columns,
+                           {w: collateral_rows(r, settle) for w, r in extra_runs.items()}, [], modes)  # the collateral line
     if args.cashflows:
         write_cashflows(result, Path(args.cashflows), args.classes or None)
     if args.format == "json":

@@ -69,19 +69,18 @@ def format_collateral(rows: List[dict]) -> str:
     """The collateral line above the classes' tables: one table per mode, the speeds as columns."""
     from ..analytics.measures import format_32nds
     from ..dates import month_label, parse_date
+    from .tables import lay_out
     by_mode: dict = {}
     for r in rows:
         by_mode.setdefault(r["to"], []).append(r)
     out = []
     for to, rs in by_mode.items():
-        out.append(f"Collateral (To {to.capitalize()}), net rate {rs[0]['net_rate_pct']:.3f}%")
-        out.append(f"  {'Prepayment Speed':<26}" + "".join(f"{r.get('speed', '%g%%' % r['speed_pct']):>11}" for r in rs))
-        out.append(f"  {'Yield @ ' + format_32nds(rs[0]['price']):<26}"
-                   + "".join(f"{'NA' if r['yield_pct'] is None else format(r['yield_pct'], '.2f'):>11}" for r in rs))
-        for lab, key in (("WAL (yr)", "wal_years"), ("MDUR (yr)", "mdur_years")):
-            out.append(f"  {lab:<26}" + "".join(f"{'NA' if r[key] is None else format(r[key], '.2f'):>11}" for r in rs))
-        for lab, key in (("First Prin Pay", "first_principal"), ("Last Prin Pay", "last_principal")):
-            out.append(f"  {lab:<26}" + "".join(f"{'NA' if r[key] is None else month_label(parse_date(r[key])):>11}"
-                                                for r in rs))
-        out.append("")
+        def cells(key, spec=".2f"):
+            return ["NA" if r[key] is None else format(r[key], spec) for r in rs]
+        body = [["Yield @ " + format_32nds(rs[0]["price"])] + cells("yield_pct"),
+                ["WAL (yr)"] + cells("wal_years"), ["MDUR (yr)"] + cells("mdur_years")]
+        body += [[lab] + ["NA" if r[key] is None else month_label(parse_date(r[key])) for r in rs]
+                 for lab, key in (("First Prin Pay", "first_principal"), ("Last Prin Pay", "last_principal"))]
+        head = ["Prepayment Speed"] + [r.get("speed") or f"{r['speed_pct']:g}%" for r in rs]
+        out.append(f"Collateral (To {to.capitalize()}), net rate {rs[0]['net_rate_pct']:.3f}%\n" + lay_out(head, body))
     return "\n".join(out) + "\n"

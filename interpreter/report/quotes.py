@@ -222,5 +222,5 @@ def label_and_order(rows: list, columns: Optional[List[SpeedColumn]], extra: Dic
     order = {c.written: k for k, c in enumerate(columns)}
     cls = {n: k for k, n in enumerate(class_names)}
     mode = {m.lower(): k for k, m in enumerate(modes)}
-    return sorted(out, key=lambda r: (cls[r["class"]], r.get("quote", 0), mode.get(r["to"], 0),
+    return sorted(out, key=lambda r: (cls.get(r.get("class"), -1), r.get("quote", 0), mode.get(r["to"], 0),
                                       order.get(r["speed"], -1)))

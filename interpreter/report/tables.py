@@ -136,11 +136,16 @@ def format_tables(deal, result, rows, modes, settle=None, collateral: str = "") 
     out.write(f"Pricing speed: {pricing_speed_text(deal)}; a percent is of the pricing speed\n\n")
     out.write(collateral)  # the collateral line, above the classes
     for caption, head, body in class_tables(rows):
-        out.write(caption + "\n")
-        for row in [head] + body:
-            out.write(f"  {row[0]:<26}" + "".join(f"{c:>11}" for c in row[1:]) + "\n")
-        out.write("\n")
+        out.write(caption + "\n" + lay_out(head, body) + "\n")
     return out.getvalue()
+
+
+def lay_out(head: list, body: list) -> str:
+    """A table's rows as text: the label column 26 wide, each figure column 11 wide or,
+    where a cell is longer (a proceeds of $25 million), as wide as its longest cell and
+    two spaces, so no two figures ever run together."""
+    width = max([11] + [len(c) + 2 for row in [head] + body for c in row[1:]])
+    return "".join(f"  {row[0]:<26}" + "".join(f"{c:>{width}}" for c in row[1:]) + "\n" for row in [head] + body)
 
 
 # ------------------------------------------------------------------ signals

@@ -74,3 +74,11 @@ def test_a_bad_settlement_is_an_input_error(capsys, bad, words):
 def test_a_bad_face_is_an_input_error(capsys):
     assert main([J4, "--face", "lots"]) == 2
     assert "--face" in capsys.readouterr().err
+
+
+def test_proceeds_of_any_size_keep_their_columns_apart(capsys):
+    # 25,000,000 x (100 + 3.800 x 29 / 360) / 100 = 25,076,527.78 (1-A-3's coupon, April 1 -> 30):
+    # thirteen characters, more than the 11 a figure column had; the columns widen instead.
+    assert main([J4, "--class", "1-A-3", "--speeds", "100,300", "--to", "maturity", "--face", "25000000"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.strip().startswith("Proceeds"))
+    assert line.split()[1:] == ["25,076,527.78", "25,076,527.78"]

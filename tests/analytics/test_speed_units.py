@@ -55,3 +55,22 @@ def test_every_table_names_the_pricing_speed(capsys):
 def test_unreadable_speeds_are_input_errors(capsys, bad):
     assert main([SEQ, "--speeds", bad]) == 2
     assert "--speeds" in capsys.readouterr().err
+
+
+def test_the_collateral_line_has_a_column_for_every_speed_written(capsys):
+    # 25% CPR is not a multiple of J4's pricing speed (a PPC ramp on group 1): it runs on its own,
+    # and the pool's line has its column as every class has.
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main([J4, "--format", "json", "--speeds", "100, 25 CPR", "--class", "1-A-3"]) == 0
+    pool = json.loads(out.getvalue())["collateral"]
+    assert [(r["to"], r["speed"], r["speed_pct"]) for r in pool] == [
+        ("auction", "100%", 100.0), ("auction", "25% CPR", None),
+        ("maturity", "100%", 100.0), ("maturity", "25% CPR", None)]
+    # a flat 25% CPR pays the pool down faster than the PPC ramp (8% CPR in month 1, 24% from
+    # month 12) on group 1, and group 2's pricing speed is 25% CPR already
+    assert pool[3]["wal_years"] < pool[2]["wal_years"]
+    assert main([J4, "--speeds", "100, 25 CPR", "--class", "1-A-3"]) == 0
+    text = capsys.readouterr().out
+    head = text[text.index("Collateral (To Maturity)"):].splitlines()[1]
+    assert head.split()[-3:] == ["100%", "25%", "CPR"]
