@@ -363,3 +363,7 @@ def _modes(text: Optional[str], deal) -> List[str]:
 
 
 # ------------------------------------------------------------------ tables
+
+
+if __name__ == "__main__":  # python -m interpreter.cli, as run-deal
+    sys.exit(main())
