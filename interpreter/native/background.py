@@ -9,7 +9,10 @@ record, under the compile time limit; so the library is there whole or not at
 all, and the next run loads it as any other. One builder per library at a
 time: a marker ``.NAME-KEY.building.tmp`` beside the target is created
 exclusively and removed at the end; one older than ``stale(limit)`` seconds was
-left by a builder that died and is taken over.
+left by a builder that died and is taken over. A builder whose compile timed
+out leaves ``.NAME-KEY.timed-out.tmp`` (the limit it had): no builder is
+started for that library under the same or a shorter limit until the marker is
+swept, an hour later (each run still gets its own unoptimised build).
 
 The source goes to the builder in a temporary file beside the target (mode
 0600, in a folder only this user may write), which it reads and removes.
@@ -38,7 +41,7 @@ def start(name: str, source: str, warn: bool, so: Path, limit: Optional[float]) 
     (``limit``: the compile time limit); False if a builder is already at it,
     or it could not be started."""
     marker = so.parent / f".{so.stem}.building.tmp"
-    if not _claim(marker, limit):
+    if timed_out(so, limit) or not _claim(marker, limit):
         return False
     src: Optional[str] = None
     try:
@@ -60,6 +63,35 @@ def start(name: str, source: str, warn: bool, so: Path, limit: Optional[float]) 
         return False
     _started.append(proc)
     return True
+
+
+def failed_marker(so: Path) -> Path:
+    """Left by a builder whose compile timed out; swept with the folder's other
+    ``*.tmp`` files after an hour (``dsl.cachedir.sweep``), so the build is tried again then."""
+    return so.parent / f".{so.stem}.timed-out.tmp"
+
+
+def timed_out(so: Path, limit: Optional[float]) -> bool:
+    """A builder's compile of ``so`` timed out under a limit no shorter than ``limit``
+    (None: no limit, which a timed-out build has not had): starting another would only
+    time out again, each run, for as long as the source is the same."""
+    try:
+        recorded = float(failed_marker(so).read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return False
+    return limit is not None and recorded >= limit
+
+
+def record_timeout(so: Path, limit: Optional[float]) -> None:
+    """Say, beside the target, that its compile timed out under ``limit`` seconds."""
+    if limit is None:
+        return
+    try:
+        fd = os.open(failed_marker(so), os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(f"{limit!r}\n")
+    except OSError:
+        pass
 
 
 def _claim(marker: Path, limit: Optional[float]) -> bool:

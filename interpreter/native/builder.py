@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import List
 
-from .background import _unlink
-from .build import load
+from .background import _unlink, record_timeout
+from .build import CompileTimeout, load, timeout
 from .fixed import KERNELS, library
 
 
@@ -24,6 +24,9 @@ def main(argv: List[str]) -> int:
         else:
             load(name, source, warn=warn == "warn", folder=Path(folder))
         return 0
+    except CompileTimeout:  # not started again by each run while the same source would time out again
+        record_timeout(Path(marker).with_name(Path(marker).name[1:-len(".building.tmp")] + ".so"), timeout())
+        return 1
     except Exception:  # noqa: BLE001 - nobody to tell: the next run builds it (and says why) itself
         return 1
     finally:
