@@ -281,7 +281,8 @@ def _main(args) -> int:
         import csv
         buf = io.StringIO()
         fields = ["class", "to", "speed_pct", "price", "yield_pct", "dm_bp", "wal_years", "mdur_years",
-                  "first_principal", "last_principal", "first_period", "last_period"]
+                  "first_principal", "last_principal", "first_period", "last_period",
+                  "speed", *EXTRA_KEYS, *(("proceeds",) if face else ())]  # new columns go at the end
         w = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
         w.writeheader()
         for r in rows:

@@ -74,3 +74,16 @@ def test_the_collateral_line_has_a_column_for_every_speed_written(capsys):
     text = capsys.readouterr().out
     head = text[text.index("Collateral (To Maturity)"):].splitlines()[1]
     assert head.split()[-3:] == ["100%", "25%", "CPR"]
+
+
+def test_csv_rows_say_their_speed_as_written():
+    # a speed that is not a multiple of the pricing speed has no speed_pct: its own column names it
+    import csv
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main([J4, "--format", "csv", "--speeds", "165, 25 CPR", "--to", "maturity", "--class", "1-A-3"]) == 0
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert [(r["speed"], r["speed_pct"]) for r in rows] == [("165%", "165.0"), ("25% CPR", "")]
+    assert list(rows[0])[:12] == ["class", "to", "speed_pct", "price", "yield_pct", "dm_bp", "wal_years",
+                                  "mdur_years", "first_principal", "last_principal", "first_period", "last_period"]
+    assert float(rows[0]["accrued"]) == pytest.approx(3.8 * 29 / 360, abs=1e-12)  # 1-A-3's coupon, April 1 -> 30
