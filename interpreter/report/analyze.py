@@ -292,6 +292,9 @@ def _finite_or_none(a: np.ndarray) -> list:
 # Row keys added by issue 17 (never renaming the older ones): SIFMA SF-48's mortgage yield,
 # Macaulay duration and cash-flow convexity, and the accrued interest of the price.
 EXTRA_KEYS = ("mortgage_yield_pct", "macaulay_years", "convexity", "accrued")
+# The keys of a row in run-deal --format json's "tables" (then "proceeds" with a face amount).
+JSON_TABLE_KEYS = ("class", "to", "speed_pct", "price", "yield_pct", "dm_bp", "wal_years", "mdur_years",
+                   "first_principal", "last_principal", "speed") + EXTRA_KEYS
 
 
 class Rows(Sequence):

@@ -135,7 +135,14 @@ def format_tables(deal, result, rows, modes, settle=None, collateral: str = "") 
     out.write(f"Prices clean, per 100 of current face; settlement {settle.isoformat()}\n")
     out.write(f"Pricing speed: {pricing_speed_text(deal)}; a percent is of the pricing speed\n\n")
     out.write(collateral)  # the collateral line, above the classes
-    for caption, head, body in class_tables(rows):
+    out.write(lay_out(class_tables(rows)))
+    return out.getvalue()
+
+
+def lay_out(tables) -> str:
+    """``class_tables``' (caption, header, body) as text: the speeds as right-aligned columns."""
+    out = io.StringIO()
+    for caption, head, body in tables:
         out.write(caption + "\n")
         for row in [head] + body:
             out.write(f"  {row[0]:<26}" + "".join(f"{c:>11}" for c in row[1:]) + "\n")
