@@ -155,3 +155,22 @@ def test_cashflows_from_a_state_start_after_its_distribution(j4, tmp_path, capsy
     total = sum(float(r["principal"]) for r in rows)
     assert total == pytest.approx(64_219_000.0, abs=1e-6)
     assert np.isfinite(total)
+
+
+def test_an_interest_only_class_from_a_state_is_priced_per_100_of_current_notional():
+    """Agency CMO's PIO after distribution 12: its yield and WAL at 20 per 100 of current
+    notional are the run from closing's at that settlement (the IO's flows per unit of the
+    notional of the buyer's first period, in both)."""
+    deal = load_deal(DEALS / "agency-cmo.waterfall")
+    a = load_assumptions(DEALS / "agency-cmo.assumptions.yaml", deal)
+    full = run(deal, a, [1.0], to=("maturity",), inspect=True)
+    state = state_after(full, 12)
+    continued = run(deal, a, [1.0], to=("maturity",), start=state.start(deal))
+    settle = next_business_day(state.date)
+    quotes = {"PIO": [("price", 20.0)]}
+    mine = state_rows(deal, continued, Pricing(quotes=quotes, classes=("PIO",)), settle, ["maturity"])[0]
+    theirs = analyze(full, {"PIO": 20.0}, classes=["PIO"], settle=settle)[0]
+    assert mine["current_balance"] == full.notional[12, full.cls("PIO"), 0] > 0 and mine["factor"] is None
+    assert mine["yield_pct"] is not None and 0 < mine["yield_pct"] < 100
+    for k in ("yield_pct", "wal_years", "mdur_years", "accrued"):
+        assert mine[k] == pytest.approx(theirs[k], rel=0, abs=1e-9), k
