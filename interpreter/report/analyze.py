@@ -88,7 +88,7 @@ def _per_initial_notional(result: RunResult, ci: int, k: int = 0):
     return (cash * scale, np.maximum(decline, 0.0) * scale), 1.0
 
 
-def _paid_by_settlement(pdates, settle: _dt.date) -> int:
+def paid_by_settlement(pdates, settle: _dt.date) -> int:
     """How many of the (increasing) payment dates fall on or before settlement."""
     n = 0
     while n < len(pdates) and pdates[n] <= settle:
@@ -189,7 +189,7 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
             comps = (result.interest[:, ci, :], result.principal[:, ci, :],
                      result.carryover_paid[:, ci, :], result.loss_reimbursed[:, ci, :])  # (T, S) each
         face = float(c.balance.value) if c.balance is not None else 1.0
-        sellers = _paid_by_settlement(pdates, settle)
+        sellers = paid_by_settlement(pdates, settle)
         if kind == "io":
             comps, face = _per_initial_notional(result, ci, sellers)
         factor = 1.0

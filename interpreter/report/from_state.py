@@ -27,7 +27,7 @@ import attrs
 
 from ..dates import is_business_day
 from ..errors import UsageError
-from .analyze import JSON_TABLE_KEYS, _paid_by_settlement, analyze, class_kind, payment_dates
+from .analyze import JSON_TABLE_KEYS, paid_by_settlement, analyze, class_kind, payment_dates
 from .pool import collateral_rows, format_collateral
 from .quotes import label_and_order, pricing_speed_text, quoted_rows, settle_date
 from .tables import class_tables, lay_out
@@ -75,7 +75,7 @@ def _current(deal, result, name: str, s: int, settle: _dt.date):
     original notional)."""
     c = deal.class_named(name)
     ci = result.cls(name)
-    k = min(_paid_by_settlement(payment_dates(deal, c, result.dates), settle), result.n_periods - 1)
+    k = min(paid_by_settlement(payment_dates(deal, c, result.dates), settle), result.n_periods - 1)
     if class_kind(deal, c) == "io":
         return float(result.notional[k, ci, s]), None
     balance = float(result.begin_balance[k, ci, s])
@@ -145,7 +145,7 @@ def _factor_text(f) -> str:
 def _text(deal, state, result, settle, rows, pool) -> str:
     out = io.StringIO()
     n = state.period
-    k = _paid_by_settlement(result.dates, settle)  # the buyer's first distribution is k + 1
+    k = paid_by_settlement(result.dates, settle)  # the buyer's first distribution is k + 1
     out.write(f"{deal.name} from its state after distribution {n} ({state.date.isoformat()})\n")
     out.write(f"Settlement {settle.isoformat()}" + (f"; the buyer's first distribution {k + 1} "
                                                     f"({result.dates[k].isoformat()})" if k < result.n_periods

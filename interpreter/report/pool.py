@@ -14,7 +14,7 @@ from ..analytics.measures import mortgage_from_bey
 from ..dates import days_30_360, years_30_360
 from ..waterfall.records import RunResult
 from ..dates import add_months
-from .analyze import YIELD_RANGE, _paid_by_settlement, first_accrual_start
+from .analyze import YIELD_RANGE, paid_by_settlement, first_accrual_start
 
 
 def collateral_rows(result: RunResult, settle: Optional[_dt.date] = None, price: float = 100.0) -> List[dict]:
@@ -41,7 +41,7 @@ def collateral_rows(result: RunResult, settle: Optional[_dt.date] = None, price:
                                                                          0.0, principal))
     interest = np.where((sold[:, None] >= 0) & (t > sold[:, None]), 0.0, interest)
     face = float(sum(f.cutoff_balance for f in flows))
-    k = min(_paid_by_settlement(result.dates, settle), T - 1)  # the buyer's first period
+    k = min(paid_by_settlement(result.dates, settle), T - 1)  # the buyer's first period
     factor = np.ones(principal.shape[0])
     if k:  # paid on or before settlement: the seller's
         principal = np.where(t < k, 0.0, principal)
