@@ -31,12 +31,12 @@ from .api import load_files
 from .assumptions import MAX_SPEEDS
 from .engine import RunError, run
 from .errors import UsageError
-from .report.analyze import EXTRA_KEYS, analyze
+from .report.analyze import JSON_TABLE_KEYS, analyze
 from .report.cashflows import check_cashflow_names, cashflows_target, sweep_stale_tables, write_cashflows
 from .report.pool import collateral_rows, format_collateral
 from .report.quotes import (face_amount, label_and_order, quote_lists, quoted_rows, settle_date, single_quotes,
                             speed_columns)
-from .report.tables import format_summary, format_tables
+from .report.tables import format_csv, format_summary, format_tables
 from .signals import Interrupted, signals_end_quietly
 
 
@@ -205,8 +205,11 @@ def _main(args) -> int:
             if not args.save_state:
                 raise UsageError("--after N goes with --save-state FILE")
             return 0
+        from .report.from_state import Pricing
+        pricing = Pricing(default_price, quotes, tuple(args.classes), args.settle, face, columns)
         sys.stdout.write(run_from_state(deal, assumptions, args.state, speeds if args.speeds else None,
-                                        modes if args.to else None, args.inspect, args.format, args.cashflows))
+                                        modes if args.to else None, args.inspect, args.format, args.cashflows,
+                                        pricing))
         return 0
     if args.inspect:
         from .report.inspect_run import inspect_run
@@ -271,23 +274,12 @@ def _main(args) -> int:
     if args.format == "json":
         import json
         doc = {"deal": deal.name, "settlement": (settle or deal.header.settlement or deal.header.closing).isoformat(),
-               "tables": [{k: r[k] for k in ("class", "to", "speed_pct", "price", "yield_pct", "dm_bp",
-                                            "wal_years", "mdur_years", "first_principal", "last_principal")
-                           + ("speed",) + EXTRA_KEYS + (("proceeds",) if face else ())}
+               "tables": [{k: r[k] for k in JSON_TABLE_KEYS + (("proceeds",) if face else ())}
                           | ({"note": r["note"]} if r.get("note") else {}) for r in rows],
                "collateral": [{k: v for k, v in r.items() if not k.endswith("_period")} for r in pool]}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     elif args.format == "csv":
-        import csv
-        buf = io.StringIO()
-        fields = ["class", "to", "speed_pct", "price", "yield_pct", "dm_bp", "wal_years", "mdur_years",
-                  "first_principal", "last_principal", "first_period", "last_period",
-                  "speed", *EXTRA_KEYS, *(("proceeds",) if face else ())]  # new columns go at the end
-        w = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
-        w.writeheader()
-        for r in rows:
-            w.writerow(r)
-        sys.stdout.write(buf.getvalue())
+        sys.stdout.write(format_csv(rows, ("proceeds",) if face else ()))
     else:
         sys.stdout.write(format_summary(deal, result, all_rows, modes, settle))
         sys.stdout.write(format_tables(deal, result, rows, modes, settle, format_collateral(pool)))

@@ -307,13 +307,17 @@ def save_state(deal, assumptions, speeds, modes, path: str, after: Optional[int]
 
 
 def run_from_state(deal, assumptions, path: str, speeds, modes, inspect: Optional[str], fmt: str,
-                   cashflows=None) -> str:
+                   cashflows=None, pricing=None) -> str:
     """run-deal --state FILE: the deal from there (periods keep their numbers); the
-    inspection if asked, else each class's factor and what it is paid from here."""
+    inspection if asked, else the term-sheet tables for a buyer settling after the
+    state's date (report.from_state, with ``pricing``, the command line's options)."""
     from .engine import horizon, run
+    from .report.from_state import Pricing, state_settlement, state_tables
     from .waterfall.run import distribution_schedule
     dates = distribution_schedule(deal, horizon(deal, assumptions))
     state = load_state(path, deal, dates)
+    pricing = pricing or Pricing()
+    state_settlement(pricing.settle, deal, state)  # a --settle before the state's date: refused before the run
     if speeds is not None and list(speeds) != [state.speed]:
         raise UsageError(f"--state: this state continues the assumptions' collateral at {state.speed * 100:g}% "
                          f"of the pricing speed, its own scenario; other speeds need the pool's current lines, "
@@ -323,35 +327,11 @@ def run_from_state(deal, assumptions, path: str, speeds, modes, inspect: Optiona
     check = run(deal, assumptions, [state.speed], to=("maturity",), keep="lean")
     check_against_run(state, check, path)
     result = run(deal, assumptions, speeds, to=modes, start=state.start(deal), inspect=True, trace=bool(cashflows))
-    if cashflows:
+    if cashflows:  # the periods after the state's distribution
         from .report.cashflows import write_cashflows
-        write_cashflows(result, Path(cashflows))
+        write_cashflows(result, Path(cashflows), list(pricing.classes) or None, t0=state.period,
+                        since_before=state.events)
     if inspect:
         from .report.inspect import render
         return render(result, inspect.split(","), fmt, t0=state.period, since_before=state.events)
-    return _factors(deal, state, result)
-
-
-def _factors(deal, state: DealState, result) -> str:
-    """Each class's balance and factor after the state's distribution, and what it
-    is paid from there on in each scenario."""
-    import io
-    out = io.StringIO()
-    n = state.period
-    out.write(f"{deal.name} from its state after distribution {n} ({state.date.isoformat()})\n\n")
-    out.write(f"{'Class':<10} {'Original':>16} {'Balance':>18} {'Factor':>11}\n")
-    for c in deal.classes:
-        if c.name in state.classes and c.balance is not None:
-            b, o = state.classes[c.name]["balance"], float(c.balance.value)
-            out.write(f"{c.name:<10} {o:>16,.2f} {b:>18,.2f} {b / o if o else 0.0:>11.8f}\n")
-    for s, (sp, mode) in enumerate(zip(result.speeds, result.modes)):
-        out.write(f"\n{sp * 100:g}% of the pricing speed, to {mode}: paid after distribution {n}\n")
-        out.write(f"{'Class':<10} {'Interest':>18} {'Principal':>18} {'Last period':>12}\n")
-        for ci, name in enumerate(result.class_names):
-            paid = result.principal[n:, ci, s]
-            if name not in state.classes:
-                continue
-            last = np.nonzero(paid > 0)[0]
-            out.write(f"{name:<10} {result.interest[n:, ci, s].sum():>18,.2f} {paid.sum():>18,.2f} "
-                      f"{(int(last[-1]) + n + 1) if len(last) else '-':>12}\n")
-    return out.getvalue()
+    return state_tables(deal, state, result, pricing, fmt)

@@ -72,13 +72,15 @@ def payment_dates(deal: A.Deal, c: A.ClassDecl, dates) -> list:
     return [delayed_payment_date(add_months(first, k), c.delay_days) for k in range(len(dates))]
 
 
-def _per_initial_notional(result: RunResult, ci: int):
+def _per_initial_notional(result: RunResult, ci: int, k: int = 0):
     """An IO's (cash, notional decline) per unit of its initial notional (the notional of
     period 1, per scenario), and face 1: so its flows are per 100 of initial notional and
     its WAL is that of the notional's decline (SIFMA's average life with the notional's
-    reductions in place of principal)."""
+    reductions in place of principal). For a buyer whose first payment is period ``k + 1``
+    (a later settlement, a run from a deal state), per unit of the notional then: per 100
+    of current notional, as a price is per 100 of current face."""
     notional = result.notional[:, ci, :]                     # (T, S)
-    n0 = notional[0]
+    n0 = notional[min(k, len(notional) - 1)]
     with np.errstate(all="ignore"):
         scale = np.where(n0 > 0, 1.0 / n0, 0.0)
     decline = notional - np.concatenate([notional[1:], np.zeros_like(notional[:1])])
@@ -86,7 +88,7 @@ def _per_initial_notional(result: RunResult, ci: int):
     return (cash * scale, np.maximum(decline, 0.0) * scale), 1.0
 
 
-def _paid_by_settlement(pdates, settle: _dt.date) -> int:
+def paid_by_settlement(pdates, settle: _dt.date) -> int:
     """How many of the (increasing) payment dates fall on or before settlement."""
     n = 0
     while n < len(pdates) and pdates[n] <= settle:
@@ -187,14 +189,22 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
             comps = (result.interest[:, ci, :], result.principal[:, ci, :],
                      result.carryover_paid[:, ci, :], result.loss_reimbursed[:, ci, :])  # (T, S) each
         face = float(c.balance.value) if c.balance is not None else 1.0
+        sellers = paid_by_settlement(pdates, settle)
         if kind == "io":
-            comps, face = _per_initial_notional(result, ci)
-        sellers = _paid_by_settlement(pdates, settle)
+            comps, face = _per_initial_notional(result, ci, sellers)
         factor = 1.0
+        held = 1.0  # the part of an original face amount still outstanding (for proceeds)
         if sellers:  # paid on or before settlement: the seller's, not in the buyer's flows
             comps = tuple(np.concatenate([np.zeros_like(x[:sellers]), x[sellers:]]) for x in comps)
             # a price is per 100 of current face: the balance the buyer's first payment starts from
-            factor = result.begin_balance[min(sellers, len(pdates) - 1), ci, :] / face
+            # (an IO's flows are already per unit of its notional then)
+            k = min(sellers, len(pdates) - 1)
+            if kind == "io":
+                n0 = result.notional[0, ci, :]  # a run from a deal state has no original notional: NA
+                with np.errstate(all="ignore"):
+                    held = np.where(n0 > 0, result.notional[k, ci, :] / n0, np.nan)
+            else:
+                factor = held = result.begin_balance[k, ci, :] / face
         if kind != "floater":  # fixed, and IO / PO: yields on 30/360 time
             accrued = accrued_points(deal, c, result, ci, settle, sellers)
             if name in yields:
@@ -214,7 +224,7 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
         block.price = price
         block.inputs = inputs[-1]
         if face_amount is not None:  # SF-45: cost = face x factor x (price + accrued) / 100
-            block.proceeds = face_amount * factor * (price + block.accrued) / 100.0
+            block.proceeds = face_amount * held * (price + block.accrued) / 100.0
     measures = iter(class_measures(inputs, compiled=compiled))
     written = result.writedown_total()  # (C, S)
     for block in blocks:
@@ -292,6 +302,9 @@ def _finite_or_none(a: np.ndarray) -> list:
 # Row keys added by issue 17 (never renaming the older ones): SIFMA SF-48's mortgage yield,
 # Macaulay duration and cash-flow convexity, and the accrued interest of the price.
 EXTRA_KEYS = ("mortgage_yield_pct", "macaulay_years", "convexity", "accrued")
+# The keys of a row in run-deal --format json's "tables" (then "proceeds" with a face amount).
+JSON_TABLE_KEYS = ("class", "to", "speed_pct", "price", "yield_pct", "dm_bp", "wal_years", "mdur_years",
+                   "first_principal", "last_principal", "speed") + EXTRA_KEYS
 
 
 class Rows(Sequence):

@@ -292,11 +292,12 @@ def _quietly(fn, *args) -> None:
         pass
 
 
-def write_cashflows(result, directory: Path, classes=None) -> None:
+def write_cashflows(result, directory: Path, classes=None, t0: int = 0, since_before=None) -> None:
     """One CSV per class (of ``classes`` only, when given: the payments too), one for
     the collateral, the clause ledger and every payment, written to a temporary folder and swapped in as a whole only when all
     are complete: DIR holds the new set or, on any failure or signal, exactly what
-    it held before."""
+    it held before. ``t0``, ``since_before``: a run from a deal state after distribution
+    ``t0`` (and the events that happened before it): the periods from ``t0 + 1`` on."""
     import shutil
     _check_file_names(result.class_names)
     d = cashflows_target(directory)
@@ -311,7 +312,7 @@ def write_cashflows(result, directory: Path, classes=None) -> None:
         with signals_deferred():
             # a new DIR gets the mode a plain mkdir gives; a replaced one keeps its own
             tmp = _new_temp(d if in_place else d.parent, 0o700 if in_place or d.exists() else 0o777)
-        _write_set(result, tmp, classes)
+        _write_set(result, tmp, classes, t0, since_before)
         if in_place:
             _move_in(tmp, d)
         else:
@@ -331,7 +332,7 @@ def _check_file_names(class_names) -> None:
         seen[key] = _safe(name)
 
 
-def _write_set(result, tmp: Path, classes=None) -> None:
+def _write_set(result, tmp: Path, classes=None, t0: int = 0, since_before=None) -> None:
     import csv
     cols = ["scenario", "speed", "mode", "period", "date", "beginning balance", "interest", "principal",
             "ending balance"]
@@ -348,7 +349,7 @@ def _write_set(result, tmp: Path, classes=None) -> None:
             w = csv.writer(fh, lineterminator="\n")
             w.writerow(cols + ["carryover paid", "loss reimbursed", "writedown", "rate"])
             for s, sp in enumerate(result.speeds):
-                for t in range(T):
+                for t in range(t0, T):
                     w.writerow([s, f"{sp * 100:g}%", result.modes[s], t + 1, cdates[t],
                                 repr(float(result.begin_balance[t, ci, s])), repr(float(result.interest[t, ci, s])),
                                 repr(float(result.principal[t, ci, s])), repr(float(result.balance[t, ci, s])),
@@ -362,7 +363,7 @@ def _write_set(result, tmp: Path, classes=None) -> None:
         sold = result.sold_period if result.sold_period is not None else np.full(len(result.speeds), -1)
         for g, f in result.collateral.items():
             for s, sp in enumerate(result.speeds):
-                for t in range(T):
+                for t in range(t0, T):
                     if 0 <= sold[s] < t:
                         break  # the collateral was sold (early retirement): no later flows
                     sale = f.end_balance[s, t] if sold[s] == t else 0.0
@@ -380,7 +381,7 @@ def _write_set(result, tmp: Path, classes=None) -> None:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["scenario", "speed", "mode", "period", "date", "clause", "paid"])
         for s, sp in enumerate(result.speeds):
-            for t in range(T):
+            for t in range(t0, T):
                 for k, label in enumerate(result.clause_labels):
                     w.writerow([s, f"{sp * 100:g}%", result.modes[s], t + 1, dates[t], label,
                                 repr(float(result.clause_paid[t, k, s]))])
@@ -388,13 +389,15 @@ def _write_set(result, tmp: Path, classes=None) -> None:
     if result.inspected is not None:
         from .inspect import terms_csv
         with open(tmp / "terms.csv", "w", newline="") as fh:
-            fh.write(terms_csv(result))
+            fh.write(terms_csv(result, t0, since_before))
     # Every payment, with the clause and the line of the deal file that made it.
     if result.trace is not None:
         with open(tmp / "payments.csv", "w", newline="") as fh:
             w = csv.writer(fh, lineterminator="\n")
             w.writerow(["scenario", "speed", "mode", "period", "date", "clause", "line", "pays", "class", "amount"])
             for t, label, line, what, targets, paid in result.trace:
+                if t < t0:
+                    continue
                 for j, ci in enumerate(targets):
                     if classes and result.class_names[ci] not in classes:
                         continue

@@ -13,7 +13,8 @@ from ..analytics.batch import ClassInputs, class_measures
 from ..analytics.measures import mortgage_from_bey
 from ..dates import days_30_360, years_30_360
 from ..waterfall.records import RunResult
-from .analyze import YIELD_RANGE, first_accrual_start
+from ..dates import add_months
+from .analyze import YIELD_RANGE, paid_by_settlement, first_accrual_start
 
 
 def collateral_rows(result: RunResult, settle: Optional[_dt.date] = None, price: float = 100.0) -> List[dict]:
@@ -22,7 +23,10 @@ def collateral_rows(result: RunResult, settle: Optional[_dt.date] = None, price:
 
     The price is clean, per 100 of the cut-off balance; accrued interest runs at the pool's
     period-1 net rate (net interest over the period's starting balance, x 12) from the first
-    accrual month to settlement (30/360), as for a pass-through of the whole pool."""
+    accrual month to settlement (30/360), as for a pass-through of the whole pool. A settlement
+    after a distribution date leaves that date's flows to the seller, as ``analyze`` does for a
+    class: the price is then per 100 of the pool's balance before the buyer's first period,
+    and accrues at that period's net rate from its accrual month."""
     deal = result.deal
     settle = settle or deal.header.settlement or deal.header.closing
     flows = list(result.collateral.values())
@@ -37,11 +41,17 @@ def collateral_rows(result: RunResult, settle: Optional[_dt.date] = None, price:
                                                                          0.0, principal))
     interest = np.where((sold[:, None] >= 0) & (t > sold[:, None]), 0.0, interest)
     face = float(sum(f.cutoff_balance for f in flows))
+    k = min(paid_by_settlement(result.dates, settle), T - 1)  # the buyer's first period
+    factor = np.ones(principal.shape[0])
+    if k:  # paid on or before settlement: the seller's
+        principal = np.where(t < k, 0.0, principal)
+        interest = np.where(t < k, 0.0, interest)
+        factor = begin[:, k] / face if face else factor
     with np.errstate(all="ignore"):
-        net_rate = np.where(begin[:, 0] > 0, interest[:, 0] / begin[:, 0] * 12.0, 0.0)
-    accrued = 100.0 * net_rate * days_30_360(first_accrual_start(deal), settle) / 360.0
+        net_rate = np.where(begin[:, k] > 0, interest[:, k] / begin[:, k] * 12.0, 0.0)
+    accrued = 100.0 * net_rate * days_30_360(add_months(first_accrual_start(deal), k), settle) / 360.0
     years = np.array(years_30_360(settle, result.dates), dtype=float)
-    ci = ClassInputs(((interest + principal).T, principal.T), face, years, "fixed", price + accrued, years)
+    ci = ClassInputs(((interest + principal).T, principal.T), face, years, "fixed", (price + accrued) * factor, years)
     m = class_measures([ci])[0]
     lo, hi = YIELD_RANGE  # as the classes' figures: a yield outside it gives no figure (NA)
     meaningful = (m.yld > lo) & (m.yld < hi)

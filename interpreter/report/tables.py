@@ -8,6 +8,7 @@ import io
 
 from ..analytics.measures import format_32nds
 from ..dates import month_label, parse_date
+from .analyze import EXTRA_KEYS
 from .quotes import pricing_speed_text
 
 
@@ -135,8 +136,7 @@ def format_tables(deal, result, rows, modes, settle=None, collateral: str = "") 
     out.write(f"Prices clean, per 100 of current face; settlement {settle.isoformat()}\n")
     out.write(f"Pricing speed: {pricing_speed_text(deal)}; a percent is of the pricing speed\n\n")
     out.write(collateral)  # the collateral line, above the classes
-    for caption, head, body in class_tables(rows):
-        out.write(caption + "\n" + lay_out(head, body) + "\n")
+    out.write(lay_out_tables(class_tables(rows)))
     return out.getvalue()
 
 
@@ -146,6 +146,27 @@ def lay_out(head: list, body: list) -> str:
     two spaces, so no two figures ever run together."""
     width = max([11] + [len(c) + 2 for row in [head] + body for c in row[1:]])
     return "".join(f"  {row[0]:<26}" + "".join(f"{c:>{width}}" for c in row[1:]) + "\n" for row in [head] + body)
+
+
+def lay_out_tables(tables) -> str:
+    """``class_tables``' (caption, header, body) as text, each table followed by a blank line."""
+    return "".join(caption + "\n" + lay_out(head, body) + "\n" for caption, head, body in tables)
+
+
+CSV_TABLE_KEYS = ("class", "to", "speed_pct", "price", "yield_pct", "dm_bp", "wal_years", "mdur_years",
+                  "first_principal", "last_principal", "first_period", "last_period",
+                  "speed") + EXTRA_KEYS  # new columns go at the end: a reader's column numbers stay
+
+
+def format_csv(rows, more=()) -> str:
+    """``--format csv``: the rows under CSV_TABLE_KEYS and then ``more`` (e.g. proceeds)."""
+    import csv
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_TABLE_KEYS + tuple(more), extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow(r)
+    return buf.getvalue()
 
 
 # ------------------------------------------------------------------ signals

@@ -88,8 +88,8 @@ def test_a_failure_at_the_last_file_or_at_the_swap_leaves_the_folder_as_it_was(t
     before = old_set(out)
     real_write_set = cashflows._write_set
 
-    def disk_full_at_the_end(result, tmp, classes=None):
-        real_write_set(result, tmp, classes)  # every file written, then the disk fills
+    def disk_full_at_the_end(result, tmp, *rest):
+        real_write_set(result, tmp, *rest)  # every file written, then the disk fills
         raise OSError(28, "No space left on device", str(tmp / "payments.csv"))
     monkeypatch.setattr(cashflows, "_write_set", disk_full_at_the_end)
     assert main([str(DEAL), "--speeds", "100", "--cashflows", str(out)]) == 2

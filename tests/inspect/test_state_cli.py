@@ -40,7 +40,9 @@ def test_factors_print_beside_the_balances(j4_state, capsys):
     out = capsys.readouterr().out
     assert "Factor" in out and "after distribution 24" in out
     line = next(l for l in out.splitlines() if l.startswith("M-1 "))
-    assert line.split()[-1] == "1.00000000"  # no subordinate principal before the Stepdown Date
+    # original, current balance, factor, WAL, window (the deal's own periods)
+    assert line.split()[1:4] == ["14,452,000.00", "14,452,000.00", "1.00000000"]  # no subordinate principal
+    assert line.split()[-1] == "37-141"  # before the Stepdown Date (distribution 37)
 
 
 def test_save_state_needs_one_speed_and_one_mode(tmp_path, capsys):
