@@ -282,7 +282,8 @@ def _main(args) -> int:
         sys.stdout.write(format_csv(rows, ("proceeds",) if face else ()))
     else:
         sys.stdout.write(format_summary(deal, result, all_rows, modes, settle))
-        sys.stdout.write(format_tables(deal, result, rows, modes, settle, format_collateral(pool)))
+        sys.stdout.write(format_tables(deal, result, rows, modes, settle, format_collateral(pool),
+                                       assumptions.prepayment))
     return 0
 
 

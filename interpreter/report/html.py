@@ -203,7 +203,7 @@ def report_html(deal, assumptions, speeds: Sequence[float], modes: Sequence[str]
     out.write("\n<h2>Yield, WAL and duration by speed</h2>\n")
     settle = deal.header.settlement or deal.header.closing
     out.write(f"<p>Prices clean, per 100 of current face; settlement {settle.isoformat()}. Pricing speed: "
-              f"{e(pricing_speed_text(deal))}; a percent is of the pricing speed.</p>\n")
+              f"{e(pricing_speed_text(deal, assumptions.prepayment))}; a percent is of the pricing speed.</p>\n")
     out.write(f"<pre>{e(format_collateral(collateral_rows(result)))}</pre>\n")  # the pool's own line, as the text tables
     out.write(_flow(price_tables(rows)))
     out.write("\n<h2>Percent of Initial Class Principal Balance Outstanding</h2>\n" + _flow(decrement_section(dec)))

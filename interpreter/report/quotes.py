@@ -181,9 +181,23 @@ def _multiple_of_pricing(deal: A.Deal, assumptions, unit: str, rate: float) -> O
     return ratios.pop() if len(ratios) == 1 else None
 
 
-def pricing_speed_text(deal: A.Deal) -> str:
+def _curve_text(c) -> str:
+    """An assumptions file's prepayment curve (collateral.Curve), as 100% of it reads."""
+    basis = "loan age" if c.basis == "age" else "deal month"
+    if c.vector:
+        return f"100% = a {c.kind} vector by deal period"
+    if c.kind == "PPC":
+        return (f"100% PPC = {c.ramp_start * 100:g}% to {c.ramp_end * 100:g}% CPR over {c.ramp_months} months "
+                f"by {basis}")
+    if c.kind == "PSA":
+        return f"100% = {c.rate * 100:g}% PSA"
+    return f"100% = {c.rate * 100:g}% {c.kind}"
+
+
+def pricing_speed_text(deal: A.Deal, prepayment: Optional[Dict[str, object]] = None) -> str:
     """The pricing speed a table's percents are of: "100% PPC = ramp 8% CPR to 24% CPR over 12
-    months (group 1); 100% = 25% CPR (group 2)"."""
+    months (group 1); 100% = 25% CPR (group 2)". ``prepayment``: the assumptions' curves by
+    group (or 'all'), which replace the deal's pricing speed: the text says so."""
     def one(sp) -> str:
         if sp is None:
             return "none stated"
@@ -194,8 +208,12 @@ def pricing_speed_text(deal: A.Deal) -> str:
             return f"100% = {sp.value * 100:g}% PSA"
         return f"100% = {sp.value * 100:g}% {sp.kind.value}"
     texts = {}
+    prepayment = prepayment or {}
     for g in deal.groups:
-        texts.setdefault(one(g.pricing_speed or deal.header.pricing_speed), []).append(g.name)
+        curve = prepayment.get(g.name, prepayment.get("all"))
+        text = (f"{_curve_text(curve)} (the assumptions' prepayment, not the deal's pricing speed)"
+                if curve is not None else one(g.pricing_speed or deal.header.pricing_speed))
+        texts.setdefault(text, []).append(g.name)
     if len(texts) == 1:
         return next(iter(texts))
     return "; ".join(f"{t} (group {', '.join(gs)})" for t, gs in texts.items())

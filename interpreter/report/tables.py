@@ -127,14 +127,14 @@ def class_tables(rows) -> list:
     return tables
 
 
-def format_tables(deal, result, rows, modes, settle=None, collateral: str = "") -> str:
+def format_tables(deal, result, rows, modes, settle=None, collateral: str = "", prepayment=None) -> str:
     """Page-11 style: one table per class and mode, the speeds as columns; prices are
     clean, per 100 of current face, with each class's accrued interest (and proceeds
     for a face amount) below."""
     out = io.StringIO()
     settle = settle or deal.header.settlement or deal.header.closing
     out.write(f"Prices clean, per 100 of current face; settlement {settle.isoformat()}\n")
-    out.write(f"Pricing speed: {pricing_speed_text(deal)}; a percent is of the pricing speed\n\n")
+    out.write(f"Pricing speed: {pricing_speed_text(deal, prepayment)}; a percent is of the pricing speed\n\n")
     out.write(collateral)  # the collateral line, above the classes
     out.write(lay_out_tables(class_tables(rows)))
     return out.getvalue()

@@ -87,3 +87,23 @@ def test_csv_rows_say_their_speed_as_written():
     assert list(rows[0])[:12] == ["class", "to", "speed_pct", "price", "yield_pct", "dm_bp", "wal_years",
                                   "mdur_years", "first_principal", "last_principal", "first_period", "last_period"]
     assert float(rows[0]["accrued"]) == pytest.approx(3.8 * 29 / 360, abs=1e-12)  # 1-A-3's coupon, April 1 -> 30
+
+
+def test_an_assumptions_prepayment_curve_is_what_the_percents_are_of(tmp_path, capsys):
+    # The assumptions' `prepayment:` replaces the deal's pricing speed: 100% is then 200% PSA,
+    # and the tables must not say "100% = 100% PSA" above figures run at 200% PSA.
+    text = (DEALS / "sequential-cmo.assumptions.yaml").read_text(encoding="utf-8")
+    yaml_path = tmp_path / "fast.assumptions.yaml"
+    yaml_path.write_text(text + "prepayment: {1: 200% PSA}\n", encoding="utf-8")
+    assert main([SEQ, "--class", "A", "--speeds", "100"]) == 0
+    assert "Pricing speed: 100% = 100% PSA; a percent" in capsys.readouterr().out
+    assert main([SEQ, "--assumptions", str(yaml_path), "--class", "A", "--speeds", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "Pricing speed: 100% = 200% PSA (the assumptions' prepayment, not the deal's pricing speed)" in out
+    # and the figures are those of 200% of the deal's own pricing speed
+    fast = _rows(SEQ, "200", "--class", "A")[0]
+    over = io.StringIO()
+    with contextlib.redirect_stdout(over):
+        assert main([SEQ, "--assumptions", str(yaml_path), "--format", "json", "--speeds", "100", "--to",
+                     "maturity", "--class", "A"]) == 0
+    assert json.loads(over.getvalue())["tables"][0]["wal_years"] == fast["wal_years"]
