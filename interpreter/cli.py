@@ -36,7 +36,7 @@ from .report.cashflows import check_cashflow_names, cashflows_target, sweep_stal
 from .report.pool import collateral_rows, format_collateral
 from .report.quotes import (face_amount, label_and_order, quote_lists, quoted_rows, settle_date, single_quotes,
                             speed_columns)
-from .report.tables import format_csv, format_summary, format_tables
+from .report.tables import format_csv, format_summary, format_tables, last_scheduled
 from .signals import Interrupted, signals_end_quietly
 
 
@@ -281,7 +281,8 @@ def _main(args) -> int:
     elif args.format == "csv":
         sys.stdout.write(format_csv(rows, ("proceeds",) if face else ()))
     else:
-        sys.stdout.write(format_summary(deal, result, all_rows, modes, settle))
+        sys.stdout.write(format_summary(deal, result, all_rows, modes, settle,
+                                        last_scheduled(deal, assumptions, result, all_rows)))
         sys.stdout.write(format_tables(deal, result, rows, modes, settle, format_collateral(pool),
                                        assumptions.prepayment))
     return 0

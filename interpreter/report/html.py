@@ -13,13 +13,12 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from ..dates import month_label, parse_date
 from ..engine import run
 from .analyze import analyze
 from .decrement import decrement_tables, pct_cell, principal_classes
 from .pool import collateral_rows, format_collateral
 from .quotes import pricing_speed_text
-from .tables import class_tables
+from .tables import class_tables, last_scheduled
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf")
@@ -134,26 +133,21 @@ def _figure(svg: str, caption: str) -> str:
 
 
 # ------------------------------------------------------------------ sections
-def summary_table(deal, result, rows, modes) -> str:
-    """report.tables.format_summary as an HTML table (the same figures)."""
+def summary_table(deal, result, rows, modes, last: dict) -> str:
+    """report.tables.format_summary as an HTML table (the same figures; ``last``:
+    report.tables.last_scheduled)."""
     mode_names = "/".join(m.capitalize() if m != "maturity" else "Mat" for m in modes)
     at = {(r["class"], r["to"], round(r["speed_pct"], 9)): r for r in rows}
     body = []
     for name in dict.fromkeys(r["class"] for r in rows):
         per = [at.get((name, m.lower(), 100.0)) for m in modes]
         first = per[0]
-        ci = result.cls(name)
         if first["kind"] == "io":
-            bal = f"{result.notional[0, ci, 0]:,.0f} (N)"
-            s0 = list(result.speeds).index(0.0) if 0.0 in list(result.speeds) else 0
-            nz = [t for t in range(result.n_periods) if result.notional[t, ci, s0] > 0]
-            last = month_label(result.dates[nz[-1]]) if nz else "NA"
+            bal = f"{result.notional[0, result.cls(name), 0]:,.0f} (N)"
         else:
             bal = _fmt(first["balance"], ",.0f")
-            zero = at.get((name, "maturity", 0.0))
-            last = month_label(parse_date(zero["last_principal"])) if zero and zero["last_principal"] else "NA"
         body.append([name, bal, " / ".join(_fmt(p["wal_years"], ".2f") for p in per),
-                     " / ".join(_window(p) for p in per), last])
+                     " / ".join(_window(p) for p in per), last.get(name, "NA")])
     return _table(["Class", "Principal Amount", f"WAL (yrs) {mode_names}", f"Window (mos) {mode_names}",
                    "Last Scheduled Distribution"], body)
 
@@ -199,7 +193,8 @@ def report_html(deal, assumptions, speeds: Sequence[float], modes: Sequence[str]
     out.write(f"<p>Settlement {settle.isoformat()}; first distribution "
               f"{deal.header.first_distribution.isoformat()}; tables at "
               f"{', '.join(f'{s * 100:g}%' for s in speeds)} of the pricing speed.</p>\n")
-    out.write("<h2>Term sheet: at 100% of the pricing speed</h2>\n" + summary_table(deal, result, all_rows, modes))
+    last = last_scheduled(deal, assumptions, result, all_rows)
+    out.write("<h2>Term sheet: at 100% of the pricing speed</h2>\n" + summary_table(deal, result, all_rows, modes, last))
     out.write("\n<h2>Yield, WAL and duration by speed</h2>\n")
     settle = deal.header.settlement or deal.header.closing
     out.write(f"<p>Prices clean, per 100 of current face; settlement {settle.isoformat()}. Pricing speed: "

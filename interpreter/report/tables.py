@@ -22,11 +22,38 @@ def _window(r):
     return f"{r['first_period']}-{r['last_period']}"
 
 
-def format_summary(deal, result, rows, modes, settle=None) -> str:
+def last_scheduled(deal, assumptions, result, rows) -> dict:
+    """Each class's Last Scheduled Distribution Date (a month label, or NA): its last
+    principal (an IO: its last notional) at 0% prepayments and no defaults, to maturity:
+    a date of the deal's structure, not of a credit scenario. From the run's 0% scenario
+    when the assumptions state no defaults, else from a run of its own without them."""
+    zero = [s for s in range(len(result.speeds)) if result.speeds[s] == 0.0 and result.modes[s] == "maturity"]
+    if assumptions is not None and (assumptions.defaults or not zero):
+        from ..engine import run
+        from .analyze import analyze
+        result = run(deal, assumptions, [0.0], to=["maturity"], cdr=[0.0] if assumptions.defaults else None)
+        rows, zero = analyze(result), [0]
+    if not zero:
+        return {}
+    at = {r["class"]: r for r in rows if r["to"] == "maturity" and round(r["speed_pct"], 9) == 0.0}
+    out = {}
+    for name in dict.fromkeys(r["class"] for r in rows):
+        ci = result.cls(name)
+        if (at.get(name) or {}).get("kind") == "io":
+            nz = [t for t in range(result.n_periods) if result.notional[t, ci, zero[0]] > 0]
+            out[name] = month_label(result.dates[nz[-1]]) if nz else "NA"
+        else:
+            last = (at.get(name) or {}).get("last_principal")
+            out[name] = month_label(parse_date(last)) if last else "NA"
+    return out
+
+
+def format_summary(deal, result, rows, modes, settle=None, last: dict = None) -> str:
     """Page-3 style: balance, WAL and window at the pricing speed to each mode,
-    and the Last Scheduled Distribution Date (last principal at 0%, to maturity)."""
+    and the Last Scheduled Distribution Date (``last``: report.tables.last_scheduled)."""
     out = io.StringIO()
     settle = settle or deal.header.settlement or deal.header.closing
+    last = last if last is not None else last_scheduled(deal, None, result, rows)
     mode_names = "/".join(m.capitalize() if m != "maturity" else "Mat" for m in modes)
     out.write(f"{deal.name}\n")
     out.write(f"Settlement {settle.isoformat()}; first distribution {deal.header.first_distribution.isoformat()}; "
@@ -37,30 +64,16 @@ def format_summary(deal, result, rows, modes, settle=None) -> str:
     at = {}
     for r in rows:
         at[(r["class"], r["to"], round(r["speed_pct"], 9))] = r
-    seen = []
-    for r in rows:
-        if r["class"] not in seen:
-            seen.append(r["class"])
-    for name in seen:
+    for name in dict.fromkeys(r["class"] for r in rows):
         per = [at.get((name, m.lower(), 100.0)) for m in modes]
         first = per[0]
-        bal = first["balance"]
         if first["kind"] == "io":
-            ci = result.cls(name)
-            bal_text = f"{result.notional[0, ci, 0]:,.0f} (N)"
+            bal_text = f"{result.notional[0, result.cls(name), 0]:,.0f} (N)"
         else:
-            bal_text = _fmt(bal, ",.0f")
+            bal_text = _fmt(first["balance"], ",.0f")
         wal = " / ".join(_fmt(p["wal_years"], ".2f") for p in per)
         win = " / ".join(_window(p) for p in per)
-        zero = at.get((name, "maturity", 0.0))
-        if first["kind"] == "io":
-            ci = result.cls(name)
-            s0 = list(result.speeds).index(0.0) if 0.0 in list(result.speeds) else 0
-            nz = [t for t in range(result.n_periods) if result.notional[t, ci, s0] > 0]
-            last = month_label(result.dates[nz[-1]]) if nz else "NA"
-        else:
-            last = month_label(parse_date(zero["last_principal"])) if zero and zero["last_principal"] else "NA"
-        out.write(f"{name:<8} {bal_text:>18}  {wal:>22}  {win:>26}  {last:>28}\n")
+        out.write(f"{name:<8} {bal_text:>18}  {wal:>22}  {win:>26}  {last.get(name, 'NA'):>28}\n")
     out.write("\n")
     return out.getvalue()
 
