@@ -174,3 +174,45 @@ def test_a_group_the_state_leaves_out_is_refused(tmp_path, capsys):
     path.write_text(HAND.replace('  "2":\nGROUP2\n', ""))
     assert main([J4, "--state", str(path)]) == 2
     assert "the state gives no collateral of group 2" in capsys.readouterr().err
+
+
+def test_the_delinquency_history_a_state_carries_is_what_the_trigger_averages(tmp_path):
+    # HEL's Delinquency Trigger averages three months of 60+ delinquency: 30% in distributions
+    # n - 1 and n, none after. From the state after n, distribution n + 1 reads (30% + 30% + 0) / 3.
+    deal, a = _load("subprime-hel")
+    n = 40
+    vec = (0.0,) * (n - 2) + (0.30, 0.30) + (0.0,)
+    a = attrs.evolve(a, delinquency={"all": vec})
+    dates = distribution_schedule(deal, horizon(deal, a))
+    whole = run(deal, a, [1.0], to=("maturity",), inspect=True, keep_lines_after=(n,))
+    path = tmp_path / "hel.yaml"
+    write_state(str(path), dump(state_after(whole, n), whole))
+    assert "60+ delinquent: 30%" in path.read_text()
+    state = load_state(str(path), deal, dates)
+    col = [i.name for i in whole.inspections].index("delinquency_trigger")
+    for e in ENGINES:
+        r = run(deal, a, [1.0], to=("maturity",), engine=e, inspect=True, start=state.start(deal))
+        assert r.inspected[n, col, 0] == whole.inspected[n, col, 0] == 1.0
+        for f in FIELDS:
+            np.testing.assert_allclose(getattr(r, f)[n:], getattr(whole, f)[n:], rtol=0, atol=1e-6)
+    # without its history the continued run would average distribution n + 1 alone
+    bare = attrs.evolve(state, collateral=attrs.evolve(state.collateral, delinquency={}))
+    r = run(deal, a, [1.0], to=("maturity",), inspect=True, start=bare.start(deal))
+    assert r.inspected[n, col, 0] == 0.0
+
+
+@pytest.mark.parametrize("saver,cont", [("numpy", "auto"), ("auto", "numpy")])
+def test_either_collateral_backend_continues_the_others_state(tmp_path, monkeypatch, saver, cont):
+    if not cbuild.available():
+        pytest.skip("no C compiler: one collateral backend")
+    deal, a = _load("cwalt-2004-j4")
+    n, kw = 37, dict(to=("auction",), cdr=[0.03], severity=[0.45])
+    dates = distribution_schedule(deal, horizon(deal, a))
+    monkeypatch.setenv("WATERFALL_ENGINE", saver)  # numpy: the collateral too
+    whole = run(deal, a, [1.5], inspect=True, keep_lines_after=(n,), **kw)
+    path = tmp_path / "j4.yaml"
+    write_state(str(path), dump(state_after(whole, n), whole))
+    monkeypatch.setenv("WATERFALL_ENGINE", cont)
+    r = run(deal, a, [1.5], start=load_state(str(path), deal, dates).start(deal), **kw)
+    for f in FIELDS:
+        np.testing.assert_allclose(getattr(r, f)[n:], getattr(whole, f)[n:], rtol=0, atol=1e-6, err_msg=f)
