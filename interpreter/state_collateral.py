@@ -176,11 +176,15 @@ def read_collateral(r, gm, n: int, deal, base: Path, amount) -> tuple:
             r.error(gm.marks[name][0], f"collateral of group {g}: give its current lines or a loan tape (one of them)",
                     expected="lines: [{balance: ..., gross rate: ..., ...}] or tape: current-loans.csv")
             continue
+        n0 = len(r.diags)
         if "tape" in m:
             merge = True
             got = _tape(r, m, g, base)
         else:
             got = _lines(r, m, g, amount)
+        if not got and len(r.diags) == n0:
+            r.error(gm.marks[name][0], f"group {g} has no current lines",
+                    hint="a loan paid off stays as a line of balance 0 and remaining term 0")
         lines += got
         if "balance" in m and got:
             b = amount(m, "balance", f"balance of group {g}")

@@ -216,3 +216,10 @@ def test_either_collateral_backend_continues_the_others_state(tmp_path, monkeypa
     r = run(deal, a, [1.5], start=load_state(str(path), deal, dates).start(deal), **kw)
     for f in FIELDS:
         np.testing.assert_allclose(getattr(r, f)[n:], getattr(whole, f)[n:], rtol=0, atol=1e-6, err_msg=f)
+
+
+def test_a_group_without_lines_is_refused(tmp_path, capsys):
+    path = tmp_path / "bad.yaml"
+    path.write_text(HAND.replace("GROUP2", "    lines: []"))
+    assert main([J4, "--state", str(path)]) == 2
+    assert ":19:" in capsys.readouterr().err
