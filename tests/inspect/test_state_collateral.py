@@ -223,3 +223,13 @@ def test_a_group_without_lines_is_refused(tmp_path, capsys):
     path.write_text(HAND.replace("GROUP2", "    lines: []"))
     assert main([J4, "--state", str(path)]) == 2
     assert ":19:" in capsys.readouterr().err
+
+
+def test_the_readme_state_runs(tmp_path, capsys):
+    import re
+    text = (DEALS.parent / "README.md").read_text()
+    block = re.search(r"A state file, commented.*?```yaml\n(.*?)  ```", text, re.S).group(1)
+    path = tmp_path / "readme-state.yaml"
+    path.write_text("\n".join(line[2:] for line in block.splitlines()) + "\n")
+    row = _inspect_25(path, capsys, "group_1.interest")
+    assert float(row["group_1.interest"]) == pytest.approx(172_855_126.36 * (0.0625 - 0.00259) / 12, rel=1e-12)
