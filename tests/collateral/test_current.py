@@ -73,3 +73,16 @@ def test_a_paid_off_line_has_no_remaining_term_and_a_balance_needs_one():
     Line("1", 0.0, 0.06, 0.0, 0)
     with pytest.raises(ValueError, match="remaining_term must be >= 1"):
         Line("1", 10.0, 0.06, 0.0, 0)
+
+
+@pytest.mark.skipif(len(ENGINES) < 2, reason="no C compiler: one collateral backend")
+def test_the_c_kernel_keeps_the_lines_state_the_numpy_path_keeps():
+    sc = Scenarios([1.0, 2.5, 0.5], [1.0, 0.5, 2.0], [0.4, 0.3, 0.5], recovery_lag=6)
+    kept = {e: {} for e in ENGINES}
+    for e in ENGINES:
+        project(LINES, T, sc, PREPAY, DEFAULT, PATHS, engine=e, keep_after=(1, 24, 200), kept=kept[e])
+    for n in (1, 24, 200):
+        c, p = kept["c"][n], kept["numpy"][n]
+        assert c.lines == p.lines and c.recovery_lag == p.recovery_lag == 6
+        for f in ("balance", "rate", "gm1"):
+            np.testing.assert_allclose(getattr(c, f), getattr(p, f), rtol=1e-12, atol=1e-9, err_msg=f"{n} {f}")
