@@ -58,7 +58,7 @@ class DealState:
     accounts: dict  # account -> balance
     events: dict  # event -> the distribution it happened on
     groups: dict  # group -> {'balance': pool balance, 'cumulative loss': amount}
-    span: A.Span = A.NOWHERE
+    span: A.Span = A.NOWHERE  # its classes: (where "do not add up" points)
     collateral: Optional[CurrentPool] = None  # the current lines (state_collateral)
 
     def start(self, deal: A.Deal) -> dict:
@@ -266,7 +266,8 @@ def load_state(path: str, deal: A.Deal, dates) -> DealState:
     groups = {g: {"balance": pool.balance(g), "cumulative loss": c} for g, c in cum.items()}
     if r.diags:
         raise DealError(r.diags, {path: text, **r.sources})
-    return DealState(deal.name, n, when, speed, mode, classes, accounts, events, groups, A.Span(path, 1, 1), pool)
+    return DealState(deal.name, n, when, speed, mode, classes, accounts, events, groups, r.span(at(doc, "classes", 0)),
+                     pool)
 
 
 def _named(r, doc, key, names, amount) -> dict:

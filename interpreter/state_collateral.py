@@ -25,6 +25,12 @@ floor, rounding}``, and ``amortization factor``: (1 + r)^n - 1 of the level
 payment, the projection's own figure, which ``--save-state`` writes so that a
 continued run repeats the uninterrupted run's arithmetic; without it, it is
 derived from the rate and the amortisation months left.
+
+A group's ``tape:`` is a loan tape as the assumptions read it
+(``collateral/tape.py``, a path relative to the state file), its balances,
+rates, remaining terms and ages current ones; its lines' groups must be the
+group's. An ARM line of a tape states its terms from origination (first reset,
+initial cap) and its lifetime cap over the tape's rate, as a tape at closing.
 """
 from __future__ import annotations
 

@@ -150,7 +150,7 @@ def test_a_tape_of_another_group_is_refused(tmp_path, capsys):
     ("    lines:\n      - {balance: 170000000", "    balance: 1\n    lines:\n      - {balance: 170000000", ":17:",
      "group 1's balance 1.00 is not its lines' 170,000,000.00"),
     ("next reset: 30", "next resett: 30", ":22:", "did you mean 'next reset'?"),
-    ("2-A: {balance: 150000000", "2-A: {balance: 950000000", ":1:", "do not add up"),
+    ("2-A: {balance: 150000000", "2-A: {balance: 950000000", ":4:", "do not add up"),
 ])
 def test_a_bad_state_is_a_positioned_error(tmp_path, capsys, old, new, where, message):
     text = HAND.replace("GROUP2", GROUP2_LINES)
