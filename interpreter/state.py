@@ -11,14 +11,19 @@ of a remittance report, as a YAML document (``run-deal --save-state FILE
       M-1:   {balance: 14452000.0, ...}
     accounts: {}                    # each account's balance
     events: {auction: 61}           # each event that happened, and the distribution it happened on
-    collateral:                     # each group after the distribution
-      "1": {balance: 201337005.83, cumulative loss: 0.0}
+    collateral:                     # each group's current lines after the distribution
+      "1": {balance: 201337005.83, cumulative loss: 0.0, pending recoveries: 0.0,
+            lines: [{balance: 201337005.83, gross rate: 6.25%, fee rate: 0.259%, remaining term: 329, ...}]}
+      "2": {tape: current-loans.csv}   # or a current loan tape
 
-The collateral continues the projection of the assumptions' collateral lines
-(the projection's own state after distribution N, the same floating-point
-operations as a run from closing), so a state's pool balances are checked
-against that projection at the state's scenario: a state from a loan tape or
-current lines of a trustee report is not read yet.
+The collateral is the pool's current lines (``state_collateral``: their keys,
+a current loan tape, the recoveries still to come and the delinquency history
+the triggers average), so a state stands on its own: ``--state`` projects the
+lines from the next period at any speed (``--speeds``; the state's own
+scenario is only the default). A state that ``--save-state`` wrote carries
+the projection's own figures (each line's performing balance, current rate
+and amortisation factor, unrounded), and the run from it repeats the
+uninterrupted run's floating-point operations.
 """
 from __future__ import annotations
 
@@ -32,13 +37,14 @@ import numpy as np
 from dsl import ast as A
 from dsl.diagnostics import DealError, Diagnostic, did_you_mean
 
+from .collateral.current import CurrentPool
 from .errors import UsageError
+from .state_collateral import collateral_after, dump_collateral, read_collateral
 
 CLASS_KEYS = {"balance": "balance", "unpaid interest": "shortfall", "unpaid carryover": "carryover",
               "unpaid realized losses": "unpaid_loss"}
 INFO_CLASS_KEYS = ("notional", "factor", "original balance")  # written for a reader, not read back
 TOP_KEYS = ("deal", "distribution", "date", "scenario", "classes", "accounts", "events", "collateral")
-GROUP_KEYS = ("balance", "cumulative loss")
 
 
 @attrs.frozen
@@ -52,7 +58,8 @@ class DealState:
     accounts: dict  # account -> balance
     events: dict  # event -> the distribution it happened on
     groups: dict  # group -> {'balance': pool balance, 'cumulative loss': amount}
-    span: A.Span = A.NOWHERE
+    span: A.Span = A.NOWHERE  # its classes: (where "do not add up" points)
+    collateral: Optional[CurrentPool] = None  # the current lines (state_collateral)
 
     def start(self, deal: A.Deal) -> dict:
         """The run's starting state (waterfall.lowering.start_state): the deal's own original balances."""
@@ -67,13 +74,16 @@ class DealState:
         out["events_happened"] = list(self.events)
         out["cumulative_loss"] = {g: v["cumulative loss"] for g, v in self.groups.items()}
         out["period"] = self.period
+        if self.collateral is not None:
+            out["collateral"] = self.collateral
         return out
 
 
 # ------------------------------------------------------------------ saving
 def state_after(result, n: int) -> DealState:
     """The state after distribution ``n`` of a one-scenario run made with
-    ``inspect=True`` (its inspected values are the state's figures)."""
+    ``inspect=True`` (its inspected values are the state's figures) and
+    ``keep_lines_after`` holding ``n`` (the collateral's own lines)."""
     if len(result.speeds) != 1:
         raise UsageError("--save-state: run exactly one speed and one mode (--speeds S --to MODE)")
     if not 1 <= n < result.n_periods:
@@ -99,8 +109,13 @@ def state_after(result, n: int) -> DealState:
             events[e.name] = int(np.argmax(col != 0)) + 1
     groups = {g: {"balance": v(f"group_{g}.pool_balance"), "cumulative loss": v(f"group_{g}.cumulative_loss")}
               for g in result.collateral}
+    try:
+        pool, _ = collateral_after(result, n)
+    except ValueError as e:
+        raise UsageError(f"--after {n}: {e}") from None
     return DealState(result.deal.name, n, result.dates[t], float(result.speeds[0]), result.modes[0], classes,
-                     {a: float(result.accounts[t, k, 0]) for k, a in enumerate(result.account_names)}, events, groups)
+                     {a: float(result.accounts[t, k, 0]) for k, a in enumerate(result.account_names)}, events, groups,
+                     collateral=pool)
 
 
 def _num(x: float) -> str:
@@ -133,9 +148,7 @@ def dump(state: DealState, result=None) -> str:
     lines += [f"  {_key(a)}: {_num(x)}" for a, x in state.accounts.items()]
     lines.append("events:" + ("" if state.events else " {}  # none has happened"))
     lines += [f"  {_key(e)}: {p}  # happened on distribution {p}" for e, p in state.events.items()]
-    lines.append("collateral:")
-    lines += [f"  \"{g}\": {{balance: {_num(v['balance'])}, cumulative loss: {_num(v['cumulative loss'])}}}"
-              for g, v in state.groups.items()]
+    lines += dump_collateral(state.collateral, {g: v["cumulative loss"] for g, v in state.groups.items()})
     return "\n".join(lines) + "\n"
 
 
@@ -175,7 +188,7 @@ def load_state(path: str, deal: A.Deal, dates) -> DealState:
     if not isinstance(doc, _Map):
         raise DealError([Diagnostic(A.Span(path, 1, 1), "a deal state is a mapping of keys",
                                     expected="deal:, distribution:, date:, classes:, ...")], {path: text})
-    r.keys(doc, TOP_KEYS, "the deal state", required=("deal", "distribution", "date", "classes"))
+    r.keys(doc, TOP_KEYS, "the deal state", required=("deal", "distribution", "date", "classes", "collateral"))
     if r.diags:
         raise DealError(r.diags, {path: text})
 
@@ -242,17 +255,19 @@ def load_state(path: str, deal: A.Deal, dates) -> DealState:
         if p is not None and not 1 <= p <= n:
             r.error(at(em, name), f"event {name} happened on distribution {p}, not one of 1..{n}")
         events[name] = p
-    groups = {}
-    gm = doc.get("collateral") or {}
-    for name in gm:
-        g = r.group_name(name, gm.marks[name][0])
-        if g is None or not isinstance(gm[name], _Map):
-            continue
-        r.keys(gm[name], GROUP_KEYS, f"collateral of group {g}", required=("balance",))
-        groups[g] = {k: (amount(gm[name], k, f"{k} of group {g}") if k in gm[name] else 0.0) for k in GROUP_KEYS}
+    gm = doc.get("collateral")
+    if not isinstance(gm, _Map):
+        r.error(at(doc, "collateral", 0) if "collateral" in doc else doc.mark,
+                "collateral: each group's current lines (or a current loan tape)",
+                expected='collateral: {"1": {lines: [{balance: ..., gross rate: ..., ...}]}}')
+        gm = _Map()
+        gm.marks, gm.mark = {}, doc.mark
+    pool, cum = read_collateral(r, gm, n, deal, Path(path).parent, amount)
+    groups = {g: {"balance": pool.balance(g), "cumulative loss": c} for g, c in cum.items()}
     if r.diags:
-        raise DealError(r.diags, {path: text})
-    return DealState(deal.name, n, when, speed, mode, classes, accounts, events, groups, A.Span(path, 1, 1))
+        raise DealError(r.diags, {path: text, **r.sources})
+    return DealState(deal.name, n, when, speed, mode, classes, accounts, events, groups, r.span(at(doc, "classes", 0)),
+                     pool)
 
 
 def _named(r, doc, key, names, amount) -> dict:
@@ -266,30 +281,18 @@ def _named(r, doc, key, names, amount) -> dict:
     return out
 
 
-def check_against_run(state: DealState, result, path: str) -> None:
-    """The collateral continues the assumptions' projection: the state's pool
-    balances must be the projection's after its distribution, and the classes'
-    principal no more than the pool (with recoveries still to come)."""
-    t = state.period - 1
-    text = Path(path).read_text(encoding="utf-8")
-    diags = []
-    for g, v in state.groups.items():
-        got = float(result.collateral[g].end_balance[0, t])
-        if abs(got - v["balance"]) > 1e-6 * max(1.0, abs(got)):
-            diags.append(Diagnostic(state.span, f"group {g}'s balance {v['balance']:,.2f} after distribution "
-                                    f"{state.period} is not the assumptions' collateral at {state.speed * 100:g}% "
-                                    f"({got:,.2f})", hint="a state continues the projection of the assumptions' "
-                                                          "collateral lines at the state's scenario"))
+def check_adds_up(state: DealState, path: str) -> None:
+    """The classes' principal is no more than the state's collateral: its lines'
+    balances and the defaulted balance whose recovery is still to come."""
+    pool = state.collateral
     owed = sum(v["balance"] for v in state.classes.values())
-    f = list(result.collateral.values())
-    pool = sum(float(x.end_balance[0, t]) for x in f)
-    pending = max(sum(float(np.sum(x.default[0, :t + 1] - x.loss[0, :t + 1] - x.recovery[0, :t + 1])) for x in f), 0.0)
-    if owed > pool + pending + 1e-6 * max(1.0, pool):
-        diags.append(Diagnostic(state.span, f"the classes' balances ({owed:,.2f}) exceed the collateral after "
-                                f"distribution {state.period} ({pool + pending:,.2f}): they do not add up",
-                                hint="losses write the classes down to the pool each period"))
-    if diags:
-        raise DealError(diags, {path: text})
+    lines = sum(pool.balance(g) for g in pool.groups())
+    pending = max(sum(pool.pending.values()), 0.0)
+    if owed > lines + pending + 1e-6 * max(1.0, lines):
+        text = Path(path).read_text(encoding="utf-8")
+        raise DealError([Diagnostic(state.span, f"the classes' balances ({owed:,.2f}) exceed the collateral after "
+                                    f"distribution {state.period} ({lines + pending:,.2f}): they do not add up",
+                                    hint="losses write the classes down to the pool each period")], {path: text})
 
 
 # ------------------------------------------------------------------ run-deal --save-state, --state
@@ -300,7 +303,7 @@ def save_state(deal, assumptions, speeds, modes, path: str, after: Optional[int]
         raise UsageError("--save-state needs --after N (the distribution after which the deal stands)")
     if len(speeds) != 1 or len(modes) != 1:
         raise UsageError("--save-state: run exactly one speed and one mode (--speeds S --to MODE)")
-    result = run(deal, assumptions, speeds, to=modes, inspect=True)
+    result = run(deal, assumptions, speeds, to=modes, inspect=True, keep_lines_after=(after,))
     state = state_after(result, after)
     write_state(path, dump(state, result))
     return f"{path}: {deal.name} after distribution {after} ({state.date.isoformat()})\n"
@@ -308,7 +311,8 @@ def save_state(deal, assumptions, speeds, modes, path: str, after: Optional[int]
 
 def run_from_state(deal, assumptions, path: str, speeds, modes, inspect: Optional[str], fmt: str,
                    cashflows=None, pricing=None) -> str:
-    """run-deal --state FILE: the deal from there (periods keep their numbers); the
+    """run-deal --state FILE: the deal from there (periods keep their numbers), its
+    current lines projected at each speed (default: the state's own scenario); the
     inspection if asked, else the term-sheet tables for a buyer settling after the
     state's date (report.from_state, with ``pricing``, the command line's options)."""
     from .engine import horizon, run
@@ -318,14 +322,9 @@ def run_from_state(deal, assumptions, path: str, speeds, modes, inspect: Optiona
     state = load_state(path, deal, dates)
     pricing = pricing or Pricing()
     state_settlement(pricing.settle, deal, state)  # a --settle before the state's date: refused before the run
-    if speeds is not None and list(speeds) != [state.speed]:
-        raise UsageError(f"--state: this state continues the assumptions' collateral at {state.speed * 100:g}% "
-                         f"of the pricing speed, its own scenario; other speeds need the pool's current lines, "
-                         f"which a state does not carry yet")
-    speeds = [state.speed]
+    speeds = list(speeds) if speeds is not None else [state.speed]
     modes = modes if modes is not None else [state.mode]
-    check = run(deal, assumptions, [state.speed], to=("maturity",), keep="lean")
-    check_against_run(state, check, path)
+    check_adds_up(state, path)
     result = run(deal, assumptions, speeds, to=modes, start=state.start(deal), inspect=True, trace=bool(cashflows))
     if cashflows:  # the periods after the state's distribution
         from .report.cashflows import write_cashflows

@@ -70,6 +70,7 @@ _ARGTYPES += [_P] * 10  # arm_idx .. arm_round
 _ARGTYPES += [_P, _P]  # idx, idx_stride
 _ARGTYPES += [_P] * 6 + [_P] * 6  # prepay curves, default curves
 _ARGTYPES += [_P, _I64, _P]  # severity, lag, out
+_ARGTYPES += [_I64, _P, _P]  # nkeep, keep_t, kept
 
 # Below this many (scenario x line x period) steps one thread is used: starting
 # a second one costs more than it saves.
@@ -142,7 +143,8 @@ def _i64(a) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.int64)
 
 
-def run(pool, T: int, scenarios, prepay_c, default_c, index_sources, threads: int | None = None, width: int | None = None):
+def run(pool, T: int, scenarios, prepay_c, default_c, index_sources, threads: int | None = None,
+        width: int | None = None, period0: int = 0, keep_after=(), kept: dict | None = None):
     """Project ``pool`` (a ``projection._Pool``) with the C kernel.
 
     ``prepay_c`` / ``default_c``: per group a ``Curve`` or None;
@@ -154,6 +156,8 @@ def run(pool, T: int, scenarios, prepay_c, default_c, index_sources, threads: in
     the steps it skips, so such degenerate pools are left to numpy).
     ``threads``: None picks (``n_threads``); ``width``: the kernel's lane width
     (None: the widest the CPU runs; the results do not depend on it).
+    ``period0``, ``keep_after``: as ``projection.project``; ``kept`` receives
+    {t: (balance, annual rate, gm1), each (S, L)} for each t of ``keep_after``.
     """
     width = WIDTH if width is None else width
     fn = kernel(width)
@@ -172,7 +176,7 @@ def run(pool, T: int, scenarios, prepay_c, default_c, index_sources, threads: in
 
     gstart = _i64(np.append(pool.starts, L))
     balance, rate, fee = _f64(pool.balance), _f64(pool.rate), _f64(pool.fee)
-    gm1_0 = _f64(np.expm1(pool.amort * np.log1p(pool.rate / 12.0)))  # (1 + r)^n - 1, as the numpy path
+    gm1_0 = _f64(pool.gm1)  # (1 + r)^n - 1, as the numpy path
     rem, age, amort, io = _i64(pool.rem), _i64(pool.age), _i64(pool.amort), _i64(pool.io)
     pen_rate, pen_months = _f64(pool.pen_rate), _i64(pool.pen_months)
 
@@ -212,7 +216,8 @@ def run(pool, T: int, scenarios, prepay_c, default_c, index_sources, threads: in
         for gi, c in enumerate(cs):
             a, b = pool.starts[gi], pool.stops[gi]
             if c is None or _by_period(c):
-                w = T + 1
+                w = period0 + T + 1
+                col[a:b] = period0
             else:  # curve month = age + t
                 w = int(pool.age[a:b].max()) + T + 1
                 col[a:b] = pool.age[a:b]
@@ -267,9 +272,15 @@ def run(pool, T: int, scenarios, prepay_c, default_c, index_sources, threads: in
         P(dmode), P(dparam), P(dbase), P(dwidth), P(dcol), P(d_scale),
         P(severity), lag, P(ptrs),
     ]  # fmt: skip
+    keep_t = _i64(list(keep_after) + [0])
+    state = np.zeros((S, len(keep_after), 3, L)) if keep_after else np.zeros(1)
+    args_tail += [len(keep_after), P(keep_t), P(state)]
 
     finite = _call(fn, S, args_tail, n_threads(S, S * L * T) if threads is None else max(1, int(threads)))
     del keep
+    if finite and kept is not None:
+        for j, t in enumerate(keep_after):
+            kept[t] = tuple(np.ascontiguousarray(state[:, j, q]) for q in range(3))
     return out if finite else None
 
 

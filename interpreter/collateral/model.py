@@ -48,6 +48,9 @@ class ArmTerms:
     lifetime_cap: float = attrs.field(validator=[_finite, _nonneg])
     floor: float | None = attrs.field(default=None, validator=_finite)  # None -> margin
     rounding: float | None = attrs.field(default=None, validator=_finite)  # None = no rounding
+    # The rate's lifetime ceiling; None: the line's gross rate + lifetime_cap (its rate at cut-off is
+    # the initial rate). A current line after resets (a deal state) gives it, as a remittance report does.
+    max_rate: float | None = attrs.field(default=None, validator=_finite)
 
     def __attrs_post_init__(self):
         if not self.index:
@@ -62,7 +65,7 @@ class Line:
     balance: float = attrs.field(validator=[_finite, _nonneg])  # current balance at cut-off
     gross_rate: float = attrs.field(validator=[_finite, _nonneg])  # current note rate, decimal
     fee_rate: float = attrs.field(validator=[_finite, _nonneg])  # servicing + trustee + LPMI; net = gross - fee
-    remaining_term: int = attrs.field(validator=_positive)  # months to maturity
+    remaining_term: int = attrs.field(validator=_nonneg)  # months to maturity (0 only for a paid-off line)
     age: int = attrs.field(default=0, validator=_nonneg)  # months since origination
     amort_term: int | None = None  # remaining amortisation term if longer (balloon)
     io_months: int = attrs.field(default=0, validator=_nonneg)  # IO months from origination
@@ -70,10 +73,16 @@ class Line:
     penalty_rate: float = attrs.field(default=0.0, validator=[_finite, _nonneg])
     penalty_months: int = attrs.field(default=0, validator=_nonneg)
     count: int = attrs.field(default=1, validator=_nonneg)  # number of loans (information)
+    # (1 + r)^n - 1 of the level payment (r the monthly rate, n the amortisation months left),
+    # the projection's own figure carried by a deal state so that a continued run repeats its
+    # floating-point operations; None: derived from the rate and the amortisation term.
+    amort_factor: float | None = attrs.field(default=None, validator=_finite)
 
     def __attrs_post_init__(self):
         if not self.group:
             raise ValueError("Line.group must not be empty")
+        if self.remaining_term < 1 and self.balance > 0:
+            raise ValueError(f"remaining_term must be >= 1 for a line with a balance, got {self.remaining_term!r}")
         if self.amort_term is not None and self.amort_term < self.remaining_term:
             raise ValueError(
                 f"amort_term ({self.amort_term}) must be >= remaining_term ({self.remaining_term})"

@@ -72,6 +72,19 @@ from .curves import _by_period, _curve_table
 from .model import DEFAULT_KINDS, PREPAY_KINDS, Curve, GroupFlows, Line, Scenarios
 
 
+@attrs.frozen(eq=False)
+class LineState:
+    """The pool's lines as projected (merged, each group's together) and their state
+    after a period, each (S, L): the performing balance, the annual note rate (an ARM's
+    after its resets) and gm1 = (1 + r)^n - 1 for the amortisation months still to come."""
+
+    lines: tuple
+    balance: np.ndarray
+    rate: np.ndarray
+    gm1: np.ndarray
+    recovery_lag: int = 0  # the periods a default's recovery arrives after it
+
+
 # --------------------------------------------------------------------------
 # aggregation
 # --------------------------------------------------------------------------
@@ -88,6 +101,7 @@ def _terms_key(line: Line):
         line.arm,
         line.penalty_rate,
         line.penalty_months,
+        line.amort_factor,
     )
 
 
@@ -143,6 +157,12 @@ class _Pool:
         self.io = f([ln.io_months for ln in lines], dtype=np.int64)
         self.pen_rate = f([ln.penalty_rate for ln in lines], dtype=float)
         self.pen_months = f([ln.penalty_months for ln in lines], dtype=np.int64)
+        # (1 + r)^n - 1 in period 1: a deal state's own figure where a line carries it
+        self.gm1 = np.expm1(self.amort * np.log1p(self.rate / 12.0))
+        for i, ln in enumerate(lines):
+            if ln.amort_factor is not None:
+                self.gm1[i] = ln.amort_factor
+        self.lines = lines
         arm_cols = [i for i, ln in enumerate(lines) if ln.arm is not None]
         self.arm_cols = np.array(arm_cols, dtype=np.int64)
         arms = [lines[i].arm for i in arm_cols]
@@ -154,7 +174,8 @@ class _Pool:
         self.arm_every = f([a.reset_every for a in arms], dtype=np.int64)
         self.arm_icap = f([a.initial_cap for a in arms], dtype=float)
         self.arm_pcap = f([a.periodic_cap for a in arms], dtype=float)
-        self.arm_max = f([lines[i].gross_rate + lines[i].arm.lifetime_cap for i in arm_cols], dtype=float)
+        self.arm_max = f([lines[i].gross_rate + lines[i].arm.lifetime_cap if lines[i].arm.max_rate is None
+                          else lines[i].arm.max_rate for i in arm_cols], dtype=float)
         self.arm_floor = f([a.margin if a.floor is None else a.floor for a in arms], dtype=float)
         self.arm_round = f([0.0 if a.rounding is None else a.rounding for a in arms], dtype=float)
         self.arm_age = self.age[self.arm_cols] if arm_cols else np.zeros(0, dtype=np.int64)
@@ -208,17 +229,18 @@ def _group_curves(pool: _Pool, curves: Mapping[str, Curve] | None, what: str, ki
     return out
 
 
-def _rate_tables(pool: _Pool, curves, scale: np.ndarray, T: int) -> tuple[np.ndarray, np.ndarray]:
+def _rate_tables(pool: _Pool, curves, scale: np.ndarray, T: int, period0: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Monthly-rate lookup tables of all groups side by side, (S, C), and per line its base
     column (L,): the line's rate in period t is ``table[:, base + t]``.  A transcendental
-    per (scenario, curve month) instead of per (scenario, line, period)."""
+    per (scenario, curve month) instead of per (scenario, line, period). ``period0``: the
+    deal periods before the projection's first (a curve by deal period reads period0 + t)."""
     tables, base = [], np.empty(len(pool), dtype=np.int64)
     off = 0
     for gi, c in enumerate(curves):
         a, b = pool.starts[gi], pool.stops[gi]
         if c is None or _by_period(c):
-            width = T + 1
-            base[a:b] = off
+            width = period0 + T + 1
+            base[a:b] = off + period0
         else:  # curve month = age + t
             width = int(pool.age[a:b].max()) + T + 1
             base[a:b] = off + pool.age[a:b]
@@ -227,8 +249,10 @@ def _rate_tables(pool: _Pool, curves, scale: np.ndarray, T: int) -> tuple[np.nda
     return np.concatenate(tables, axis=1), base
 
 
-def _project_block(pool: _Pool, T: int, scen: Scenarios, prepay_c, default_c, idx: np.ndarray):
-    """Project one block of scenarios; returns dict name -> (S, G, T) group sums.
+def _project_block(pool: _Pool, T: int, scen: Scenarios, prepay_c, default_c, idx: np.ndarray,
+                   period0: int = 0, keep_after=()):
+    """Project one block of scenarios; returns dict name -> (S, G, T) group sums, and
+    {t: (B, annual rate, gm1), each (S, L)}: the lines' state after each period of ``keep_after``.
 
     State per (scenario, line): B performing balance, r monthly note rate,
     gm1 = (1 + r)^n - 1 with n the remaining amortisation term in the current
@@ -252,10 +276,11 @@ def _project_block(pool: _Pool, T: int, scen: Scenarios, prepay_c, default_c, id
     have_pen = have_prepay and bool(np.any(pool.pen_rate > 0))
     have_arm = pool.arm_cols.size > 0
     if have_prepay:
-        ptab, pbase = _rate_tables(pool, prepay_c, p_scale, T)
+        ptab, pbase = _rate_tables(pool, prepay_c, p_scale, T, period0)
     if have_defaults:
-        dtab, dbase = _rate_tables(pool, default_c, d_scale, T)
+        dtab, dbase = _rate_tables(pool, default_c, d_scale, T, period0)
 
+    kept = {}
     names = ("begin", "sched", "prepay", "default", "interest", "fee", "end", "wac", "nwac", "penalty")
     acc = {n: np.zeros((T, S, G)) for n in names}
 
@@ -263,7 +288,7 @@ def _project_block(pool: _Pool, T: int, scen: Scenarios, prepay_c, default_c, id
     B = np.repeat(pool.balance[None, :], S, axis=0)  # performing balance (S, L)
     r = np.repeat(r0[None, :], S, axis=0)  # monthly note rate (S, L)
     disc = 1.0 / (1.0 + r)
-    gm1 = np.repeat(np.expm1(pool.amort * np.log1p(r0))[None, :], S, axis=0)  # (1 + r)^n - 1, period 1
+    gm1 = np.repeat(pool.gm1[None, :], S, axis=0)  # (1 + r)^n - 1, period 1
     any_zero = bool(np.any(r0 == 0.0))
     arm_rate = np.repeat(pool.rate[pool.arm_cols][None, :], S, axis=0)  # ARM note rates, annual (S, La)
     end_sum = gsum(B)
@@ -346,8 +371,12 @@ def _project_block(pool: _Pool, T: int, scen: Scenarios, prepay_c, default_c, id
         B = Bp
         end_sum = gsum(B)
         acc["end"][t - 1] = end_sum
+        if t in keep_after:
+            rate = np.repeat(pool.rate[None, :], S, axis=0)
+            rate[:, pool.arm_cols] = arm_rate
+            kept[t] = (B.copy(), rate, gm1.copy())
 
-    return {n: np.moveaxis(a, 0, -1) for n, a in acc.items()}  # (S, G, T)
+    return {n: np.moveaxis(a, 0, -1) for n, a in acc.items()}, kept  # (S, G, T)
 
 
 def project(
@@ -362,6 +391,9 @@ def project(
     merge: bool = True,
     max_block_elements: int = 500_000,
     engine: str = "auto",
+    period0: int = 0,
+    keep_after: Sequence[int] = (),
+    kept: dict | None = None,
 ) -> dict[str, GroupFlows]:
     """Project the collateral of ``lines`` over ``n_periods`` months for every scenario.
 
@@ -377,6 +409,12 @@ def project(
     The numpy path processes scenarios in blocks of at most
     ``max_block_elements`` (S x L) cells to bound memory; blocks are
     independent, so the result does not depend on the block size.
+
+    ``period0``: the lines are current after deal period ``period0`` (a deal state):
+    projection period t is deal period period0 + t, where curves by deal period, vectors
+    and the ARM index paths (given from the projection's first period) are read; curves
+    by loan age read the lines' own ages. ``keep_after``: periods after which ``kept``
+    (a dict) receives the lines' state, ``kept[t] = LineState`` (what a deal state carries).
     """
     if engine not in ("auto", "numpy", "c"):
         raise ValueError(f"engine must be 'auto', 'numpy' or 'c', got {engine!r}")
@@ -393,17 +431,25 @@ def project(
     prepay_c = _group_curves(pool, prepay, "prepay", PREPAY_KINDS)
     default_c = _group_curves(pool, default, "default", DEFAULT_KINDS)
     dq = _delinquency(pool, delinquency, S, T)
+    keep = tuple(sorted({int(t) for t in keep_after if 1 <= t <= T}))
+    got: dict = {}
 
     per_group = None
     if engine != "numpy":
         from .c_backend import library, run  # noqa: PLC0415 (ctypes and the C builder load only when C may run)
 
-        per_group = run(pool, T, scenarios, prepay_c, default_c, _index_sources(pool, index_paths, S, T))
+        per_group = run(pool, T, scenarios, prepay_c, default_c, _index_sources(pool, index_paths, S, T),
+                        period0=period0, keep_after=keep, kept=got)
         if per_group is None and engine == "c" and library() is None:
             raise RuntimeError("engine='c': the collateral C kernel is unavailable (no C compiler?)")
     if per_group is None:
         idx = _index_array(pool, index_paths, S, T)
-        per_group = _project_numpy(pool, T, scenarios, prepay_c, default_c, idx, max_block_elements)
+        got.clear()
+        per_group = _project_numpy(pool, T, scenarios, prepay_c, default_c, idx, max_block_elements,
+                                   period0, keep, got)
+    if kept is not None:
+        for t, (bal, rate, gm1) in got.items():
+            kept[t] = LineState(tuple(pool.lines), bal, rate, gm1, int(scenarios.recovery_lag))
 
     out: dict[str, GroupFlows] = {}
     for gi, g in enumerate(pool.groups):
@@ -431,18 +477,24 @@ def _delinquency(pool: _Pool, delinquency, S: int, T: int) -> dict[str, np.ndarr
     return out
 
 
-def _project_numpy(pool: _Pool, T: int, scenarios: Scenarios, prepay_c, default_c, idx, max_block_elements):
+def _project_numpy(pool: _Pool, T: int, scenarios: Scenarios, prepay_c, default_c, idx, max_block_elements,
+                   period0: int = 0, keep_after=(), kept: dict | None = None):
     """The numpy path: per group a dict GroupFlows field -> (S, T) array (all but
     ``delinquent`` and ``cutoff_balance``).  Loss = default x severity, recovery =
     default x (1 - severity) ``recovery_lag`` periods later, WACs = rate sums /
     beginning balance (0 where it is 0)."""
     S = scenarios.n
     block = max(1, int(max_block_elements) // max(len(pool), 1))
-    parts = []
+    parts, states = [], []
     for s0 in range(0, S, block):
         sl = slice(s0, min(S, s0 + block))
-        parts.append(_project_block(pool, T, scenarios.take(sl), prepay_c, default_c, idx[:, sl]))
+        acc, st = _project_block(pool, T, scenarios.take(sl), prepay_c, default_c, idx[:, sl], period0, keep_after)
+        parts.append(acc)
+        states.append(st)
     res = {n: np.concatenate([p[n] for p in parts], axis=0) for n in parts[0]}
+    if kept is not None:
+        for t in keep_after:
+            kept[t] = tuple(np.concatenate([st[t][i] for st in states], axis=0) for i in range(3))
 
     _, _, severity = scenarios.arrays()
     sev = severity[:, None]

@@ -96,7 +96,9 @@ static ATTR void fill_table(int64_t mode, double param, const double *base, int6
    period t of scenario s.  Curves per group g (p: prepay, d: default; mode -1
    = none): mode, param, base table of width w; the rate of line l in period t
    is table[col[l] + t].  out[g * NQ + q]: the (S, T) output q of group g, or
-   NULL if not wanted (the caller holds zeros).  Returns 0; 1 if scratch
+   NULL if not wanted (the caller holds zeros).  kept: after each period
+   keep_t[j] (j < nkeep), each line's performing balance, annual rate and gm1,
+   kept[((s * nkeep + j) * 3 + q) * L + l] (a deal state's lines).  Returns 0; 1 if scratch
    memory ran out; 2 if a balance became NaN or infinite. */
 ATTR int project_w(
     int64_t s0, int64_t s1, int64_t T, int64_t L, int64_t G, const int64_t *gstart,
@@ -112,7 +114,8 @@ ATTR int project_w(
     const int64_t *pwidth, const int64_t *pcol, const double *pscale,
     const int64_t *dmode, const double *dparam, const double *const *dbase,
     const int64_t *dwidth, const int64_t *dcol, const double *dscale,
-    const double *severity, int64_t lag, double *const *out)
+    const double *severity, int64_t lag, double *const *out,
+    int64_t nkeep, const int64_t *keep_t, double *kept)
 {
     int64_t s, t, g, l, j, q, ptot = 0, dtot = 0;
     int w;
@@ -264,6 +267,17 @@ ATTR int project_w(
                 y[Q_NWAC * T] = vsel(pos, (wac_num - sum[V_FEEB]) / safe, splat(0.0));
                 y[Q_PENALTY * T] = sum[V_PEN];
                 begin_sum[g] = sum[V_END];
+            }
+            for (j = 0; j < nkeep; j++) {
+                if (keep_t[j] != t) continue;
+                for (w = 0; w < nw; w++) {
+                    double *k3 = kept + ((s + w) * nkeep + j) * 3 * L;
+                    for (l = 0; l < L; l++) {
+                        k3[l] = B[l][w];
+                        k3[L + l] = armrate[l][w];
+                        k3[2 * L + l] = gm1[l][w];
+                    }
+                }
             }
         }
         /* A non-finite balance (degenerate terms, e.g. a rate so small that

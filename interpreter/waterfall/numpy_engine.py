@@ -303,6 +303,8 @@ class PeriodState:
         self.period = 0
         self.t = -1
         self.current_funds = None
+        self.pending = None  # (S, T) every group's pending recoveries, floored at 0 (set by the run)
+        self.pending_by_group = None  # per group (S, T), before the floor (run._pending_by_group)
 
     # ---- values for expressions
     @property
@@ -352,8 +354,7 @@ class PeriodState:
         if field == "pending":
             if g is None:
                 return self.pending[:, t] * self.alive
-            f = self.gflows[g]
-            return np.maximum(np.cumsum(f.default - f.loss - f.recovery, axis=1)[:, t], 0.0) * self.alive
+            return np.maximum(self.pending_by_group[g][:, t], 0.0) * self.alive
         if field == "delinquent":
             if g is None:
                 w = sum(f.begin_balance[:, t] for f in self.gflows)

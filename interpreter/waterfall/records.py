@@ -53,6 +53,9 @@ class RunResult:
     # period's waterfall and losses, and the inspections (names, operations) themselves.
     inspected: Optional[np.ndarray] = None
     inspections: tuple = ()
+    # With run(keep_lines_after=...): {period: collateral.projection.LineState}, the
+    # collateral lines' own state after it (what a deal state carries).
+    line_states: Optional[dict] = None
     program: Optional[object] = None  # the period program the run ran (program.Program), for the linter
 
     @property

@@ -13,7 +13,8 @@ import numpy as np
 
 from dsl import ast as A
 
-from ..collateral import Curve, Scenarios, project
+from ..collateral import Curve, GroupFlows, Scenarios, project
+from ..collateral.current import CurrentPool
 from ..dates import distribution_dates
 from ..assumptions import Assumptions, speed_curve
 from ..errors import ConservationError, RunError
@@ -53,9 +54,15 @@ def horizon(deal: A.Deal, assumptions: Assumptions, defaults: Optional[bool] = N
 
 def project_collateral(deal: A.Deal, assumptions: Assumptions, speeds: np.ndarray, T: int,
                        index_paths: Optional[dict] = None, cdr: Optional[np.ndarray] = None,
-                       severity: Optional[np.ndarray] = None) -> dict:
+                       severity: Optional[np.ndarray] = None, current: Optional[CurrentPool] = None,
+                       keep_lines_after: Sequence[int] = (), kept: Optional[dict] = None) -> dict:
     """Project every group at each scenario's speed; ``cdr`` (per scenario, a
-    constant CDR for every group) and ``severity`` override the assumptions."""
+    constant CDR for every group) and ``severity`` override the assumptions.
+    ``current``: the collateral after a distribution (a deal state): its lines
+    are projected from the next period, and the flows (S, T) hold before it only
+    the delinquency history the state gives (see ``_continued``).
+    ``keep_lines_after``/``kept``: the lines' state after those periods
+    (``collateral.project``)."""
     prepay = {}
     for g in deal.groups:
         if g.name in assumptions.prepayment:
@@ -90,7 +97,58 @@ def project_collateral(deal: A.Deal, assumptions: Assumptions, speeds: np.ndarra
     sev = np.full_like(speeds, assumptions.severity) if severity is None else np.asarray(severity, dtype=float)
     scen = Scenarios(prepay_scale=speeds, default_scale=default_scale, severity=sev,
                        recovery_lag=assumptions.recovery_lag)
-    return project(list(assumptions.lines), T, scen, prepay, default or None, index_paths, delinquency or None)
+    if current is None:
+        return project(list(assumptions.lines), T, scen, prepay, default or None, index_paths, delinquency or None,
+                       keep_after=keep_lines_after, kept=kept)
+    n = current.period
+    tail = project(list(current.lines), T - n, scen, prepay, default or None,
+                   {k: np.asarray(v)[..., n:] for k, v in (index_paths or {}).items()},
+                   {g: v[n:] for g, v in delinquency.items()} or None, merge=current.merge, period0=n)
+    return _continued(tail, current, T, delinquency, assumptions)
+
+
+def _continued(tail: dict, current: CurrentPool, T: int, delinquency: dict, assumptions: Assumptions) -> dict:
+    """The flows of a run from a deal state, (S, T): the projection of the current
+    lines from period n + 1 (``tail``), with the recoveries of earlier defaults added
+    in the periods they arrive; before n + 1 only the state's delinquency history (the
+    60+ delinquent fraction and the begin balance that weights it), zeros elsewhere."""
+    n = current.period
+    out = {}
+    for g, f in tail.items():
+        S = f.begin_balance.shape[0]
+        kw = {}
+        for fld in attrs.fields(GroupFlows):
+            if fld.name == "cutoff_balance":
+                continue
+            a = np.zeros((S, T))
+            a[:, n:] = getattr(f, fld.name)
+            kw[fld.name] = a
+        if g in delinquency:  # the assumptions' by deal period, before the state too
+            kw["delinquent"][:, :] = delinquency[g][None, :T]
+        arrivals = np.asarray(current.recoveries.get(g, ()), dtype=float)[:T - n]
+        kw["recovery"][:, n:n + len(arrivals)] += arrivals
+        hist = current.delinquency.get(g, ())
+        for k, (fraction, begin) in enumerate(hist):
+            t = n - len(hist) + k
+            if t >= 0:
+                kw["delinquent"][:, t] = fraction
+                kw["begin_balance"][:, t] = begin
+        cutoff = float(sum(ln.balance for ln in assumptions.lines if ln.group == g))
+        out[g] = GroupFlows(**kw, cutoff_balance=cutoff)
+    return out
+
+
+def _pending_by_group(flows: dict, current: Optional[CurrentPool]) -> dict:
+    """Per group, the defaulted balance whose recovery has not arrived by each period
+    end (S, T), before the floor at 0: the running sum of default - loss - recovery,
+    from a deal state's own figure after its distribution."""
+    out = {}
+    for g, f in flows.items():
+        x = f.default - f.loss - f.recovery
+        if current is not None and current.period > 0:
+            x[:, current.period - 1] = current.pending.get(g, 0.0)
+        out[g] = np.cumsum(x, axis=1)
+    return out
 
 
 # The date roller's name for each business-day rule of the deal language.
@@ -109,7 +167,8 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
         severity: Optional[Sequence[float]] = None, index_shift: Optional[dict] = None,
         trace: bool = False, engine: Optional[str] = None, keep: str = "all",
         start: Optional[dict] = None, parameters: Optional[dict] = None,
-        constants: Optional[dict] = None, inspect: bool = False) -> RunResult:
+        constants: Optional[dict] = None, inspect: bool = False,
+        keep_lines_after: Sequence[int] = ()) -> RunResult:
     """Run the deal at each speed (multiples of the pricing speed) and each
     mode ('maturity' or the name of an event that retires classes) in one
     vectorised pass: the scenario axis is modes x speeds. ``cdr``,
@@ -132,7 +191,11 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     ``start``: where the run starts instead of the deal at closing, per class,
     account and event, one value or one per scenario (see
     ``waterfall.lowering.start_state``); an input like the deal's numbers, so
-    it compiles nothing. ``parameters``: the deal's parameters one value per
+    it compiles nothing; its 'collateral' (a ``collateral.current.CurrentPool``,
+    e.g. a deal state's) is projected from the state's next period instead of the
+    assumptions' lines from closing. ``keep_lines_after``: periods after which the
+    collateral lines' own state is kept (RunResult.line_states: what
+    ``--save-state`` writes). ``parameters``: the deal's parameters one value per
     speed (``{name: values}``), e.g. a trigger threshold a solver varies; they
     too are inputs. ``inspect``: also keep every defined term, event, account,
     contract and class and group field by period (RunResult.inspected; see
@@ -153,7 +216,16 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
     cdr, severity = per_scenario(cdr), per_scenario(severity)
     shifts = {k: per_scenario(v) for k, v in (index_shift or {}).items()}
     S = len(speeds)
+    start = dict(start or {})
+    current = start.pop("collateral", None)
     T = horizon(deal, assumptions, defaults=True if cdr is not None else None)
+    if current is not None:
+        if current.period != start.get("period", 0):
+            raise RunError(f"starting collateral after period {current.period}, not the starting period "
+                           f"{start.get('period', 0)}")
+        if not assumptions.horizon:  # the current lines' own terms, if they run longer
+            T = max(T, current.period + max(ln.remaining_term for ln in current.lines)
+                    + (assumptions.recovery_lag if cdr is not None or assumptions.defaults else 0))
     program = lower_program(deal, assumptions, T)
     if inspect:
         program = with_inspections(program)
@@ -188,11 +260,13 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
             raise RunError(f"unknown index '{name}' to shift")
         ipaths[program.indices.index(name)] += shift[:, None]
     named_paths = {n: ipaths[i] for i, n in enumerate(program.indices)}
-    flows = project_collateral(deal, assumptions, speeds, T, named_paths, cdr, severity)
+    line_states: dict = {}
+    flows = project_collateral(deal, assumptions, speeds, T, named_paths, cdr, severity, current,
+                               keep_lines_after, line_states)
     dates = distribution_schedule(deal, T)
     closing = deal.header.closing
     # Recoveries still to come on loans already defaulted, by period (S, T).
-    pending_by_group = {g: np.cumsum(f.default - f.loss - f.recovery, axis=1) for g, f in flows.items()}
+    pending_by_group = _pending_by_group(flows, current)
     pending = np.maximum(sum(pending_by_group.values()), 0.0)
     fractions = accrual_fractions(program.fraction_kinds, dates, closing)  # (kinds, T) year fractions
     which = _choose_engine(engine, trace, program, T)
@@ -222,9 +296,10 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                          sold_period=sold_c, index_path=named_paths, collateral=flows, clause_paid=tcs(clause_c),
                          clause_labels=program.layout.clauses, lean=keep != "all",
                          writedowns=wdt.T, inspected=None if ins is None else ins.transpose(1, 2, 0),
-                         inspections=program.inspections, program=program)
+                         inspections=program.inspections, program=program, line_states=line_states or None)
     st = PeriodState(program, S, flows, ipaths, dates, closing, starting)
     st.pending = pending
+    st.pending_by_group = [pending_by_group[g] for g in program.groups]
     if trace:
         st.trace = []
     period = _NumpyPeriod(_NumpyProgram(program, per_scenario_constants), st, flows, pending, fractions,
@@ -242,7 +317,7 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                      sold_period=period.sold_period,
                      index_path=named_paths, collateral=flows, clause_paid=period.clause_paid,
                      clause_labels=program.layout.clauses, inspected=period.inspected,
-                     inspections=program.inspections, program=program)
+                     inspections=program.inspections, program=program, line_states=line_states or None)
 
 
 def _choose_engine(engine: Optional[str], trace: bool, program: P.Program, T: int) -> str:
