@@ -11,22 +11,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .inputs import YAML, run_deal
+from interpreter.report.analyze import CUT_SHORT
+
+from .inputs import DEAL, YAML, at, edit, run_deal
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_class_cut_short_by_the_horizon_has_no_yield_in_the_table_or_json(tmp_path, capsys):
     # horizon 1: class A gets one month's interest and a sliver of principal for 100 of price; the
-    # only yield that gives 100 is below -100% (before: -200.00, and an MDUR of 7e13 years)
+    # only yield that gives 100 is below -100% (before: -200.00, and an MDUR of 7e13 years); every
+    # class has nearly all its principal outstanding when the run ends, and that is the note
     from interpreter.cli import main
     rc, err, d, y = run_deal(tmp_path, capsys, yaml=YAML + "horizon: 1\n")  # writes the files; warns
     assert rc == 0
     main([str(d), "--format", "json"])
     doc = json.loads(capsys.readouterr().out)
     for row in doc["tables"]:
-        assert row["yield_pct"] is None and row["mdur_years"] is None
-        assert row["note"] == "no yield within -100% to +1000% gives the price"
+        assert row["yield_pct"] is None and row["mdur_years"] is None and row["wal_years"] is None
+        assert row["note"] == CUT_SHORT
     main([str(d)])
     text = capsys.readouterr().out
     yields = [line for line in text.splitlines() if line.strip().startswith("Yield @")]
