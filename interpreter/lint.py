@@ -62,9 +62,11 @@ def outstanding_at_horizon(lx: Lint) -> Iterator[Diagnostic]:
     cause = (f"the assumptions set 'horizon: {horizon}' ({lx.assumptions.path})" if horizon
              else "the run ends with the longest remaining term")
     pool_end = sum(f.end_balance[:, -1] for f in r.collateral.values())  # (S,)
+    # a scenario whose collateral was sold: what the sale leaves is sale_leaves_classes's to say
+    unsold = np.ones(len(r.modes), bool) if r.sold_period is None else np.asarray(r.sold_period) < 0
     for c in lx.principal_classes:
-        s = int(np.argmax(end[c]))
-        if end[c, s] > CENT:
+        s = int(np.argmax(end[c] * unsold))
+        if end[c, s] * unsold[s] > CENT:
             name = lx.program.classes[c].name
             hint = (f"{cause}, while {pool_end[s]:,.2f} of collateral is outstanding: a longer horizon pays it out"
                     if pool_end[s] > CENT else
