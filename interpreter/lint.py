@@ -158,7 +158,7 @@ def _after_release(steps, drained: dict) -> Iterator[tuple]:
     a release outside a branch empties its funds, a deposit or an accretion fills its fund again."""
     for st in steps:
         funds = set(getattr(st, "funds", ()))
-        if funds and funds <= drained.keys():
+        if funds and funds <= drained.keys() and not isinstance(st, P.BranchStep):  # its steps say it
             yield st, funds
         if isinstance(st, P.BranchStep):
             # a branch pays in some scenarios only: it empties nothing, and what it fills is filled
@@ -219,7 +219,7 @@ def sale_leaves_classes(lx: Lint) -> Iterator[Diagnostic]:
                           f"the sale at event {name} leaves class {prog.classes[c].name} outstanding: "
                           f"{left[k]:,.2f} in period {t + 1} ({r.dates[t]}) at {lx.scenario(s)} ({how}), "
                           f"while the rest of the proceeds go to the residual",
-                          hint=f"name it in the event's 'retires' (the classes outstanding at the sale)")
+                          hint="name it in the event's 'retires' (the classes outstanding at the sale)")
 
 
 def interest_owed_at_end(lx: Lint) -> Iterator[Diagnostic]:
