@@ -186,6 +186,13 @@ def events(cx: Context) -> Iterator[Diagnostic]:
     if h.table_event and h.table_event not in cx.events:
         yield err(h.span_of("table_event"), f"unknown event '{h.table_event}': {valid('event', cx.events)}",
                   hint=did_you_mean(h.table_event, cx.events))
+    elif h.table_event:
+        e = next(e for e in cx.deal.events if e.name == h.table_event)
+        if not e.retires:
+            # a run to it would sell the collateral and pay the proceeds to the residual, the bonds written down
+            yield err(h.span_of("table_event"), f"the table event '{e.name}' retires no classes",
+                      expected=f"an indented 'retires CLASSES' under 'event {e.name}' (line {e.span.line})",
+                      hint="the tables run to the table event: its sale retires the classes it names")
 
 
 def losses(cx: Context) -> Iterator[Diagnostic]:

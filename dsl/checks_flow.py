@@ -172,6 +172,18 @@ def steps(cx: Context) -> Iterator[Diagnostic]:
                     yield err(s.span, f"class {n} has no principal balance to pay")
                 elif s.what.is_interest and (c.residual or c.no_cashflow):
                     yield err(s.span, f"class {n} bears no interest")
+                elif s.what is A.PayWhat.REMAINING and not c.residual:
+                    # what is left would be counted as the class's interest, owed or not
+                    yield err(s.span, f"'pay remaining' releases cash to a residual class: class {n} is not one",
+                              expected="'pay remaining to <residual class>'",
+                              hint=_residuals(cx.deal))
+
+
+def _residuals(deal: A.Deal) -> str:
+    names = [c.name for c in deal.classes if c.residual]
+    if names:
+        return f"the deal's residual classes: {', '.join(names)}"
+    return "a residual class has no balance and no coupon, and says 'residual'"
 
 
 def coverage(cx: Context) -> Iterator[Diagnostic]:

@@ -62,9 +62,11 @@ def outstanding_at_horizon(lx: Lint) -> Iterator[Diagnostic]:
     cause = (f"the assumptions set 'horizon: {horizon}' ({lx.assumptions.path})" if horizon
              else "the run ends with the longest remaining term")
     pool_end = sum(f.end_balance[:, -1] for f in r.collateral.values())  # (S,)
+    # a scenario whose collateral was sold: what the sale leaves is sale_leaves_classes's to say
+    unsold = np.ones(len(r.modes), bool) if r.sold_period is None else np.asarray(r.sold_period) < 0
     for c in lx.principal_classes:
-        s = int(np.argmax(end[c]))
-        if end[c, s] > CENT:
+        s = int(np.argmax(end[c] * unsold))
+        if end[c, s] * unsold[s] > CENT:
             name = lx.program.classes[c].name
             hint = (f"{cause}, while {pool_end[s]:,.2f} of collateral is outstanding: a longer horizon pays it out"
                     if pool_end[s] > CENT else
@@ -142,8 +144,138 @@ def interest_never_paid(lx: Lint) -> Iterator[Diagnostic]:
                       hint=f"a step such as 'pay current and unpaid interest to {name}'")
 
 
+def _fund(program: P.Program, fund: int) -> str:
+    from .waterfall.money import fund_name
+    if fund in program.layout.account_funds:
+        return f"account {program.layout.accounts[program.layout.account_funds.index(fund)]}"
+    return fund_name(program, fund)
+
+
+def _after_release(steps, drained: dict) -> Iterator[tuple]:
+    """(step, the drained funds it draws on) for each step (branches too) that draws only on funds a
+    'pay remaining' without 'up to' emptied earlier in the period; ``drained`` (fund -> the line of
+    the release that emptied it) is updated in place:
+    a release outside a branch empties its funds, a deposit or an accretion fills its fund again."""
+    for st in steps:
+        funds = set(getattr(st, "funds", ()))
+        if funds and funds <= drained.keys() and not isinstance(st, P.BranchStep):  # its steps say it
+            yield st, funds
+        if isinstance(st, P.BranchStep):
+            # a branch pays in some scenarios only: it empties nothing, and what it fills is filled
+            yield from _after_release(st.then, dict(drained))
+            yield from _after_release(st.other, dict(drained))
+            for inner in P.walk_steps(st.then + st.other):
+                for f in ((inner.account,) if isinstance(inner, P.DepositStep) else
+                          (inner.into,) if isinstance(inner, P.AccreteStep) else ()):
+                    drained.pop(f, None)
+        elif isinstance(st, P.ReleaseStep) and st.limit is None:
+            for f in st.funds:
+                drained.setdefault(f, st.span.line)
+        elif isinstance(st, P.DepositStep):
+            drained.pop(st.account, None)
+        elif isinstance(st, P.AccreteStep):
+            drained.pop(st.into, None)
+
+
+def steps_after_remaining(lx: Lint) -> Iterator[Diagnostic]:
+    """A step after a 'pay remaining' (without 'up to') that empties every fund it
+    draws on: it never receives cash, whatever the scenario."""
+    drained: dict = {}
+    for clause in lx.program.clause_decls:
+        for st, funds in _after_release(clause.steps, drained):
+            f = min(funds)
+            yield warning(st.span, f"this step never receives cash: 'pay remaining' (line {drained[f]}) "
+                                   f"releases everything left in {_fund(lx.program, f)} before it",
+                          hint="put the step before the 'pay remaining' that releases its funds")
+
+
+def _class_line(lx: Lint, c: int) -> A.Span:
+    return lx.deal.class_named(lx.program.classes[c].name).span
+
+
+def sale_leaves_classes(lx: Lint) -> Iterator[Diagnostic]:
+    """A run to an early-retirement event: a class outstanding at the sale that the event
+    does not retire is written down (or left unpaid) while the proceeds go to the residual."""
+    r, prog = lx.result, lx.program
+    if r.sold_period is None or r.balance is None:
+        return
+    sold = np.asarray(r.sold_period)
+    for decl in prog.event_decls:
+        name = prog.layout.events[decl.k]
+        runs = [s for s in range(len(r.modes)) if r.modes[s] == name and sold[s] >= 0]
+        event = next(e for e in lx.deal.events if e.name == name)
+        for c in lx.principal_classes:
+            if c in decl.retires or not runs:
+                continue
+            left = np.array([r.balance[sold[s], c, s] + r.writedown[sold[s], c, s] for s in runs])
+            k = int(np.argmax(left))
+            if left[k] <= CENT:
+                continue
+            s, t = runs[k], int(sold[runs[k]])
+            end = r.balance[-1, c, s]
+            how = (f"{left[k] - end:,.2f} written down" + (f", {end:,.2f} left unpaid" if end > CENT else "")
+                   if left[k] - end > CENT else f"{end:,.2f} left unpaid")
+            yield warning(event.span,
+                          f"the sale at event {name} leaves class {prog.classes[c].name} outstanding: "
+                          f"{left[k]:,.2f} in period {t + 1} ({r.dates[t]}) at {lx.scenario(s)} ({how}), "
+                          f"while the rest of the proceeds go to the residual",
+                          hint="name it in the event's 'retires' (the classes outstanding at the sale)")
+
+
+def interest_owed_at_end(lx: Lint) -> Iterator[Diagnostic]:
+    """A class still owed interest (current interest not paid, carried as unpaid
+    interest) when the run ends: its coupon is above what the collateral pays."""
+    r = lx.result
+    if r.unpaid_interest is None:
+        return
+    end = r.unpaid_interest[-1]  # (C, S)
+    for c in sorted(_interest_paid(lx.program)):  # a class no clause pays: interest_never_paid says so
+        s = int(np.argmax(end[c]))
+        if end[c, s] > CENT:
+            periods = int((r.unpaid_interest[:, c, s] > CENT).sum())
+            yield warning(_class_line(lx, c),
+                          f"class {lx.program.classes[c].name} is owed {end[c, s]:,.2f} of unpaid interest at the end "
+                          f"of the run (period {r.n_periods}, {r.dates[-1]}) at {lx.scenario(s)}, short in "
+                          f"{periods} period(s)",
+                          hint="the funds that pay it fall short: a coupon above the collateral's net rate, "
+                               "or interest lost with defaulted loans")
+
+
+def _account_line(lx: Lint, a: int) -> A.Span:
+    name = lx.program.layout.accounts[a]
+    return next(acc for acc in lx.deal.accounts if acc.name == name).span
+
+
+def account_cash_stranded(lx: Lint) -> Iterator[Diagnostic]:
+    """An account still holding cash when every class is retired (no step releases it),
+    or holding cash in a period a class is written down (no step draws on it to cover the loss)."""
+    r = lx.result
+    if r.accounts is None or r.balance is None or not len(r.account_names):
+        return
+    prin = lx.principal_classes
+    retired = (r.balance[-1][prin] <= CENT).all(axis=0) if prin else np.ones(len(r.modes), bool)  # (S,)
+    written = r.writedown[:, prin, :].sum(axis=1) if prin else np.zeros((r.n_periods, len(r.modes)))  # (T, S)
+    for a, acc in enumerate(r.account_names):
+        held = r.accounts[-1, a, :] * retired
+        s = int(np.argmax(held))
+        if held[s] > CENT:
+            yield warning(_account_line(lx, a),
+                          f"account {acc} holds {held[s]:,.2f} at the end of the run (period {r.n_periods}, "
+                          f"{r.dates[-1]}) at {lx.scenario(s)}, when every class is retired",
+                          hint=f"a step such as 'from account {acc}: pay remaining to <residual class>' releases it")
+        both = np.where(written > CENT, np.minimum(r.accounts[:, a, :], written), 0.0)  # (T, S)
+        if (both > CENT).any():
+            t, s = np.unravel_index(int(np.argmax(both)), both.shape)
+            yield warning(_account_line(lx, a),
+                          f"account {acc} holds {r.accounts[t, a, s]:,.2f} at the end of period {t + 1} "
+                          f"({r.dates[t]}) at {lx.scenario(s)}, while {written[t, s]:,.2f} of principal "
+                          f"is written down",
+                          hint=f"a step drawing on account {acc} for principal would cover the loss")
+
+
 LINTS: List[Callable[[Lint], Iterator[Diagnostic]]] = [
-    certificates_exceed_collateral, interest_never_paid, outstanding_at_horizon, residual_paid_principal]
+    account_cash_stranded, certificates_exceed_collateral, interest_never_paid, interest_owed_at_end,
+    outstanding_at_horizon, residual_paid_principal, sale_leaves_classes, steps_after_remaining]
 
 
 def lint(deal: A.Deal, assumptions, result: RunResult, program: Optional[P.Program] = None) -> List[Diagnostic]:

@@ -230,32 +230,40 @@ def analyze(result: RunResult, prices: Optional[Dict[str, float]] = None,
     for block in blocks:
         if block.inputs is not None:
             block.measures = next(measures)
-            _without_meaningless(block, written[result.cls(block.name)])
+            ci = result.cls(block.name)
+            # a lean run keeps no balances: its classes are taken as run to the end
+            left = np.zeros(S) if result.balance is None else result.balance[-1, ci, :]
+            _without_meaningless(block, written[ci], left)
     return Rows(result, blocks)
 
 
 # A yield outside (-100%, +1000%) reproduces the price only as a number: a class cut short by the
 # horizon or written down yields -200% with a duration of 1e13 years. Such figures are NA, with a note.
 YIELD_RANGE = (-1.0, 10.0)
+CUT_SHORT = "principal outstanding at the end of the run (neither paid nor written down): the figures stop short"
 
 
-def _without_meaningless(block: "_Block", written_down: np.ndarray) -> None:
+def _without_meaningless(block: "_Block", written_down: np.ndarray, outstanding: np.ndarray) -> None:
     """NA (NaN) for the yield, DM and duration of the scenarios where they mean
-    nothing, and the reason in ``block.note``: the class written down in full, or
-    no yield (a floater: no margin) within YIELD_RANGE gives the price."""
+    nothing, and the reason in ``block.note``: the class written down in full;
+    principal still outstanding when the run ends (a horizon short of the
+    collateral's life, more principal than the collateral pays, a sale that does
+    not retire it: its WAL too, as its principal is never all paid); or no yield
+    (a floater: no margin) within YIELD_RANGE gives the price."""
     m = block.measures
     lo, hi = YIELD_RANGE
     measure = m.dm if block.kind == "floater" else m.yld
     what = "discount margin" if block.kind == "floater" else "yield"
     no_root = ~((measure > lo) & (measure < hi)) | ~((m.yld > lo) & (m.yld < hi))
     gone = written_down >= block.balance - 0.005 if block.balance else np.zeros_like(no_root)
-    if not (no_root | gone).any():
+    short = (outstanding > 0.005) & ~gone if block.balance else np.zeros_like(no_root)
+    if not (no_root | gone | short).any():
         return
-    block.note = np.where(gone, "written down in full", np.where(
-        no_root, f"no {what} within -100% to +1000% gives the price", None)).astype(object)
-    bad = no_root | gone
+    block.note = np.where(gone, "written down in full", np.where(short, CUT_SHORT, np.where(
+        no_root, f"no {what} within -100% to +1000% gives the price", None))).astype(object)
+    bad = no_root | gone | short
     block.measures = m._replace(yld=np.where(bad, np.nan, m.yld), dm=np.where(bad, np.nan, m.dm),
-                                mdur=np.where(bad, np.nan, m.mdur))
+                                mdur=np.where(bad, np.nan, m.mdur), wal=np.where(short, np.nan, m.wal))
 
 
 class _Block:

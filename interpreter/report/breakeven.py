@@ -1,6 +1,6 @@
 """Breakeven losses: for each class, the highest constant default rate (CDR)
 at which it takes no principal write-down, and the highest at which it has no
-interest shortfall, at each speed and mode.
+interest shortfall and no write-down, at each speed and mode.
 
 The search is bracketed on a grid of 0.01 CDR (hundredths of a percent, as
 integers): every (class, measure, speed, mode) keeps a bracket ``lo`` (whole
@@ -14,7 +14,12 @@ hit. It ends when ``hi = lo + 0.01``: the breakeven is ``lo``.
 - A write-down is an amount of at least half a cent in the class's
   ``writedown`` record (the grid's ``writedown`` column); an interest
   shortfall is interest owed and not paid at the end of any period
-  (``unpaid_interest``) of at least half a cent. Money is paid in cents;
+  (``unpaid_interest``) of at least half a cent. The interest breakeven is
+  the highest CDR with neither: a class written down stops accruing on what
+  was written off, interest it never receives, so its interest breakeven is
+  never above its principal breakeven (a class written down in full has no
+  balance and so no shortfall: counting only shortfalls, it would read
+  '>100'). Money is paid in cents;
   less is floating-point dust (a pool and its classes' principal equal up to
   the last bit of a double leave ~1e-9 dollars "written down").
 - A class hit at 0 CDR has no breakeven (null); one whole at 100% CDR has
@@ -112,7 +117,8 @@ def breakeven(deal, assumptions, speeds: Sequence[float], modes: Sequence[str], 
         c, m, mo, j = k
         wd, short, _ = seen[(mo, j, g)]
         ci = class_index[c]
-        return bool(wd[ci] >= DUST) if m == "writedown" else bool(short[ci])
+        # interest: none short and none written down (interest on principal written down is never paid)
+        return bool(wd[ci] >= DUST) or (m == "interest" and bool(short[ci]))
 
     # A first scan at every whole CDR, shared by all brackets: the first hit is
     # found to 1 CDR however narrow the band of rates that hits a class.
@@ -169,7 +175,7 @@ def format_breakeven(deal, rows: List[Breakeven], severity: float, lag: int) -> 
     out = io.StringIO()
     out.write(f"{deal.name}: breakeven constant default rates (CDR %), severity {severity * 100:g}%, "
               f"recovery lag {lag} months\n")
-    out.write("principal: the highest CDR with no write-down; interest: with no interest shortfall; "
+    out.write("principal: the highest CDR with no write-down; interest: with no interest shortfall nor write-down; "
               "cum loss: collateral losses at the principal breakeven, % of the cut-off balance\n"
               "(>100: whole at 100% CDR; NA: hit at 0% CDR)\n\n")
     head = f"{'Class':<8} {'To':<10} {'Speed':>7} {'Principal':>10} {'Interest':>10} {'Cum loss':>9}"

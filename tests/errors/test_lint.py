@@ -131,3 +131,123 @@ def test_cash_left_in_a_fund_names_the_step_and_its_line(tmp_path, capsys, monke
     left = re.search(r"scenario 0: ([\d,.]+) of the principal", err)
     assert float(left[1].replace(",", "")) == pytest.approx(
         float(m[1].replace(",", "")) - float(m[2].replace(",", "")), abs=0.01)
+
+
+# ------------------------------------------------------------------ issue 16 follow-ups (a reviewer's deals)
+AUTO = (ROOT / "deals" / "auto-abs.waterfall").read_text(encoding="utf-8")
+AUTO_YAML = (ROOT / "deals" / "auto-abs.assumptions.yaml").read_text(encoding="utf-8")
+
+
+def test_a_table_event_that_retires_nothing_is_an_error_at_the_header(tmp_path, capsys):
+    # without 'retires', a run to the call sold the collateral and paid it all to the residual, the notes
+    # left outstanding, and '--to call' was refused ("the deal's early-retirement events: none")
+    deal = edit(AUTO, '    retires "Notes"\n', "")
+    err = refused_at(tmp_path, capsys, at(deal, "    table event         call", len("    table event         ")),
+                     "the table event 'call' retires no classes", deal=deal, yaml=AUTO_YAML)
+    assert f"'retires CLASSES' under 'event call' (line {at(deal, 'event call')[0]})" in err
+
+
+def test_a_sale_that_leaves_a_class_outstanding_warns_at_the_event(tmp_path, capsys):
+    # the call retires the A notes only: B (17,500,000, paid after every A class) is left whole at the sale
+    deal = edit(AUTO, '    retires "Notes"', "    retires A-1 .. A-4")
+    rc, err, *_ = run_deal(tmp_path, capsys, deal=deal, yaml=AUTO_YAML)
+    assert rc == 0
+    found = warnings_of(err)
+    assert [w[:2] for w in found] == [at(deal, "event call")]  # at the event, not "cut short" at B as well
+    assert "the sale at event call leaves class B outstanding: 17,500,000.00 in period" in found[0][2]
+    assert "(17,500,000.00 left unpaid), while the rest of the proceeds go to the residual" in found[0][2]
+    rc, err, *_ = run_deal(tmp_path, capsys, deal=deal, yaml=AUTO_YAML, args=("--check", "--strict"))
+    assert rc == 2
+
+
+def test_a_class_written_down_at_the_sale_warns_at_the_event(tmp_path, capsys):
+    # the sequential CMO with a clean-up call retiring A, B and C only, and losses allocated: D is
+    # written down at the sale (the collateral is gone), while the proceeds above A-C go to R
+    deal = edit(DEAL, "    table speeds        0%, 50%, 100%, 200%, 300%\n",
+                "    table speeds        0%, 50%, 100%, 200%, 300%\n    table event         call\n")
+    deal = edit(deal, 'waterfall "Priority', 'event call "Clean-up Call" when pool_end() <= 10% * cutoff_balance()\n'
+                '    retires A, B, C\n\nwaterfall "Priority')
+    deal += 'losses "Allocation of Losses"\n    allocate to D, C, B, A\n'
+    rc, err, *_ = run_deal(tmp_path, capsys, deal=deal)
+    found = [w for w in warnings_of(err) if w[:2] == at(deal, "event call")]
+    assert len(found) == 1, err
+    m = re.search(r"leaves class D outstanding: ([\d,.]+) in period \d+ .*\(([\d,.]+) written down\)", found[0][2])
+    assert m and m[1] == m[2] and float(m[1].replace(",", "")) > 0  # all of what was left, written down
+
+
+def test_pay_remaining_to_a_class_that_is_not_residual_is_an_error(tmp_path, capsys):
+    # docs/language.md: 'pay remaining to R' releases what is left to the residual; to D the cash was
+    # counted as D's "interest"
+    deal = edit(DEAL, "        pay remaining to R", "        pay remaining to D")
+    err = refused_at(tmp_path, capsys, at(deal, "pay remaining to D"),
+                     "'pay remaining' releases cash to a residual class: class D is not one", deal=deal)
+    assert "the deal's residual classes: R" in err
+
+
+def test_a_step_after_pay_remaining_never_receives_cash(tmp_path, capsys):
+    late = "        from principal of group 1: pay principal to A"
+    deal = edit(DEAL, "        pay remaining to R", "        pay remaining to R\n" + late)
+    rc, err, *_ = run_deal(tmp_path, capsys, deal=deal)
+    assert rc == 0
+    line = at(deal, "pay remaining to R")[0]
+    assert [(w[:2], w[2]) for w in warnings_of(err)] == [
+        (at(deal, "pay principal to A"), f"this step never receives cash: 'pay remaining' (line {line}) releases "
+                                         f"everything left in the principal of group 1 before it")]
+    # a limited release leaves cash behind: no warning
+    deal = edit(deal, "        pay remaining to R\n", "        pay remaining to R up to 1,000\n")
+    rc, err, *_ = run_deal(tmp_path, capsys, deal=deal)
+    assert not [w for w in warnings_of(err) if "never receives cash" in w[2]]
+
+
+def test_a_class_left_owing_interest_warns_at_the_class_with_the_amount(tmp_path, capsys):
+    # D at 7.50% on a 6.00%-net pool: once D is the last class, the pool's interest (6% of a pool no
+    # larger than D) cannot pay D's coupon, and interest is paid from interest only
+    deal = edit(DEAL, 'class D "Sequential"\n    balance   20,000,000\n    coupon    6.00%',
+                'class D "Sequential"\n    balance   20,000,000\n    coupon    7.50%')
+    rc, err, d, y = run_deal(tmp_path, capsys, deal=deal)
+    assert rc == 0
+    found = warnings_of(err)
+    assert [w[:2] for w in found] == [at(deal, 'class D "Sequential"')], err
+    m = re.match(r"class D is owed ([\d,.]+) of unpaid interest at the end of the run \(period (\d+), .*\) at "
+                 r"(\d+)% of the pricing speed", found[0][2])
+    assert m, found[0][2]
+    # the amount: D's interest accrued (30/360: balance at the start of each period x 7.50% / 12) less paid
+    from dsl.check import load_deal
+    from interpreter.assumptions import load_assumptions
+    from interpreter.engine import run
+    deal_ = load_deal(d)
+    r = run(deal_, load_assumptions(y, deal_), [float(m[3]) / 100])
+    D = r.cls("D")
+    owed = (r.begin_balance[:, D, 0] * 0.075 / 12).sum() - r.interest[:, D, 0].sum()
+    assert float(m[1].replace(",", "")) == pytest.approx(owed, abs=0.01)
+    assert int(m[2]) == r.n_periods
+
+
+def test_an_account_holding_cash_when_every_class_is_retired_warns_at_the_account(tmp_path, capsys):
+    # funded at closing and never drawn on or released: 1,000,000 stranded when the bonds are paid off
+    deal = edit(DEAL, 'waterfall "Priority', 'account spare "Spare Account" initial 1,000,000\n\nwaterfall "Priority')
+    rc, err, *_ = run_deal(tmp_path, capsys, deal=deal)
+    found = warnings_of(err)
+    assert [w[:2] for w in found] == [at(deal, 'account spare "Spare Account"')], err
+    assert "account spare holds 1,000,000.00 at the end of the run" in found[0][2]
+    assert "when every class is retired" in found[0][2]
+    # released by the last clause: silent
+    deal = edit(deal, "        pay remaining to R", "        pay remaining to R\n        from account spare: pay remaining to R")
+    rc, err, *_ = run_deal(tmp_path, capsys, deal=deal, args=("--check", "--strict"))
+    assert rc == 0 and err == ""
+
+
+def test_an_account_holding_cash_while_a_class_is_written_down_warns_at_the_account(tmp_path, capsys):
+    deal = edit(DEAL, 'waterfall "Priority', 'account spare "Spare Account" initial 1,000,000\n\nwaterfall "Priority')
+    deal = edit(deal, "        pay remaining to R", "        pay remaining to R\n        from account spare: pay remaining to R")
+    deal += 'losses "Allocation of Losses"\n    allocate to D, C, B, A\n'
+    # the account is released only in the last clause: while it holds cash D is written down
+    deal = edit(deal, "        from account spare: pay remaining to R",
+                "        from account spare: pay remaining to R up to (if balance(A) > 0 then 0 else spare)")
+    yaml = YAML + "defaults: {all: 10% CDR}\nseverity: 50%\nrecovery lag: 3\n"
+    rc, err, *_ = run_deal(tmp_path, capsys, deal=deal, yaml=yaml)
+    found = [w for w in warnings_of(err) if w[:2] == at(deal, 'account spare "Spare Account"')]
+    assert len(found) == 1, err
+    m = re.search(r"account spare holds 1,000,000.00 at the end of period \d+ .* while ([\d,.]+) of principal "
+                  r"is written down", found[0][2])
+    assert m and float(m[1].replace(",", "")) > 0.005, found[0][2]
