@@ -31,13 +31,16 @@ from .analyze import payment_dates
 # not write) the set is built in a .cashflows-* folder inside DIR and its files
 # moved into place one by one, the old files kept until all new ones are in and
 # put back on a failure: best effort, since a machine that stops midway can
-# leave a mix there. Because the whole folder is replaced, DIR must be new or
-# hold only what a run writes (*.csv files, and our temporaries): anything else
-# is refused, never swapped away.
+# leave a mix there. Because the whole folder is replaced, DIR must be new,
+# empty, or hold only what an earlier run wrote there: the files its manifest
+# (.run-deal-cashflows) lists, or, in a folder without one, files named as this
+# deal's run names them. Anything else (a loan tape.csv among them) is refused,
+# never swapped away.
 
 TEMP_PREFIX = ".cashflows-"
 STALE_AFTER = 3600.0  # seconds: a temporary of ours untouched this long is left from a dead run
 RESERVED_FILES = ("collateral", "clauses", "payments", "terms")  # the run's own CSVs, besides the classes'
+MANIFEST = ".run-deal-cashflows"  # in DIR: the files the run wrote there, one a line
 AT_FDCWD = -100
 RENAME_EXCHANGE = 2
 
@@ -83,19 +86,29 @@ def _name_span(deal, c) -> "A.Span":
     return sp
 
 
-def cashflows_target(directory) -> Path:
+def own_files(class_names) -> frozenset:
+    """The file names a --cashflows run of a deal with these classes may write."""
+    return frozenset([f"{_safe(n)}.csv" for n in class_names] + [f"{k}.csv" for k in RESERVED_FILES])
+
+
+def cashflows_target(directory, own=frozenset()) -> Path:
     """The folder --cashflows DIR writes (symbolic links followed), checked before
-    anything runs: new, or a folder holding only what a run writes."""
+    anything runs: new, empty, or holding only what a run wrote there (see
+    _foreign; ``own``: the files this deal's run writes, from own_files)."""
     d = Path(os.path.realpath(directory))
     if os.path.lexists(d):
         if not d.is_dir():
             raise UsageError(f"--cashflows {directory}: exists and is not a folder")
-        foreign = _foreign(d)
+        foreign = _foreign(d, own)
         if foreign:
             more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+            listed = os.path.lexists(d / MANIFEST)
+            why = (f"not among the files an earlier run wrote there (listed in {MANIFEST})" if listed
+                   else "not a file this deal's run writes")
             raise UsageError(f"--cashflows {directory}: the folder holds {', '.join(foreign[:3])}{more}, which "
-                             f"run-deal did not write; it replaces the whole folder, so it writes only to a new "
-                             f"folder or one holding just its CSV files (move those out, or name another folder)")
+                             f"run-deal did not write ({why}); a run replaces the whole folder, so it writes only "
+                             f"to a new or empty folder or one holding just its own files: move those files out, "
+                             f"or name another folder")
     else:
         up = d.parent
         while not os.path.lexists(up) and up != up.parent:
@@ -105,13 +118,29 @@ def cashflows_target(directory) -> Path:
     return d
 
 
-def _foreign(d: Path) -> List[str]:
-    """What in d a cashflows run did not write: anything but regular *.csv files
-    and our .cashflows-* temporaries (and lost+found on a mount point)."""
+def _manifest(d: Path) -> Optional[frozenset]:
+    """The files an earlier run wrote in d, from its manifest (None: d has none)."""
+    p = d / MANIFEST
+    if not p.is_file() or p.is_symlink():
+        return None
+    try:
+        text = p.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    return frozenset(x.strip() for x in text.splitlines() if x.strip() and not x.startswith("#"))
+
+
+def _foreign(d: Path, own=frozenset()) -> List[str]:
+    """What in d a cashflows run did not write: anything but regular files its
+    manifest lists (in a folder without a manifest, one written before run-deal
+    kept one: the names in ``own``), the manifest, our .cashflows-* temporaries
+    (and lost+found on a mount point)."""
     mount = os.path.ismount(d)
+    listed = _manifest(d)
+    ours = listed if listed is not None else own
     out = []
     for e in os.scandir(d):
-        if e.name.endswith(".csv") and e.is_file(follow_symlinks=False):
+        if e.is_file(follow_symlinks=False) and (e.name in ours or (e.name == MANIFEST and listed is not None)):
             continue
         if e.name.startswith(TEMP_PREFIX) and e.is_dir(follow_symlinks=False):
             continue
@@ -225,7 +254,7 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-def _swap_in(new: Path, d: Path) -> None:
+def _swap_in(new: Path, d: Path, own=frozenset()) -> None:
     """Put the folder new at d in one step. Afterwards the old set, if any, is at
     new (removed by the caller) or already gone; on failure d is as it was."""
     import shutil
@@ -233,7 +262,7 @@ def _swap_in(new: Path, d: Path) -> None:
         if not os.path.lexists(d):
             os.rename(new, d)
             return
-        if _foreign(d):  # something arrived while the run ran
+        if _foreign(d, own):  # something arrived while the run ran
             raise UsageError(f"--cashflows {d}: files run-deal did not write appeared during the run; left as it was")
         os.chmod(new, stat.S_IMODE(os.stat(d).st_mode))
         if _exchange(new, d):
@@ -248,17 +277,17 @@ def _swap_in(new: Path, d: Path) -> None:
         shutil.rmtree(aside, ignore_errors=True)
 
 
-def _move_in(new: Path, d: Path) -> None:
+def _move_in(new: Path, d: Path, own=frozenset()) -> None:
     """The new set's files into d one by one (d cannot be swapped): each file is
     replaced in one step; the old files are kept until all new ones are in, and
     put back if a step fails."""
     import shutil
     names = sorted(os.listdir(new))
     with signals_deferred():
-        if _foreign(d):
+        if _foreign(d, own):
             raise UsageError(f"--cashflows {d}: files run-deal did not write appeared during the run; left as it was")
-        stale = sorted(e.name for e in os.scandir(d)
-                       if e.name.endswith(".csv") and e.is_file(follow_symlinks=False) and e.name not in names)
+        stale = sorted(e.name for e in os.scandir(d)  # the earlier run's files (all of them, as checked above)
+                       if e.is_file(follow_symlinks=False) and e.name not in names)
         keep = _new_temp(d)
         kept, placed = [], []
         try:
@@ -300,7 +329,8 @@ def write_cashflows(result, directory: Path, classes=None, t0: int = 0, since_be
     ``t0`` (and the events that happened before it): the periods from ``t0 + 1`` on."""
     import shutil
     _check_file_names(result.class_names)
-    d = cashflows_target(directory)
+    own = own_files(result.class_names)
+    d = cashflows_target(directory, own)
     in_place = _in_place(d)
     if not in_place:
         d.parent.mkdir(parents=True, exist_ok=True)
@@ -314,9 +344,9 @@ def write_cashflows(result, directory: Path, classes=None, t0: int = 0, since_be
             tmp = _new_temp(d if in_place else d.parent, 0o700 if in_place or d.exists() else 0o777)
         _write_set(result, tmp, classes, t0, since_before)
         if in_place:
-            _move_in(tmp, d)
+            _move_in(tmp, d, own)
         else:
-            _swap_in(tmp, d)
+            _swap_in(tmp, d, own)
     finally:
         if tmp is not None:
             with signals_deferred():

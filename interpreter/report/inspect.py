@@ -49,7 +49,8 @@ def _accruing(result) -> dict:
 
 def select(result, names: Sequence[str]) -> List[Column]:
     """The columns ``names`` ask for: a column's name, a class or a group (all
-    its fields), ``pool``, or ``all``. An unknown name is a usage error with
+    its fields; also written with a trailing dot: ``group_1.``), ``pool`` (every
+    group together, on any deal), or ``all``. An unknown name is a usage error with
     the closest name the run knows."""
     every = columns(result)
     by_name = {c.name: c for c in every}
@@ -63,6 +64,8 @@ def select(result, names: Sequence[str]) -> List[Column]:
         name = raw.strip()
         if not name:
             continue
+        if name.endswith(".") and name[:-1].strip() in prefixes:  # 'pool.', 'group_1.', '2-A.': all its fields
+            name = name[:-1].strip()
         if name == "all":
             got = every
         elif name in by_name:
