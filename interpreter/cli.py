@@ -32,7 +32,8 @@ from .assumptions import MAX_SPEEDS
 from .engine import RunError, run
 from .errors import UsageError
 from .report.analyze import JSON_TABLE_KEYS, analyze
-from .report.cashflows import check_cashflow_names, cashflows_target, sweep_stale_tables, write_cashflows
+from .report.cashflows import (check_cashflow_names, cashflows_target, own_files, sweep_stale_tables,
+                               write_cashflows)
 from .report.pool import collateral_rows, format_collateral
 from .report.quotes import (face_amount, label_and_order, quote_lists, quoted_rows, settle_date, single_quotes,
                             speed_columns)
@@ -194,7 +195,7 @@ def _main(args) -> int:
     from .options import check_options  # requests that conflict: input errors, before anything runs
     check_options(deal, assumptions, speeds if args.speeds else None, args.grid, prices, yields, dms)
     if args.cashflows and not args.grid:
-        cashflows_target(args.cashflows)  # refused now rather than after the run
+        cashflows_target(args.cashflows, own_files(class_names))  # refused now rather than after the run
     if args.save_state or args.state or args.after is not None:
         from .state import run_from_state, save_state
         if args.save_state and args.state:

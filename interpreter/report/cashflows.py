@@ -169,7 +169,7 @@ def _in_place(d: Path) -> bool:
 
 def sweep_stale(folder: Path, now: Optional[float] = None) -> None:
     """Remove what killed runs left in folder: our .cashflows-* folders (holding
-    only CSV files, owned by this user) untouched for STALE_AFTER seconds."""
+    only CSV files and a manifest, owned by this user) untouched for STALE_AFTER seconds."""
     import shutil
     import time
     now = time.time() if now is None else now
@@ -184,7 +184,8 @@ def sweep_stale(folder: Path, now: Optional[float] = None) -> None:
             st = e.stat(follow_symlinks=False)
             if now - st.st_mtime < STALE_AFTER or (hasattr(os, "geteuid") and st.st_uid != os.geteuid()):
                 continue
-            if all(x.name.endswith(".csv") and x.is_file(follow_symlinks=False) for x in os.scandir(e.path)):
+            if all((x.name.endswith(".csv") or x.name == MANIFEST) and x.is_file(follow_symlinks=False)
+                   for x in os.scandir(e.path)):
                 shutil.rmtree(e.path, ignore_errors=True)
         except OSError:
             continue
@@ -343,6 +344,7 @@ def write_cashflows(result, directory: Path, classes=None, t0: int = 0, since_be
             # a new DIR gets the mode a plain mkdir gives; a replaced one keeps its own
             tmp = _new_temp(d if in_place else d.parent, 0o700 if in_place or d.exists() else 0o777)
         _write_set(result, tmp, classes, t0, since_before)
+        _write_manifest(tmp, result.deal.name)
         if in_place:
             _move_in(tmp, d, own)
         else:
@@ -351,6 +353,14 @@ def write_cashflows(result, directory: Path, classes=None, t0: int = 0, since_be
         if tmp is not None:
             with signals_deferred():
                 shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write_manifest(tmp: Path, deal_name: str) -> None:
+    """The manifest: what this run wrote, so a later run knows what it may replace."""
+    names = sorted(n for n in os.listdir(tmp) if n != MANIFEST)
+    with open(tmp / MANIFEST, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(f"# run-deal --cashflows wrote these files here for {deal_name}; a later run replaces this folder\n"
+                 f"# only if it holds nothing else\n" + "".join(n + "\n" for n in names))
 
 
 def _check_file_names(class_names) -> None:

@@ -17,7 +17,7 @@ from interpreter.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 DEAL = ROOT / "deals" / "sequential-cmo.waterfall"
 ASSUMPTIONS = ROOT / "deals" / "sequential-cmo.assumptions.yaml"
-NEW_SET = ["A.csv", "B.csv", "C.csv", "D.csv", "R.csv", "clauses.csv", "collateral.csv", "payments.csv", "terms.csv"]
+NEW_SET = [".run-deal-cashflows", "A.csv", "B.csv", "C.csv", "D.csv", "R.csv", "clauses.csv", "collateral.csv", "payments.csv", "terms.csv"]
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="signals, /proc and prctl: Linux")
 
@@ -32,10 +32,12 @@ def snapshot(folder: Path) -> dict:
 
 
 def old_set(folder: Path) -> dict:
-    """A folder as an earlier run left it (and a stale class file a new run drops)."""
+    """A folder as an earlier run left it, its manifest listing its files (and a
+    stale class file a new run drops)."""
     folder.mkdir()
     for name in ("A.csv", "B.csv", "payments.csv", "Z.csv"):
         (folder / name).write_text(f"old {name}\n")
+    (folder / ".run-deal-cashflows").write_text("# an earlier run\nA.csv\nB.csv\npayments.csv\nZ.csv\n")
     return snapshot(folder)
 
 
@@ -337,3 +339,49 @@ def _kill(p, workers) -> None:
             os.kill(w, signal.SIGKILL)
         except OSError:
             pass
+
+
+# ------------------------------------------------------------------ A13: never a file run-deal did not write
+def test_a_folder_holding_a_csv_run_deal_did_not_write_is_refused_untouched(tmp_path, capsys):
+    """mkdir tapes; echo x > tapes/my-loan-tape.csv; run-deal DEAL --cashflows tapes: the tape stays."""
+    out = tmp_path / "tapes"
+    out.mkdir()
+    (out / "my-loan-tape.csv").write_text("x\n")
+    before = snapshot(out)
+    assert main([str(DEAL), "--speeds", "100", "--cashflows", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"--cashflows {out}: the folder holds my-loan-tape.csv, which run-deal did not write" in err
+    assert "move those files out, or name another folder" in err and "Traceback" not in err
+    assert snapshot(out) == before
+    assert temporaries(tmp_path, out) == []
+
+
+@pytest.mark.parametrize("option", [["--inspect", "pool"], []])
+def test_a_csv_beside_an_earlier_runs_set_is_refused_by_every_mode(tmp_path, capsys, option):
+    out = tmp_path / "cf"
+    assert main([str(DEAL), "--speeds", "100", "--cashflows", str(out)]) == 0
+    (out / "notes.csv").write_text("mine\n")  # not in the manifest
+    before = snapshot(out)
+    capsys.readouterr()
+    assert main([str(DEAL), "--speeds", "100", "--to", "maturity", "--cashflows", str(out), *option]) == 2
+    err = capsys.readouterr().err
+    assert "notes.csv, which run-deal did not write (not among the files an earlier run wrote there" in err
+    assert snapshot(out) == before
+
+
+def test_an_empty_folder_and_one_of_this_deals_files_without_a_manifest_are_written(tmp_path, capsys):
+    """A folder written before run-deal kept a manifest: files named as this deal's run names them."""
+    empty, older = tmp_path / "empty", tmp_path / "older"
+    empty.mkdir()
+    older.mkdir()
+    for name in ("A.csv", "payments.csv", "terms.csv"):
+        (older / name).write_text("old\n")
+    for out in (empty, older):
+        assert main([str(DEAL), "--speeds", "100", "--cashflows", str(out)]) == 0
+        assert sorted(p.name for p in out.iterdir()) == NEW_SET
+        assert (out / ".run-deal-cashflows").read_text().splitlines()[2:] == NEW_SET[1:]
+    (older / "A.csv").unlink()
+    (older / ".run-deal-cashflows").unlink()
+    (older / "Z.csv").write_text("a class this deal does not have\n")
+    assert main([str(DEAL), "--speeds", "100", "--cashflows", str(older)]) == 2
+    assert "Z.csv, which run-deal did not write (not a file this deal's run writes)" in capsys.readouterr().err
