@@ -172,6 +172,8 @@ def _main(args) -> int:
             if not available():
                 raise UsageError("--engine c: no C compiler found (install gcc, or set CC)")
     deal, assumptions, apath = load_files(args.deal, args.assumptions)  # the API's loader (interpreter/api.py)
+    _check_output_files(args, [("deal file", args.deal), ("assumptions file", apath), ("deal state", args.state),
+                               ("grid file", args.grid)])
     if args.cashflows:
         check_cashflow_names(deal)  # before anything runs or is written
     from .report import tasks
@@ -315,6 +317,20 @@ def format_afc(deal, assumptions, stress_text: str, classes=None) -> str:
             line += f" {base.cap[t, i, 0] * 100:>13.2f} {stressed.cap[t, i, 0] * 100:>13.2f}"
         out.write(line + "\n")
     return out.getvalue()
+
+
+def _check_output_files(args, inputs) -> None:
+    """--out, --report and --save-state replace FILE whole: never a folder, nor a
+    file this run reads (the deal, its assumptions, a state, a grid's YAML)."""
+    for option, path in (("--out", args.out), ("--report", args.report), ("--save-state", args.save_state)):
+        if not path:
+            continue
+        if os.path.isdir(path):
+            raise UsageError(f"{option} {path}: is a folder; name the file to write")
+        for what, source in inputs:
+            if source and os.path.isfile(path) and os.path.isfile(source) and os.path.samefile(path, source):
+                raise UsageError(f"{option} {path}: is the {what} this run reads; writing it would replace it "
+                                 f"(name another file)")
 
 
 def _check_tables_cover(deal, assumptions) -> None:

@@ -192,8 +192,9 @@ def sweep_stale(folder: Path, now: Optional[float] = None) -> None:
 
 
 def sweep_stale_tables(path: str, now: Optional[float] = None) -> None:
-    """Remove what killed --grid --out runs left beside FILE: tmpXXXXXXXX.csv.tmp
-    and .parquet.tmp files of this user, untouched for STALE_AFTER seconds."""
+    """Remove what killed --grid --out runs left beside FILE: .run-deal-grid-XXXXXXXX.csv.tmp
+    and .parquet.tmp files of this user, untouched for STALE_AFTER seconds (never
+    another program's tmpXXXXXXXX.csv.tmp)."""
     import re
     import time
     now = time.time() if now is None else now
@@ -203,7 +204,7 @@ def sweep_stale_tables(path: str, now: Optional[float] = None) -> None:
     except OSError:
         return
     for e in entries:
-        if not re.fullmatch(r"tmp[a-z0-9_]{8}\.(csv|parquet)\.tmp", e.name):
+        if not re.fullmatch(r"\.run-deal-grid-[a-z0-9_]{8}\.(csv|parquet)\.tmp", e.name):
             continue
         try:
             st = e.stat(follow_symlinks=False)

@@ -180,15 +180,17 @@ def test_stale_temporaries_of_ours_are_swept_and_nothing_else(tmp_path, capsys):
 
 def test_stale_grid_table_temporaries_beside_out_are_swept_and_nothing_else(tmp_path, capsys):
     old = time.time() - 2 * 3600
-    stale, fresh, other = tmp_path / "tmpab12_xyz.csv.tmp", tmp_path / "tmpcd34_xyz.csv.tmp", tmp_path / "notes.tmp"
-    for f in (stale, fresh, other):
+    stale, fresh, other = (tmp_path / ".run-deal-grid-ab12_xyz.csv.tmp", tmp_path / ".run-deal-grid-cd34_xyz.csv.tmp",
+                           tmp_path / "notes.tmp")
+    python = tmp_path / "tmpab12_xyz.csv.tmp"  # another Python program's temporary: not ours to sweep
+    for f in (stale, fresh, other, python):
         f.write_text("x\n")
-    for f in (stale, other):
+    for f in (stale, other, python):
         os.utime(f, (old, old))
     assert main([str(DEAL), "--grid", "speed=100", "--out", str(tmp_path / "grid.csv")]) == 0
     assert (tmp_path / "grid.csv").read_text().startswith("scenario,")
     assert not stale.exists()
-    assert fresh.exists() and other.exists()  # a run in progress, and a file that is not ours
+    assert fresh.exists() and other.exists() and python.exists()  # a run in progress, and files not ours
 
 
 # ------------------------------------------------------------------ 4: file names
@@ -385,3 +387,18 @@ def test_an_empty_folder_and_one_of_this_deals_files_without_a_manifest_are_writ
     (older / "Z.csv").write_text("a class this deal does not have\n")
     assert main([str(DEAL), "--speeds", "100", "--cashflows", str(older)]) == 2
     assert "Z.csv, which run-deal did not write (not a file this deal's run writes)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", [["--grid", "speed=100", "--out"], ["--report"], ["--save-state"]])
+def test_a_file_output_is_never_an_input_nor_a_folder(tmp_path, capsys, option):
+    deal, assumptions = tmp_path / "d.waterfall", tmp_path / "d.assumptions.yaml"
+    deal.write_text(DEAL.read_text())
+    assumptions.write_text(ASSUMPTIONS.read_text())
+    extra = ["--after", "3", "--speeds", "100", "--to", "maturity"] if option == ["--save-state"] else []
+    before = snapshot(tmp_path)
+    for target, said in ((deal, "is the deal file this run reads"),
+                         (assumptions, "is the assumptions file this run reads"), (tmp_path, "is a folder")):
+        assert main([str(deal), *option, str(target), *extra]) == 2
+        err = capsys.readouterr().err
+        assert f"{option[-1]} {target}: {said}" in err and "Traceback" not in err
+    assert snapshot(tmp_path) == before
