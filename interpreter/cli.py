@@ -202,6 +202,7 @@ def _main(args) -> int:
         from .state import run_from_state, save_state
         if args.save_state and args.state:
             raise UsageError("--save-state and --state: one at a time")
+        _check_state_options(args)
         if args.save_state or args.after is not None:
             sys.stdout.write(save_state(deal, assumptions, speeds, modes, args.save_state or "",
                                         args.after) if args.save_state else "")
@@ -317,6 +318,32 @@ def format_afc(deal, assumptions, stress_text: str, classes=None) -> str:
             line += f" {base.cap[t, i, 0] * 100:>13.2f} {stressed.cap[t, i, 0] * 100:>13.2f}"
         out.write(line + "\n")
     return out.getvalue()
+
+
+def _state_conflicts(args) -> List[str]:
+    """The options a run from (or to) a deal state would otherwise pass over."""
+    given = [("--decrement", args.decrement), ("--breakeven", args.breakeven is not None), ("--grid", args.grid),
+             ("--size", args.size), ("--remainder", args.remainder), ("--report", args.report), ("--afc", args.afc),
+             ("--severity", args.severity), ("--lag", args.lag is not None), ("--out", args.out),
+             ("--check", args.check)]
+    if args.save_state:  # it writes the state and nothing else
+        given += [("--inspect", args.inspect), ("--cashflows", args.cashflows), ("--price", args.price),
+                  ("--yield", args.yields), ("--dm", args.dms), ("--settle", args.settle), ("--face", args.face),
+                  ("--format", args.format != "table")]
+    return [name for name, on in given if on]
+
+
+def _check_state_options(args) -> None:
+    """--state and --save-state: an option they do not carry out is an input error, never passed over."""
+    conflicts = _state_conflicts(args)
+    if not conflicts:
+        return
+    first = conflicts[0]
+    if args.save_state:
+        raise UsageError(f"{first} with --save-state: --save-state only writes the deal state (run {first} "
+                         f"without it, or from the state with --state)")
+    raise UsageError(f"{first} does not run from a deal state yet: --state prints the tables, --inspect and "
+                     f"--cashflows (run {first} without --state)")
 
 
 def _check_output_files(args, inputs) -> None:
