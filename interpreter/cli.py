@@ -329,6 +329,7 @@ def _state_conflicts(args) -> List[str]:
     if args.save_state:  # it writes the state and nothing else
         given += [("--inspect", args.inspect), ("--cashflows", args.cashflows), ("--price", args.price),
                   ("--yield", args.yields), ("--dm", args.dms), ("--settle", args.settle), ("--face", args.face),
+                  ("--class", args.classes),
                   ("--format", args.format != "table")]
     return [name for name, on in given if on]
 
