@@ -274,7 +274,10 @@ def _main(args) -> int:
                             and r["to"] in [m.lower() for m in modes]], columns,
                            {w: collateral_rows(r, settle) for w, r in extra_runs.items()}, [], modes)  # the collateral line
     if args.cashflows:
-        write_cashflows(result, Path(args.cashflows), args.classes or None)
+        asked = [m.lower() for m in modes]  # the files carry the speeds and modes asked for, not the summary's
+        write_cashflows(result, Path(args.cashflows), args.classes or None,
+                        scenarios=[s for s, (sp, m) in enumerate(zip(result.speeds, result.modes))
+                                   if round(sp * 100, 9) in wanted and m.lower() in asked])
     if args.format == "json":
         import json
         doc = {"deal": deal.name, "settlement": (settle or deal.header.settlement or deal.header.closing).isoformat(),

@@ -17,6 +17,7 @@ from dsl.diagnostics import DealError
 
 from ..errors import UsageError
 from ..signals import signals_deferred
+from .amounts import DUST, amount_text
 from .analyze import payment_dates
 
 
@@ -323,12 +324,14 @@ def _quietly(fn, *args) -> None:
         pass
 
 
-def write_cashflows(result, directory: Path, classes=None, t0: int = 0, since_before=None) -> None:
+def write_cashflows(result, directory: Path, classes=None, t0: int = 0, since_before=None, scenarios=None) -> None:
     """One CSV per class (of ``classes`` only, when given: the payments too), one for
     the collateral, the clause ledger and every payment, written to a temporary folder and swapped in as a whole only when all
     are complete: DIR holds the new set or, on any failure or signal, exactly what
     it held before. ``t0``, ``since_before``: a run from a deal state after distribution
-    ``t0`` (and the events that happened before it): the periods from ``t0 + 1`` on."""
+    ``t0`` (and the events that happened before it): the periods from ``t0 + 1`` on.
+    ``scenarios``: the run's scenarios (indices) to write, numbered 0, 1, ... in
+    the files (default: all of them)."""
     import shutil
     _check_file_names(result.class_names)
     own = own_files(result.class_names)
@@ -344,7 +347,7 @@ def write_cashflows(result, directory: Path, classes=None, t0: int = 0, since_be
         with signals_deferred():
             # a new DIR gets the mode a plain mkdir gives; a replaced one keeps its own
             tmp = _new_temp(d if in_place else d.parent, 0o700 if in_place or d.exists() else 0o777)
-        _write_set(result, tmp, classes, t0, since_before)
+        _write_set(result, tmp, classes, t0, since_before, scenarios)
         _write_manifest(tmp, result.deal.name)
         if in_place:
             _move_in(tmp, d, own)
@@ -373,11 +376,16 @@ def _check_file_names(class_names) -> None:
         seen[key] = _safe(name)
 
 
-def _write_set(result, tmp: Path, classes=None, t0: int = 0, since_before=None) -> None:
+def _write_set(result, tmp: Path, classes=None, t0: int = 0, since_before=None, scenarios=None) -> None:
     import csv
+    # the scenarios asked for (the run may add some for the summary), numbered from 0 in the run's order
+    keep = list(range(len(result.speeds))) if scenarios is None else list(scenarios)
+    number = {s: n for n, s in enumerate(keep)}
     cols = ["scenario", "speed", "mode", "period", "date", "beginning balance", "interest", "principal",
             "ending balance"]
     T = result.n_periods
+    money = (result.begin_balance, result.interest, result.principal, result.balance, result.carryover_paid,
+             result.loss_reimbursed, result.writedown)
     dates = [d.isoformat() for d in result.dates]
     for ci, name in enumerate(result.class_names):
         if classes and name not in classes:
@@ -389,48 +397,44 @@ def _write_set(result, tmp: Path, classes=None, t0: int = 0, since_before=None) 
         with open(tmp / f"{_safe(name)}.csv", "w", newline="") as fh:
             w = csv.writer(fh, lineterminator="\n")
             w.writerow(cols + ["carryover paid", "loss reimbursed", "writedown", "rate"])
-            for s, sp in enumerate(result.speeds):
+            for n, s in enumerate(keep):
                 for t in range(t0, T):
-                    w.writerow([s, f"{sp * 100:g}%", result.modes[s], t + 1, cdates[t],
-                                repr(float(result.begin_balance[t, ci, s])), repr(float(result.interest[t, ci, s])),
-                                repr(float(result.principal[t, ci, s])), repr(float(result.balance[t, ci, s])),
-                                repr(float(result.carryover_paid[t, ci, s])),
-                                repr(float(result.loss_reimbursed[t, ci, s])),
-                                repr(float(result.writedown[t, ci, s])), repr(float(result.rate[t, ci, s]))])
+                    w.writerow([n, f"{result.speeds[s] * 100:g}%", result.modes[s], t + 1, cdates[t],
+                                *[amount_text(a[t, ci, s]) for a in money], repr(float(result.rate[t, ci, s]))])
     with open(tmp / "collateral.csv", "w", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(cols + ["group", "scheduled principal", "prepayment", "default", "recovery", "loss",
                            "penalty", "sale proceeds"])
         sold = result.sold_period if result.sold_period is not None else np.full(len(result.speeds), -1)
         for g, f in result.collateral.items():
-            for s, sp in enumerate(result.speeds):
+            for n, s in enumerate(keep):
                 for t in range(t0, T):
                     if 0 <= sold[s] < t:
                         break  # the collateral was sold (early retirement): no later flows
                     sale = f.end_balance[s, t] if sold[s] == t else 0.0
                     end = 0.0 if sold[s] == t else f.end_balance[s, t]
-                    w.writerow([s, f"{sp * 100:g}%", result.modes[s], t + 1, dates[t],
-                                repr(float(f.begin_balance[s, t])),
-                                repr(float(f.net_interest[s, t])), repr(float(f.principal[s, t])),
-                                repr(float(end)), g, repr(float(f.scheduled_principal[s, t])),
-                                repr(float(f.prepayment[s, t])), repr(float(f.default[s, t])),
-                                repr(float(f.recovery[s, t])), repr(float(f.loss[s, t])),
-                                repr(float(f.penalty[s, t])), repr(float(sale))])
+                    w.writerow([n, f"{result.speeds[s] * 100:g}%", result.modes[s], t + 1, dates[t],
+                                amount_text(f.begin_balance[s, t]),
+                                amount_text(f.net_interest[s, t]), amount_text(f.principal[s, t]),
+                                amount_text(end), g, amount_text(f.scheduled_principal[s, t]),
+                                amount_text(f.prepayment[s, t]), amount_text(f.default[s, t]),
+                                amount_text(f.recovery[s, t]), amount_text(f.loss[s, t]),
+                                amount_text(f.penalty[s, t]), amount_text(sale)])
     # The clause ledger: what each clause of the waterfall paid, so every
     # payment can be traced to the term-sheet clause that made it.
     with open(tmp / "clauses.csv", "w", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["scenario", "speed", "mode", "period", "date", "clause", "paid"])
-        for s, sp in enumerate(result.speeds):
+        for n, s in enumerate(keep):
             for t in range(t0, T):
                 for k, label in enumerate(result.clause_labels):
-                    w.writerow([s, f"{sp * 100:g}%", result.modes[s], t + 1, dates[t], label,
-                                repr(float(result.clause_paid[t, k, s]))])
+                    w.writerow([n, f"{result.speeds[s] * 100:g}%", result.modes[s], t + 1, dates[t], label,
+                                amount_text(result.clause_paid[t, k, s])])
     # Every defined term and state field by period (run(inspect=True)).
     if result.inspected is not None:
         from .inspect import terms_csv
         with open(tmp / "terms.csv", "w", newline="") as fh:
-            fh.write(terms_csv(result, t0, since_before))
+            fh.write(terms_csv(result, t0, since_before, keep))
     # Every payment, with the clause and the line of the deal file that made it.
     if result.trace is not None:
         with open(tmp / "payments.csv", "w", newline="") as fh:
@@ -442,9 +446,11 @@ def _write_set(result, tmp: Path, classes=None, t0: int = 0, since_before=None) 
                 for j, ci in enumerate(targets):
                     if classes and result.class_names[ci] not in classes:
                         continue
-                    for s in np.nonzero(paid[j])[0]:
-                        w.writerow([s, f"{result.speeds[s] * 100:g}%", result.modes[s], t + 1, dates[t], label,
-                                    line, what, result.class_names[ci], repr(float(paid[j, s]))])
+                    for s in np.nonzero(np.abs(paid[j]) >= DUST)[0]:  # a payment, not floating-point dust
+                        if s not in number:
+                            continue
+                        w.writerow([number[s], f"{result.speeds[s] * 100:g}%", result.modes[s], t + 1, dates[t], label,
+                                    line, what, result.class_names[ci], amount_text(paid[j, s])])
 
 
 def _safe(name: str) -> str:
