@@ -41,8 +41,24 @@ from .report.tables import format_csv, format_summary, format_tables
 from .signals import Interrupted, signals_end_quietly
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with the closest option named for one it does not know (--speds: did you mean --speeds?)."""
+
+    def error(self, message: str):
+        if message.startswith("unrecognized arguments:"):
+            from dsl.diagnostics import did_you_mean
+            known = [o for a in self._actions for o in a.option_strings if o.startswith("--")]
+            for word in message.split(":", 1)[1].split():
+                opt = word.split("=", 1)[0]
+                if opt.startswith("-") and opt not in known:
+                    hint = did_you_mean(opt, known).replace("'", "")
+                    message = f"unknown option {opt}" + (f": {hint}" if hint else " (run-deal --help lists them)")
+                    break
+        super().error(message)
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="run-deal", description="Run a .waterfall deal and print its term-sheet tables.")
+    p = _Parser(prog="run-deal", description="Run a .waterfall deal and print its term-sheet tables.")
     p.add_argument("deal", help="the .waterfall deal file")
     p.add_argument("--assumptions", "-a", help="assumptions YAML (default: <deal stem>.assumptions.yaml beside the deal)")
     p.add_argument("--speeds", help="comma-separated percents of the pricing speed, e.g. 0,50,100,200")
@@ -171,7 +187,7 @@ def _main(args) -> int:
             from .native.build import available
             if not available():
                 raise UsageError("--engine c: no C compiler found (install gcc, or set CC)")
-    deal, assumptions, apath = load_files(args.deal, args.assumptions)  # the API's loader (interpreter/api.py)
+    deal, assumptions, apath = _load(args.deal, args.assumptions)
     _check_output_files(args, [("deal file", args.deal), ("assumptions file", apath), ("deal state", args.state),
                                ("grid file", args.grid)])
     if args.cashflows:
@@ -301,6 +317,10 @@ def format_afc(deal, assumptions, stress_text: str, classes=None) -> str:
         stress = float(stress_text.strip().rstrip("%")) / 100.0
     except ValueError:
         raise UsageError(f"--afc: cannot read {stress_text!r} as a rate (e.g. 20%)") from None
+    if not any(c.cap is not None for c in deal.classes if not classes or c.name in classes):
+        which = "no class given with --class has" if classes else f"{deal.name} has no class with"
+        raise UsageError(f"--afc: {which} a cap (a Net Rate Cap or available funds cap): there is no "
+                         f"cap schedule to print")
     base = run(deal, assumptions, [1.0])
     stressed = run(deal, assumptions, [1.0], index_levels={i.name: stress for i in deal.indices})
     capped = [i for i, n in enumerate(base.class_names)
@@ -321,6 +341,23 @@ def format_afc(deal, assumptions, stress_text: str, classes=None) -> str:
             line += f" {base.cap[t, i, 0] * 100:>13.2f} {stressed.cap[t, i, 0] * 100:>13.2f}"
         out.write(line + "\n")
     return out.getvalue()
+
+
+def _load(deal_path: str, assumptions: Optional[str]):
+    """The API's loader (interpreter/api.py); an assumptions file that is not there
+    says where run-deal looked and how to name another."""
+    try:
+        return load_files(deal_path, assumptions)
+    except DealError as e:
+        from .api import assumptions_path
+        apath = assumptions if assumptions is not None else assumptions_path(deal_path)
+        if os.path.lexists(apath) or not any(d.span.file == apath for d in e.diagnostics):
+            raise
+        hint = (f"give the assumptions with --assumptions FILE (-a FILE)" if assumptions is None
+                else "check the path given to --assumptions")
+        where = " (run-deal looks beside the deal for DEAL.assumptions.yaml)" if assumptions is None else ""
+        raise DealError([attrs.evolve(d, hint=hint, message=d.message + where) if d.span.file == apath else d
+                         for d in e.diagnostics], e.sources) from None
 
 
 def _state_conflicts(args) -> List[str]:

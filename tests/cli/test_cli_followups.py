@@ -95,3 +95,48 @@ def test_scenario_numbers_are_the_same_with_and_without_inspect(tmp_path, capsys
     assert keys(tables / "2-A.csv") == keys(inspected / "2-A.csv") == [("0", "100%", "auction"),
                                                                        ("1", "100%", "maturity")]
     assert (tables / "2-A.csv").read_text() == (inspected / "2-A.csv").read_text()
+
+
+# ------------------------------------------------------------------ B: small command-line issues
+@pytest.mark.parametrize("args,said", [(["--speds", "100"], "unknown option --speds: did you mean --speeds?"),
+                                       (["--speds=100"], "unknown option --speds: did you mean --speeds?"),
+                                       (["--frmat", "csv"], "unknown option --frmat: did you mean --format?"),
+                                       (["--zzzzzz"], "unknown option --zzzzzz (run-deal --help lists them)")])
+def test_a_misspelt_option_names_the_closest(capsys, args, said):
+    with pytest.raises(SystemExit) as e:
+        main([SEQ, *args])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert f"run-deal: error: {said}" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("after", ["0", "last", "-1"])
+def test_after_outside_the_run_says_the_valid_range(tmp_path, capsys, after):
+    """A state after distribution 1 .. N-1 of a run of N distributions."""
+    deal, a, _ = load_files(SEQ, None)
+    n = run(deal, a, [1.0], to=["maturity"], keep="lean").n_periods
+    after = str(n) if after == "last" else after
+    path = tmp_path / "s.yaml"
+    assert main([SEQ, "--speeds", "100", "--to", "maturity", "--save-state", str(path), "--after", after]) == 2
+    err = capsys.readouterr().err
+    assert f"run-deal: error: --after {after}: give a distribution from 1 to {n - 1} (the run makes {n};" in err
+    assert not path.exists()
+
+
+def test_a_missing_assumptions_file_says_where_run_deal_looked_and_names_the_option(tmp_path, capsys):
+    deal = tmp_path / "x.waterfall"
+    deal.write_text(Path(SEQ).read_text())
+    assert main([str(deal)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{tmp_path / 'x.assumptions.yaml'}: error: cannot read the assumptions file")
+    assert "looks beside the deal for DEAL.assumptions.yaml" in err and "--assumptions FILE" in err
+    assert main([str(deal), "--assumptions", str(tmp_path / "nope.yaml")]) == 2
+    assert "check the path given to --assumptions" in capsys.readouterr().err
+
+
+def test_afc_on_a_deal_without_a_capped_class_is_an_input_error(capsys):
+    assert main([SEQ, "--afc"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "--afc: Sequential CMO 2024-1 has no class with a cap" in err
+    assert main([J4, "--afc", "--class", "A-R"]) == 2
+    assert "--afc: no class given with --class has a cap" in capsys.readouterr().err
