@@ -231,6 +231,7 @@ def _main(args) -> int:
                                         modes if args.to else None, args.inspect, args.format, args.cashflows,
                                         pricing))
         return 0
+    _check_one_output(args)
     if args.inspect:
         from .report.inspect_run import inspect_run
         sys.stdout.write(inspect_run(deal, assumptions, speeds, modes, args.inspect, args.format, args.cashflows))
@@ -358,6 +359,17 @@ def _load(deal_path: str, assumptions: Optional[str]):
         where = " (run-deal looks beside the deal for DEAL.assumptions.yaml)" if assumptions is None else ""
         raise DealError([attrs.evolve(d, hint=hint, message=d.message + where) if d.span.file == apath else d
                          for d in e.diagnostics], e.sources) from None
+
+
+def _check_one_output(args) -> None:
+    """--inspect, --afc and --grid each print instead of the tables: one at a time,
+    and --cashflows goes with the tables or --inspect (never passed over)."""
+    given = [n for n, on in (("--inspect", args.inspect), ("--afc", args.afc), ("--grid", args.grid)) if on]
+    if len(given) > 1:
+        raise UsageError(f"{given[0]} and {given[1]}: one at a time")
+    if args.cashflows and given and given[0] != "--inspect":
+        raise UsageError(f"--cashflows with {given[0]}: --cashflows writes the tables' run (or --inspect's); "
+                         f"{given[0]} prints its own table (run them one at a time)")
 
 
 def _state_conflicts(args) -> List[str]:

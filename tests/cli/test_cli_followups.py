@@ -140,3 +140,14 @@ def test_afc_on_a_deal_without_a_capped_class_is_an_input_error(capsys):
     assert out == "" and "--afc: Sequential CMO 2024-1 has no class with a cap" in err
     assert main([J4, "--afc", "--class", "A-R"]) == 2
     assert "--afc: no class given with --class has a cap" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args,said", [(["--grid", "speed=100", "--cashflows", "CF"], "--cashflows with --grid"),
+                                       (["--afc", "--cashflows", "CF"], "--cashflows with --afc"),
+                                       (["--inspect", "A", "--afc"], "--inspect and --afc: one at a time"),
+                                       (["--inspect", "A", "--grid", "speed=100"], "--inspect and --grid")])
+def test_an_output_option_that_would_be_passed_over_is_an_input_error(tmp_path, capsys, args, said):
+    args = [str(tmp_path / "cf") if a == "CF" else a for a in args]
+    assert main([SEQ, *args]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and f"run-deal: error: {said}" in err and not (tmp_path / "cf").exists()
