@@ -32,7 +32,8 @@ from .assumptions import MAX_SPEEDS
 from .engine import RunError, run
 from .errors import UsageError
 from .report.analyze import JSON_TABLE_KEYS, analyze
-from .report.cashflows import check_cashflow_names, cashflows_target, sweep_stale_tables, write_cashflows
+from .report.cashflows import (check_cashflow_names, cashflows_target, own_files, sweep_stale_tables,
+                               write_cashflows)
 from .report.pool import collateral_rows, format_collateral
 from .report.quotes import (face_amount, label_and_order, quote_lists, quoted_rows, settle_date, single_quotes,
                             speed_columns)
@@ -40,8 +41,24 @@ from .report.tables import format_csv, format_summary, format_tables, last_sched
 from .signals import Interrupted, signals_end_quietly
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with the closest option named for one it does not know (--speds: did you mean --speeds?)."""
+
+    def error(self, message: str):
+        if message.startswith("unrecognized arguments:"):
+            from dsl.diagnostics import did_you_mean
+            known = [o for a in self._actions for o in a.option_strings if o.startswith("--")]
+            for word in message.split(":", 1)[1].split():
+                opt = word.split("=", 1)[0]
+                if opt.startswith("-") and opt not in known:
+                    hint = did_you_mean(opt, known).replace("'", "")
+                    message = f"unknown option {opt}" + (f": {hint}" if hint else " (run-deal --help lists them)")
+                    break
+        super().error(message)
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="run-deal", description="Run a .waterfall deal and print its term-sheet tables.")
+    p = _Parser(prog="run-deal", description="Run a .waterfall deal and print its term-sheet tables.")
     p.add_argument("deal", help="the .waterfall deal file")
     p.add_argument("--assumptions", "-a", help="assumptions YAML (default: <deal stem>.assumptions.yaml beside the deal)")
     p.add_argument("--speeds", help="comma-separated percents of the pricing speed, e.g. 0,50,100,200")
@@ -170,7 +187,9 @@ def _main(args) -> int:
             from .native.build import available
             if not available():
                 raise UsageError("--engine c: no C compiler found (install gcc, or set CC)")
-    deal, assumptions, apath = load_files(args.deal, args.assumptions)  # the API's loader (interpreter/api.py)
+    deal, assumptions, apath = _load(args.deal, args.assumptions)
+    _check_output_files(args, [("deal file", args.deal), ("assumptions file", apath), ("deal state", args.state),
+                               ("grid file", args.grid)])
     if args.cashflows:
         check_cashflow_names(deal)  # before anything runs or is written
     from .report import tasks
@@ -194,11 +213,12 @@ def _main(args) -> int:
     from .options import check_options  # requests that conflict: input errors, before anything runs
     check_options(deal, assumptions, speeds if args.speeds else None, args.grid, prices, yields, dms)
     if args.cashflows and not args.grid:
-        cashflows_target(args.cashflows)  # refused now rather than after the run
+        cashflows_target(args.cashflows, own_files(class_names))  # refused now rather than after the run
     if args.save_state or args.state or args.after is not None:
         from .state import run_from_state, save_state
         if args.save_state and args.state:
             raise UsageError("--save-state and --state: one at a time")
+        _check_state_options(args)
         if args.save_state or args.after is not None:
             sys.stdout.write(save_state(deal, assumptions, speeds, modes, args.save_state or "",
                                         args.after) if args.save_state else "")
@@ -211,6 +231,7 @@ def _main(args) -> int:
                                         modes if args.to else None, args.inspect, args.format, args.cashflows,
                                         pricing))
         return 0
+    _check_one_output(args)
     if args.inspect:
         from .report.inspect_run import inspect_run
         sys.stdout.write(inspect_run(deal, assumptions, speeds, modes, args.inspect, args.format, args.cashflows))
@@ -270,7 +291,10 @@ def _main(args) -> int:
                             and r["to"] in [m.lower() for m in modes]], columns,
                            {w: collateral_rows(r, settle) for w, r in extra_runs.items()}, [], modes)  # the collateral line
     if args.cashflows:
-        write_cashflows(result, Path(args.cashflows), args.classes or None)
+        asked = [m.lower() for m in modes]  # the files carry the speeds and modes asked for, not the summary's
+        write_cashflows(result, Path(args.cashflows), args.classes or None,
+                        scenarios=[s for s, (sp, m) in enumerate(zip(result.speeds, result.modes))
+                                   if round(sp * 100, 9) in wanted and m.lower() in asked])
     if args.format == "json":
         import json
         doc = {"deal": deal.name, "settlement": (settle or deal.header.settlement or deal.header.closing).isoformat(),
@@ -296,6 +320,10 @@ def format_afc(deal, assumptions, stress_text: str, classes=None) -> str:
         stress = float(stress_text.strip().rstrip("%")) / 100.0
     except ValueError:
         raise UsageError(f"--afc: cannot read {stress_text!r} as a rate (e.g. 20%)") from None
+    if not any(c.cap is not None for c in deal.classes if not classes or c.name in classes):
+        which = "no class given with --class has" if classes else f"{deal.name} has no class with"
+        raise UsageError(f"--afc: {which} a cap (a Net Rate Cap or available funds cap): there is no "
+                         f"cap schedule to print")
     base = run(deal, assumptions, [1.0])
     stressed = run(deal, assumptions, [1.0], index_levels={i.name: stress for i in deal.indices})
     capped = [i for i, n in enumerate(base.class_names)
@@ -316,6 +344,75 @@ def format_afc(deal, assumptions, stress_text: str, classes=None) -> str:
             line += f" {base.cap[t, i, 0] * 100:>13.2f} {stressed.cap[t, i, 0] * 100:>13.2f}"
         out.write(line + "\n")
     return out.getvalue()
+
+
+def _load(deal_path: str, assumptions: Optional[str]):
+    """The API's loader (interpreter/api.py); an assumptions file that is not there
+    says where run-deal looked and how to name another."""
+    try:
+        return load_files(deal_path, assumptions)
+    except DealError as e:
+        from .api import assumptions_path
+        apath = assumptions if assumptions is not None else assumptions_path(deal_path)
+        if os.path.lexists(apath) or not any(d.span.file == apath for d in e.diagnostics):
+            raise
+        hint = (f"give the assumptions with --assumptions FILE (-a FILE)" if assumptions is None
+                else "check the path given to --assumptions")
+        where = " (run-deal looks beside the deal for DEAL.assumptions.yaml)" if assumptions is None else ""
+        raise DealError([attrs.evolve(d, hint=hint, message=d.message + where) if d.span.file == apath else d
+                         for d in e.diagnostics], e.sources) from None
+
+
+def _check_one_output(args) -> None:
+    """--inspect, --afc and --grid each print instead of the tables: one at a time,
+    and --cashflows goes with the tables or --inspect (never passed over)."""
+    given = [n for n, on in (("--inspect", args.inspect), ("--afc", args.afc), ("--grid", args.grid)) if on]
+    if len(given) > 1:
+        raise UsageError(f"{given[0]} and {given[1]}: one at a time")
+    if args.cashflows and given and given[0] != "--inspect":
+        raise UsageError(f"--cashflows with {given[0]}: --cashflows writes the tables' run (or --inspect's); "
+                         f"{given[0]} prints its own table (run them one at a time)")
+
+
+def _state_conflicts(args) -> List[str]:
+    """The options a run from (or to) a deal state would otherwise pass over."""
+    given = [("--decrement", args.decrement), ("--breakeven", args.breakeven is not None), ("--grid", args.grid),
+             ("--size", args.size), ("--remainder", args.remainder), ("--report", args.report), ("--afc", args.afc),
+             ("--severity", args.severity), ("--lag", args.lag is not None), ("--out", args.out),
+             ("--check", args.check)]
+    if args.save_state:  # it writes the state and nothing else
+        given += [("--inspect", args.inspect), ("--cashflows", args.cashflows), ("--price", args.price),
+                  ("--yield", args.yields), ("--dm", args.dms), ("--settle", args.settle), ("--face", args.face),
+                  ("--class", args.classes),
+                  ("--format", args.format != "table")]
+    return [name for name, on in given if on]
+
+
+def _check_state_options(args) -> None:
+    """--state and --save-state: an option they do not carry out is an input error, never passed over."""
+    conflicts = _state_conflicts(args)
+    if not conflicts:
+        return
+    first = conflicts[0]
+    if args.save_state:
+        raise UsageError(f"{first} with --save-state: --save-state only writes the deal state (run {first} "
+                         f"without it, or from the state with --state)")
+    raise UsageError(f"{first} does not run from a deal state yet: --state prints the tables, --inspect and "
+                     f"--cashflows (run {first} without --state)")
+
+
+def _check_output_files(args, inputs) -> None:
+    """--out, --report and --save-state replace FILE whole: never a folder, nor a
+    file this run reads (the deal, its assumptions, a state, a grid's YAML)."""
+    for option, path in (("--out", args.out), ("--report", args.report), ("--save-state", args.save_state)):
+        if not path:
+            continue
+        if os.path.isdir(path):
+            raise UsageError(f"{option} {path}: is a folder; name the file to write")
+        for what, source in inputs:
+            if source and os.path.isfile(path) and os.path.isfile(source) and os.path.samefile(path, source):
+                raise UsageError(f"{option} {path}: is the {what} this run reads; writing it would replace it "
+                                 f"(name another file)")
 
 
 def _check_tables_cover(deal, assumptions) -> None:

@@ -433,6 +433,12 @@ def _run_on_dask(address: str, deal, assumptions, parts, bounds, to, prices, def
             cluster.close()
 
 
+# --out FILE is written as .run-deal-grid-XXXXXXXX.csv.tmp beside FILE, then renamed
+# over it; a run killed midway leaves that file, which only a later run sweeps
+# (report.cashflows.sweep_stale_tables): a name no other program uses.
+TABLE_TEMP_PREFIX = ".run-deal-grid-"
+
+
 def write_table(cols: Dict[str, list], path: Optional[str], fmt: str) -> None:
     """CSV (or Parquet when pyarrow is installed and asked for), written atomically."""
     import csv
@@ -451,7 +457,7 @@ def write_table(cols: Dict[str, list], path: Optional[str], fmt: str) -> None:
             raise GridError("Parquet output needs --out FILE")
         table = pa.table(cols)
         d = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(dir=d, suffix=".parquet.tmp")
+        fd, tmp = tempfile.mkstemp(dir=d, prefix=TABLE_TEMP_PREFIX, suffix=".parquet.tmp")
         os.close(fd)
         try:
             pq.write_table(table, tmp)
@@ -467,7 +473,7 @@ def write_table(cols: Dict[str, list], path: Optional[str], fmt: str) -> None:
         w.writerow(["" if cols[k][i] is None else cols[k][i] for k in keys])
     if path:
         d = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(dir=d, suffix=".csv.tmp")
+        fd, tmp = tempfile.mkstemp(dir=d, prefix=TABLE_TEMP_PREFIX, suffix=".csv.tmp")
         try:
             with os.fdopen(fd, "w") as fh:
                 fh.write(buf.getvalue())

@@ -87,7 +87,8 @@ def state_after(result, n: int) -> DealState:
     if len(result.speeds) != 1:
         raise UsageError("--save-state: run exactly one speed and one mode (--speeds S --to MODE)")
     if not 1 <= n < result.n_periods:
-        raise UsageError(f"--after: {n} is not a distribution before the last ({result.n_periods})")
+        raise UsageError(f"--after {n}: give a distribution from 1 to {result.n_periods - 1} (the run makes "
+                         f"{result.n_periods}; a state after the last has nothing left to run)")
     if result.sold_period is not None and 0 <= result.sold_period[0] < n:
         raise UsageError(f"--after {n}: the collateral was sold at distribution {result.sold_period[0] + 1}; "
                          f"the deal has no state after it")

@@ -17,6 +17,7 @@ from dsl.diagnostics import DealError
 
 from ..errors import UsageError
 from ..signals import signals_deferred
+from .amounts import DUST, amount_text
 from .analyze import payment_dates
 
 
@@ -31,13 +32,16 @@ from .analyze import payment_dates
 # not write) the set is built in a .cashflows-* folder inside DIR and its files
 # moved into place one by one, the old files kept until all new ones are in and
 # put back on a failure: best effort, since a machine that stops midway can
-# leave a mix there. Because the whole folder is replaced, DIR must be new or
-# hold only what a run writes (*.csv files, and our temporaries): anything else
-# is refused, never swapped away.
+# leave a mix there. Because the whole folder is replaced, DIR must be new,
+# empty, or hold only what an earlier run wrote there: the files its manifest
+# (.run-deal-cashflows) lists, or, in a folder without one, files named as this
+# deal's run names them. Anything else (a loan tape.csv among them) is refused,
+# never swapped away.
 
 TEMP_PREFIX = ".cashflows-"
 STALE_AFTER = 3600.0  # seconds: a temporary of ours untouched this long is left from a dead run
 RESERVED_FILES = ("collateral", "clauses", "payments", "terms")  # the run's own CSVs, besides the classes'
+MANIFEST = ".run-deal-cashflows"  # in DIR: the files the run wrote there, one a line
 AT_FDCWD = -100
 RENAME_EXCHANGE = 2
 
@@ -83,19 +87,29 @@ def _name_span(deal, c) -> "A.Span":
     return sp
 
 
-def cashflows_target(directory) -> Path:
+def own_files(class_names) -> frozenset:
+    """The file names a --cashflows run of a deal with these classes may write."""
+    return frozenset([f"{_safe(n)}.csv" for n in class_names] + [f"{k}.csv" for k in RESERVED_FILES])
+
+
+def cashflows_target(directory, own=frozenset()) -> Path:
     """The folder --cashflows DIR writes (symbolic links followed), checked before
-    anything runs: new, or a folder holding only what a run writes."""
+    anything runs: new, empty, or holding only what a run wrote there (see
+    _foreign; ``own``: the files this deal's run writes, from own_files)."""
     d = Path(os.path.realpath(directory))
     if os.path.lexists(d):
         if not d.is_dir():
             raise UsageError(f"--cashflows {directory}: exists and is not a folder")
-        foreign = _foreign(d)
+        foreign = _foreign(d, own)
         if foreign:
             more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+            listed = os.path.lexists(d / MANIFEST)
+            why = (f"not among the files an earlier run wrote there (listed in {MANIFEST})" if listed
+                   else "not a file this deal's run writes")
             raise UsageError(f"--cashflows {directory}: the folder holds {', '.join(foreign[:3])}{more}, which "
-                             f"run-deal did not write; it replaces the whole folder, so it writes only to a new "
-                             f"folder or one holding just its CSV files (move those out, or name another folder)")
+                             f"run-deal did not write ({why}); a run replaces the whole folder, so it writes only "
+                             f"to a new or empty folder or one holding just its own files: move those files out, "
+                             f"or name another folder")
     else:
         up = d.parent
         while not os.path.lexists(up) and up != up.parent:
@@ -105,13 +119,29 @@ def cashflows_target(directory) -> Path:
     return d
 
 
-def _foreign(d: Path) -> List[str]:
-    """What in d a cashflows run did not write: anything but regular *.csv files
-    and our .cashflows-* temporaries (and lost+found on a mount point)."""
+def _manifest(d: Path) -> Optional[frozenset]:
+    """The files an earlier run wrote in d, from its manifest (None: d has none)."""
+    p = d / MANIFEST
+    if not p.is_file() or p.is_symlink():
+        return None
+    try:
+        text = p.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    return frozenset(x.strip() for x in text.splitlines() if x.strip() and not x.startswith("#"))
+
+
+def _foreign(d: Path, own=frozenset()) -> List[str]:
+    """What in d a cashflows run did not write: anything but regular files its
+    manifest lists (in a folder without a manifest, one written before run-deal
+    kept one: the names in ``own``), the manifest, our .cashflows-* temporaries
+    (and lost+found on a mount point)."""
     mount = os.path.ismount(d)
+    listed = _manifest(d)
+    ours = listed if listed is not None else own
     out = []
     for e in os.scandir(d):
-        if e.name.endswith(".csv") and e.is_file(follow_symlinks=False):
+        if e.is_file(follow_symlinks=False) and (e.name in ours or (e.name == MANIFEST and listed is not None)):
             continue
         if e.name.startswith(TEMP_PREFIX) and e.is_dir(follow_symlinks=False):
             continue
@@ -140,7 +170,7 @@ def _in_place(d: Path) -> bool:
 
 def sweep_stale(folder: Path, now: Optional[float] = None) -> None:
     """Remove what killed runs left in folder: our .cashflows-* folders (holding
-    only CSV files, owned by this user) untouched for STALE_AFTER seconds."""
+    only CSV files and a manifest, owned by this user) untouched for STALE_AFTER seconds."""
     import shutil
     import time
     now = time.time() if now is None else now
@@ -155,15 +185,17 @@ def sweep_stale(folder: Path, now: Optional[float] = None) -> None:
             st = e.stat(follow_symlinks=False)
             if now - st.st_mtime < STALE_AFTER or (hasattr(os, "geteuid") and st.st_uid != os.geteuid()):
                 continue
-            if all(x.name.endswith(".csv") and x.is_file(follow_symlinks=False) for x in os.scandir(e.path)):
+            if all((x.name.endswith(".csv") or x.name == MANIFEST) and x.is_file(follow_symlinks=False)
+                   for x in os.scandir(e.path)):
                 shutil.rmtree(e.path, ignore_errors=True)
         except OSError:
             continue
 
 
 def sweep_stale_tables(path: str, now: Optional[float] = None) -> None:
-    """Remove what killed --grid --out runs left beside FILE: tmpXXXXXXXX.csv.tmp
-    and .parquet.tmp files of this user, untouched for STALE_AFTER seconds."""
+    """Remove what killed --grid --out runs left beside FILE: .run-deal-grid-XXXXXXXX.csv.tmp
+    and .parquet.tmp files of this user, untouched for STALE_AFTER seconds (never
+    another program's tmpXXXXXXXX.csv.tmp)."""
     import re
     import time
     now = time.time() if now is None else now
@@ -173,7 +205,7 @@ def sweep_stale_tables(path: str, now: Optional[float] = None) -> None:
     except OSError:
         return
     for e in entries:
-        if not re.fullmatch(r"tmp[a-z0-9_]{8}\.(csv|parquet)\.tmp", e.name):
+        if not re.fullmatch(r"\.run-deal-grid-[a-z0-9_]{8}\.(csv|parquet)\.tmp", e.name):
             continue
         try:
             st = e.stat(follow_symlinks=False)
@@ -225,7 +257,7 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-def _swap_in(new: Path, d: Path) -> None:
+def _swap_in(new: Path, d: Path, own=frozenset()) -> None:
     """Put the folder new at d in one step. Afterwards the old set, if any, is at
     new (removed by the caller) or already gone; on failure d is as it was."""
     import shutil
@@ -233,7 +265,7 @@ def _swap_in(new: Path, d: Path) -> None:
         if not os.path.lexists(d):
             os.rename(new, d)
             return
-        if _foreign(d):  # something arrived while the run ran
+        if _foreign(d, own):  # something arrived while the run ran
             raise UsageError(f"--cashflows {d}: files run-deal did not write appeared during the run; left as it was")
         os.chmod(new, stat.S_IMODE(os.stat(d).st_mode))
         if _exchange(new, d):
@@ -248,17 +280,17 @@ def _swap_in(new: Path, d: Path) -> None:
         shutil.rmtree(aside, ignore_errors=True)
 
 
-def _move_in(new: Path, d: Path) -> None:
+def _move_in(new: Path, d: Path, own=frozenset()) -> None:
     """The new set's files into d one by one (d cannot be swapped): each file is
     replaced in one step; the old files are kept until all new ones are in, and
     put back if a step fails."""
     import shutil
     names = sorted(os.listdir(new))
     with signals_deferred():
-        if _foreign(d):
+        if _foreign(d, own):
             raise UsageError(f"--cashflows {d}: files run-deal did not write appeared during the run; left as it was")
-        stale = sorted(e.name for e in os.scandir(d)
-                       if e.name.endswith(".csv") and e.is_file(follow_symlinks=False) and e.name not in names)
+        stale = sorted(e.name for e in os.scandir(d)  # the earlier run's files (all of them, as checked above)
+                       if e.is_file(follow_symlinks=False) and e.name not in names)
         keep = _new_temp(d)
         kept, placed = [], []
         try:
@@ -292,15 +324,18 @@ def _quietly(fn, *args) -> None:
         pass
 
 
-def write_cashflows(result, directory: Path, classes=None, t0: int = 0, since_before=None) -> None:
+def write_cashflows(result, directory: Path, classes=None, t0: int = 0, since_before=None, scenarios=None) -> None:
     """One CSV per class (of ``classes`` only, when given: the payments too), one for
     the collateral, the clause ledger and every payment, written to a temporary folder and swapped in as a whole only when all
     are complete: DIR holds the new set or, on any failure or signal, exactly what
     it held before. ``t0``, ``since_before``: a run from a deal state after distribution
-    ``t0`` (and the events that happened before it): the periods from ``t0 + 1`` on."""
+    ``t0`` (and the events that happened before it): the periods from ``t0 + 1`` on.
+    ``scenarios``: the run's scenarios (indices) to write, numbered 0, 1, ... in
+    the files (default: all of them)."""
     import shutil
     _check_file_names(result.class_names)
-    d = cashflows_target(directory)
+    own = own_files(result.class_names)
+    d = cashflows_target(directory, own)
     in_place = _in_place(d)
     if not in_place:
         d.parent.mkdir(parents=True, exist_ok=True)
@@ -312,15 +347,24 @@ def write_cashflows(result, directory: Path, classes=None, t0: int = 0, since_be
         with signals_deferred():
             # a new DIR gets the mode a plain mkdir gives; a replaced one keeps its own
             tmp = _new_temp(d if in_place else d.parent, 0o700 if in_place or d.exists() else 0o777)
-        _write_set(result, tmp, classes, t0, since_before)
+        _write_set(result, tmp, classes, t0, since_before, scenarios)
+        _write_manifest(tmp, result.deal.name)
         if in_place:
-            _move_in(tmp, d)
+            _move_in(tmp, d, own)
         else:
-            _swap_in(tmp, d)
+            _swap_in(tmp, d, own)
     finally:
         if tmp is not None:
             with signals_deferred():
                 shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write_manifest(tmp: Path, deal_name: str) -> None:
+    """The manifest: what this run wrote, so a later run knows what it may replace."""
+    names = sorted(n for n in os.listdir(tmp) if n != MANIFEST)
+    with open(tmp / MANIFEST, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(f"# run-deal --cashflows wrote these files here for {deal_name}; a later run replaces this folder\n"
+                 f"# only if it holds nothing else\n" + "".join(n + "\n" for n in names))
 
 
 def _check_file_names(class_names) -> None:
@@ -332,11 +376,16 @@ def _check_file_names(class_names) -> None:
         seen[key] = _safe(name)
 
 
-def _write_set(result, tmp: Path, classes=None, t0: int = 0, since_before=None) -> None:
+def _write_set(result, tmp: Path, classes=None, t0: int = 0, since_before=None, scenarios=None) -> None:
     import csv
+    # the scenarios asked for (the run may add some for the summary), numbered from 0 in the run's order
+    keep = list(range(len(result.speeds))) if scenarios is None else list(scenarios)
+    number = {s: n for n, s in enumerate(keep)}
     cols = ["scenario", "speed", "mode", "period", "date", "beginning balance", "interest", "principal",
             "ending balance"]
     T = result.n_periods
+    money = (result.begin_balance, result.interest, result.principal, result.balance, result.carryover_paid,
+             result.loss_reimbursed, result.writedown)
     dates = [d.isoformat() for d in result.dates]
     for ci, name in enumerate(result.class_names):
         if classes and name not in classes:
@@ -348,48 +397,44 @@ def _write_set(result, tmp: Path, classes=None, t0: int = 0, since_before=None) 
         with open(tmp / f"{_safe(name)}.csv", "w", newline="") as fh:
             w = csv.writer(fh, lineterminator="\n")
             w.writerow(cols + ["carryover paid", "loss reimbursed", "writedown", "rate"])
-            for s, sp in enumerate(result.speeds):
+            for n, s in enumerate(keep):
                 for t in range(t0, T):
-                    w.writerow([s, f"{sp * 100:g}%", result.modes[s], t + 1, cdates[t],
-                                repr(float(result.begin_balance[t, ci, s])), repr(float(result.interest[t, ci, s])),
-                                repr(float(result.principal[t, ci, s])), repr(float(result.balance[t, ci, s])),
-                                repr(float(result.carryover_paid[t, ci, s])),
-                                repr(float(result.loss_reimbursed[t, ci, s])),
-                                repr(float(result.writedown[t, ci, s])), repr(float(result.rate[t, ci, s]))])
+                    w.writerow([n, f"{result.speeds[s] * 100:g}%", result.modes[s], t + 1, cdates[t],
+                                *[amount_text(a[t, ci, s]) for a in money], repr(float(result.rate[t, ci, s]))])
     with open(tmp / "collateral.csv", "w", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(cols + ["group", "scheduled principal", "prepayment", "default", "recovery", "loss",
                            "penalty", "sale proceeds"])
         sold = result.sold_period if result.sold_period is not None else np.full(len(result.speeds), -1)
         for g, f in result.collateral.items():
-            for s, sp in enumerate(result.speeds):
+            for n, s in enumerate(keep):
                 for t in range(t0, T):
                     if 0 <= sold[s] < t:
                         break  # the collateral was sold (early retirement): no later flows
                     sale = f.end_balance[s, t] if sold[s] == t else 0.0
                     end = 0.0 if sold[s] == t else f.end_balance[s, t]
-                    w.writerow([s, f"{sp * 100:g}%", result.modes[s], t + 1, dates[t],
-                                repr(float(f.begin_balance[s, t])),
-                                repr(float(f.net_interest[s, t])), repr(float(f.principal[s, t])),
-                                repr(float(end)), g, repr(float(f.scheduled_principal[s, t])),
-                                repr(float(f.prepayment[s, t])), repr(float(f.default[s, t])),
-                                repr(float(f.recovery[s, t])), repr(float(f.loss[s, t])),
-                                repr(float(f.penalty[s, t])), repr(float(sale))])
+                    w.writerow([n, f"{result.speeds[s] * 100:g}%", result.modes[s], t + 1, dates[t],
+                                amount_text(f.begin_balance[s, t]),
+                                amount_text(f.net_interest[s, t]), amount_text(f.principal[s, t]),
+                                amount_text(end), g, amount_text(f.scheduled_principal[s, t]),
+                                amount_text(f.prepayment[s, t]), amount_text(f.default[s, t]),
+                                amount_text(f.recovery[s, t]), amount_text(f.loss[s, t]),
+                                amount_text(f.penalty[s, t]), amount_text(sale)])
     # The clause ledger: what each clause of the waterfall paid, so every
     # payment can be traced to the term-sheet clause that made it.
     with open(tmp / "clauses.csv", "w", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["scenario", "speed", "mode", "period", "date", "clause", "paid"])
-        for s, sp in enumerate(result.speeds):
+        for n, s in enumerate(keep):
             for t in range(t0, T):
                 for k, label in enumerate(result.clause_labels):
-                    w.writerow([s, f"{sp * 100:g}%", result.modes[s], t + 1, dates[t], label,
-                                repr(float(result.clause_paid[t, k, s]))])
+                    w.writerow([n, f"{result.speeds[s] * 100:g}%", result.modes[s], t + 1, dates[t], label,
+                                amount_text(result.clause_paid[t, k, s])])
     # Every defined term and state field by period (run(inspect=True)).
     if result.inspected is not None:
         from .inspect import terms_csv
         with open(tmp / "terms.csv", "w", newline="") as fh:
-            fh.write(terms_csv(result, t0, since_before))
+            fh.write(terms_csv(result, t0, since_before, keep))
     # Every payment, with the clause and the line of the deal file that made it.
     if result.trace is not None:
         with open(tmp / "payments.csv", "w", newline="") as fh:
@@ -401,9 +446,11 @@ def _write_set(result, tmp: Path, classes=None, t0: int = 0, since_before=None) 
                 for j, ci in enumerate(targets):
                     if classes and result.class_names[ci] not in classes:
                         continue
-                    for s in np.nonzero(paid[j])[0]:
-                        w.writerow([s, f"{result.speeds[s] * 100:g}%", result.modes[s], t + 1, dates[t], label,
-                                    line, what, result.class_names[ci], repr(float(paid[j, s]))])
+                    for s in np.nonzero(np.abs(paid[j]) >= DUST)[0]:  # a payment, not floating-point dust
+                        if s not in number:
+                            continue
+                        w.writerow([number[s], f"{result.speeds[s] * 100:g}%", result.modes[s], t + 1, dates[t], label,
+                                    line, what, result.class_names[ci], amount_text(paid[j, s])])
 
 
 def _safe(name: str) -> str:

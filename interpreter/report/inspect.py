@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import UsageError
 from ..waterfall.inspection import RECORD_FIELDS
+from .amounts import amount_text, shown
 
 KEYS = ("scenario", "speed", "mode", "period", "date")
 
@@ -25,6 +26,29 @@ class Column(NamedTuple):
     index: int  # its row of RunResult.inspected, or the class (a record field)
     record: Optional[str] = None  # 'rate' or 'cap': a class record
     event: bool = False
+    amount: bool = False  # dollars: printed as 0 below report.amounts.DUST in CSV and text
+
+
+# The class and group fields in dollars (net_wac, delinquency, rate, cap are rates or percentages).
+AMOUNT_FIELDS = frozenset(("balance", "unpaid_interest", "unpaid_carryover", "unpaid_losses", "notional",
+                           "pool_balance", "interest", "principal", "loss", "cumulative_loss"))
+
+
+def _amounts(result) -> frozenset:
+    """The names among a run's inspections that are amounts in dollars: accounts,
+    contracts, a defined term whose kind is an amount (the units check's kinds),
+    and the class and group fields of AMOUNT_FIELDS."""
+    from dsl.checkctx import Context
+    from dsl.units import Kind, Kinds
+    deal = result.deal
+    kinds = Kinds(Context(deal))
+    out = {a.name for a in deal.accounts} | {c.name for c in deal.contracts}
+    out |= {d.name for d in deal.defines if kinds.name(d.name) is Kind.AMOUNT}
+    for ins in result.inspections:
+        head, dot, field = ins.name.rpartition(".")
+        if dot and field in AMOUNT_FIELDS and ins.name not in out:
+            out.add(ins.name)
+    return frozenset(out)
 
 
 def columns(result) -> List[Column]:
@@ -32,8 +56,9 @@ def columns(result) -> List[Column]:
     out = []
     accrues = _accruing(result)
     by_class = {}
+    amounts = _amounts(result)
     for j, ins in enumerate(result.inspections):
-        out.append(Column(ins.name, j, None, ins.event))
+        out.append(Column(ins.name, j, None, ins.event, ins.name in amounts))
         cls, _, field = ins.name.rpartition(".")
         if cls in accrues and field in ("balance", "notional"):
             by_class[cls] = len(out)
@@ -49,7 +74,8 @@ def _accruing(result) -> dict:
 
 def select(result, names: Sequence[str]) -> List[Column]:
     """The columns ``names`` ask for: a column's name, a class or a group (all
-    its fields), ``pool``, or ``all``. An unknown name is a usage error with
+    its fields; also written with a trailing dot: ``group_1.``), ``pool`` (every
+    group together, on any deal), or ``all``. An unknown name is a usage error with
     the closest name the run knows."""
     every = columns(result)
     by_name = {c.name: c for c in every}
@@ -63,6 +89,8 @@ def select(result, names: Sequence[str]) -> List[Column]:
         name = raw.strip()
         if not name:
             continue
+        if name.endswith(".") and name[:-1].strip() in prefixes:  # 'pool.', 'group_1.', '2-A.': all its fields
+            name = name[:-1].strip()
         if name == "all":
             got = every
         elif name in by_name:
@@ -96,20 +124,23 @@ def _last_period(result, s: int) -> int:
     return int(idx[-1]) if len(idx) else 0
 
 
-def rows(result, cols: Sequence[Column], t0: int = 0, since_before: Optional[dict] = None) -> List[dict]:
+def rows(result, cols: Sequence[Column], t0: int = 0, since_before: Optional[dict] = None,
+         scenarios: Optional[Sequence[int]] = None) -> List[dict]:
     """One dict per scenario x period (each scenario up to its last period): the
     keys of KEYS then each column's value (an event: NAME and NAME_since).
     ``t0``: the distributions made before the run (a run from a deal state:
     its rows start after them, periods keep their numbers); ``since_before``:
-    {event: period} for events that happened before the run started."""
+    {event: period} for events that happened before the run started;
+    ``scenarios``: the run's scenarios to show (numbered 0, 1, ... in the rows)."""
     since_before = since_before or {}
     out = []
     dates = [d.isoformat() for d in result.dates]
-    for s, sp in enumerate(result.speeds):
+    keep = range(len(result.speeds)) if scenarios is None else scenarios
+    for n, s in enumerate(keep):
         last = _last_period(result, s)
         since = {}
         for t in range(t0, last + 1):
-            row = {"scenario": s, "speed": f"{sp * 100:g}%", "mode": result.modes[s],
+            row = {"scenario": n, "speed": f"{result.speeds[s] * 100:g}%", "mode": result.modes[s],
                    "period": t + 1, "date": dates[t]}
             for c in cols:
                 if c.record is not None:
@@ -140,9 +171,11 @@ def to_csv(rows_: List[dict], cols: Sequence[Column]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     head = header(cols)
+    amounts = {c.name for c in cols if c.amount}
     w.writerow(head)
     for r in rows_:
-        w.writerow(["" if r[k] is None else (repr(r[k]) if isinstance(r[k], float) else r[k]) for k in head])
+        w.writerow(["" if r[k] is None else (amount_text(r[k]) if k in amounts else repr(r[k]))
+                    if isinstance(r[k], float) else r[k] for k in head])
     return buf.getvalue()
 
 
@@ -152,13 +185,15 @@ def to_json(deal_name: str, rows_: List[dict]) -> str:
     return json.dumps({"deal": deal_name, "inspect": clean}, indent=1) + "\n"
 
 
-def _cell(v) -> str:
+def _cell(v, amount: bool = False) -> str:
     if v is None:
         return ""
     if isinstance(v, int):
         return str(v)
     if not np.isfinite(v):
         return "NA"
+    if amount:  # dollars and cents; floating-point dust is 0.00
+        return f"{shown(v):,.2f}"
     if v != 0 and abs(v) < 10:  # a rate, a fraction, a ratio: its significant digits
         return f"{v:.6g}"
     return f"{v:,.2f}"
@@ -171,8 +206,9 @@ def to_text(deal_name: str, rows_: List[dict], cols: Sequence[Column]) -> str:
     scenario = None
     widths = [max(len(h), 6) for h in head]
     body = []
+    amounts = {c.name for c in cols if c.amount}
     for r in rows_:
-        cells = [str(r["period"]), r["date"]] + [_cell(r[h]) for h in head[2:]]
+        cells = [str(r["period"]), r["date"]] + [_cell(r[h], h in amounts) for h in head[2:]]
         widths = [max(w, len(x)) for w, x in zip(widths, cells)]
         body.append((r, cells))
     out.write(f"{deal_name}: values after each period's waterfall and losses\n")
@@ -195,7 +231,7 @@ def render(result, names: Sequence[str], fmt: str, t0: int = 0, since_before: Op
     return to_text(result.deal.name, rs, cols)
 
 
-def terms_csv(result, t0: int = 0, since_before: Optional[dict] = None) -> str:
-    """--cashflows' terms.csv: every column, every scenario and period."""
+def terms_csv(result, t0: int = 0, since_before: Optional[dict] = None, scenarios=None) -> str:
+    """--cashflows' terms.csv: every column, every scenario (of ``scenarios``) and period."""
     cols = columns(result)
-    return to_csv(rows(result, cols, t0, since_before), cols)
+    return to_csv(rows(result, cols, t0, since_before, scenarios), cols)

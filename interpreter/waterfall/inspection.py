@@ -65,8 +65,9 @@ def inspections(program: P.Program) -> tuple:
             out += [P.Inspection(f"{decl.name}.{field}", op) for field, op in _class_ops(c).items()]
     for g, name in enumerate(program.groups):
         out += [P.Inspection(f"{group_prefix(name)}.{field}", op) for field, op in _group_ops(g).items()]
-    if len(program.groups) > 1:
-        out += [P.Inspection(f"pool.{field}", op) for field, op in _group_ops(None).items()]
+    # pool.FIELD on every deal (on a one-group deal, the group's own figures): a
+    # name the user can give without first counting the deal's groups
+    out += [P.Inspection(f"pool.{field}", op) for field, op in _group_ops(None).items()]
     return tuple(out)
 
 

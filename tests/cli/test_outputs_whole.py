@@ -17,7 +17,7 @@ from interpreter.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 DEAL = ROOT / "deals" / "sequential-cmo.waterfall"
 ASSUMPTIONS = ROOT / "deals" / "sequential-cmo.assumptions.yaml"
-NEW_SET = ["A.csv", "B.csv", "C.csv", "D.csv", "R.csv", "clauses.csv", "collateral.csv", "payments.csv", "terms.csv"]
+NEW_SET = [".run-deal-cashflows", "A.csv", "B.csv", "C.csv", "D.csv", "R.csv", "clauses.csv", "collateral.csv", "payments.csv", "terms.csv"]
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="signals, /proc and prctl: Linux")
 
@@ -32,10 +32,12 @@ def snapshot(folder: Path) -> dict:
 
 
 def old_set(folder: Path) -> dict:
-    """A folder as an earlier run left it (and a stale class file a new run drops)."""
+    """A folder as an earlier run left it, its manifest listing its files (and a
+    stale class file a new run drops)."""
     folder.mkdir()
     for name in ("A.csv", "B.csv", "payments.csv", "Z.csv"):
         (folder / name).write_text(f"old {name}\n")
+    (folder / ".run-deal-cashflows").write_text("# an earlier run\nA.csv\nB.csv\npayments.csv\nZ.csv\n")
     return snapshot(folder)
 
 
@@ -178,15 +180,17 @@ def test_stale_temporaries_of_ours_are_swept_and_nothing_else(tmp_path, capsys):
 
 def test_stale_grid_table_temporaries_beside_out_are_swept_and_nothing_else(tmp_path, capsys):
     old = time.time() - 2 * 3600
-    stale, fresh, other = tmp_path / "tmpab12_xyz.csv.tmp", tmp_path / "tmpcd34_xyz.csv.tmp", tmp_path / "notes.tmp"
-    for f in (stale, fresh, other):
+    stale, fresh, other = (tmp_path / ".run-deal-grid-ab12_xyz.csv.tmp", tmp_path / ".run-deal-grid-cd34_xyz.csv.tmp",
+                           tmp_path / "notes.tmp")
+    python = tmp_path / "tmpab12_xyz.csv.tmp"  # another Python program's temporary: not ours to sweep
+    for f in (stale, fresh, other, python):
         f.write_text("x\n")
-    for f in (stale, other):
+    for f in (stale, other, python):
         os.utime(f, (old, old))
     assert main([str(DEAL), "--grid", "speed=100", "--out", str(tmp_path / "grid.csv")]) == 0
     assert (tmp_path / "grid.csv").read_text().startswith("scenario,")
     assert not stale.exists()
-    assert fresh.exists() and other.exists()  # a run in progress, and a file that is not ours
+    assert fresh.exists() and other.exists() and python.exists()  # a run in progress, and files not ours
 
 
 # ------------------------------------------------------------------ 4: file names
@@ -337,3 +341,64 @@ def _kill(p, workers) -> None:
             os.kill(w, signal.SIGKILL)
         except OSError:
             pass
+
+
+# ------------------------------------------------------------------ A13: never a file run-deal did not write
+def test_a_folder_holding_a_csv_run_deal_did_not_write_is_refused_untouched(tmp_path, capsys):
+    """mkdir tapes; echo x > tapes/my-loan-tape.csv; run-deal DEAL --cashflows tapes: the tape stays."""
+    out = tmp_path / "tapes"
+    out.mkdir()
+    (out / "my-loan-tape.csv").write_text("x\n")
+    before = snapshot(out)
+    assert main([str(DEAL), "--speeds", "100", "--cashflows", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"--cashflows {out}: the folder holds my-loan-tape.csv, which run-deal did not write" in err
+    assert "move those files out, or name another folder" in err and "Traceback" not in err
+    assert snapshot(out) == before
+    assert temporaries(tmp_path, out) == []
+
+
+@pytest.mark.parametrize("option", [["--inspect", "pool"], []])
+def test_a_csv_beside_an_earlier_runs_set_is_refused_by_every_mode(tmp_path, capsys, option):
+    out = tmp_path / "cf"
+    assert main([str(DEAL), "--speeds", "100", "--cashflows", str(out)]) == 0
+    (out / "notes.csv").write_text("mine\n")  # not in the manifest
+    before = snapshot(out)
+    capsys.readouterr()
+    assert main([str(DEAL), "--speeds", "100", "--to", "maturity", "--cashflows", str(out), *option]) == 2
+    err = capsys.readouterr().err
+    assert "notes.csv, which run-deal did not write (not among the files an earlier run wrote there" in err
+    assert snapshot(out) == before
+
+
+def test_an_empty_folder_and_one_of_this_deals_files_without_a_manifest_are_written(tmp_path, capsys):
+    """A folder written before run-deal kept a manifest: files named as this deal's run names them."""
+    empty, older = tmp_path / "empty", tmp_path / "older"
+    empty.mkdir()
+    older.mkdir()
+    for name in ("A.csv", "payments.csv", "terms.csv"):
+        (older / name).write_text("old\n")
+    for out in (empty, older):
+        assert main([str(DEAL), "--speeds", "100", "--cashflows", str(out)]) == 0
+        assert sorted(p.name for p in out.iterdir()) == NEW_SET
+        assert (out / ".run-deal-cashflows").read_text().splitlines()[2:] == NEW_SET[1:]
+    (older / "A.csv").unlink()
+    (older / ".run-deal-cashflows").unlink()
+    (older / "Z.csv").write_text("a class this deal does not have\n")
+    assert main([str(DEAL), "--speeds", "100", "--cashflows", str(older)]) == 2
+    assert "Z.csv, which run-deal did not write (not a file this deal's run writes)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", [["--grid", "speed=100", "--out"], ["--report"], ["--save-state"]])
+def test_a_file_output_is_never_an_input_nor_a_folder(tmp_path, capsys, option):
+    deal, assumptions = tmp_path / "d.waterfall", tmp_path / "d.assumptions.yaml"
+    deal.write_text(DEAL.read_text())
+    assumptions.write_text(ASSUMPTIONS.read_text())
+    extra = ["--after", "3", "--speeds", "100", "--to", "maturity"] if option == ["--save-state"] else []
+    before = snapshot(tmp_path)
+    for target, said in ((deal, "is the deal file this run reads"),
+                         (assumptions, "is the assumptions file this run reads"), (tmp_path, "is a folder")):
+        assert main([str(deal), *option, str(target), *extra]) == 2
+        err = capsys.readouterr().err
+        assert f"{option[-1]} {target}: {said}" in err and "Traceback" not in err
+    assert snapshot(tmp_path) == before

@@ -51,7 +51,7 @@ def test_cashflow_files_sum_to_the_collateral(tmp_path, capsys):
     out = tmp_path / "cf"
     assert main([DEAL, "--speeds", "100,200", "--cashflows", str(out), "--format", "csv"]) == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["A.csv", "B.csv", "C.csv", "D.csv", "R.csv", "clauses.csv", "collateral.csv", "payments.csv", "terms.csv"]
+    assert names == [".run-deal-cashflows", "A.csv", "B.csv", "C.csv", "D.csv", "R.csv", "clauses.csv", "collateral.csv", "payments.csv", "terms.csv"]
 
     def load(name):
         with open(out / name) as fh:

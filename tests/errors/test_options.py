@@ -78,7 +78,7 @@ def test_class_limits_the_cashflow_files(seq, capsys, tmp_path):
     out = tmp_path / "flows"
     assert main([seq, "--class", "B", "--cashflows", str(out)]) == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["B.csv", "clauses.csv", "collateral.csv", "payments.csv", "terms.csv"]
+    assert names == [".run-deal-cashflows", "B.csv", "clauses.csv", "collateral.csv", "payments.csv", "terms.csv"]
     classes = {line.split(",")[8] for line in (out / "payments.csv").read_text().splitlines()[1:]}
     assert classes == {"B"}
 

@@ -136,3 +136,27 @@ def test_cashflows_write_terms_csv(tmp_path, capsys):
         rows = list(csv.DictReader(fh))
     assert "oc_target" in rows[0] and "group_1.pool_balance" in rows[0]
     assert float(next(r for r in rows if r["period"] == "7")["oc_target"]) == pytest.approx(2_152_500.0)
+
+
+SEQ = str(DEALS / "sequential-cmo.waterfall")  # one collateral group
+
+
+@pytest.mark.parametrize("deal,names", [(J4, ["pool.", "pool"]), (SEQ, ["pool.", "pool"])])
+def test_pool_with_or_without_its_dot_gives_every_group_together(capsys, deal, names):
+    """README: `pool.` gives the fields of all groups together, on a deal of one group too."""
+    heads = []
+    for name in names:
+        assert main([deal, "--speeds", "100", "--to", "maturity", "--inspect", name, "--format", "csv"]) == 0
+        heads.append(list(_csv(capsys)[0]))
+    assert heads[0] == heads[1]
+    assert [h for h in heads[0] if "." in h] == [f"pool.{f}" for f in ("pool_balance", "net_wac", "interest",
+                                                                        "principal", "loss", "cumulative_loss",
+                                                                        "delinquency")]
+
+
+def test_one_group_pool_fields_are_the_groups_own(capsys):
+    assert main([SEQ, "--speeds", "100", "--to", "maturity", "--inspect", "pool.net_wac,group_1.net_wac,"
+                 "pool.pool_balance,group_1.", "--format", "csv"]) == 0
+    rows = _csv(capsys)
+    assert rows and all(r["pool.net_wac"] == r["group_1.net_wac"] and r["pool.pool_balance"] ==
+                        r["group_1.pool_balance"] for r in rows)

@@ -86,3 +86,28 @@ def test_an_unknown_key_suggests_the_word(j4_state, tmp_path, capsys):
     p = _broken(j4_state, tmp_path, "unpaid interest", "unpaid intrest")
     assert main([J4, "--state", str(p)]) == 2
     assert "did you mean 'unpaid interest'?" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("options", [["--decrement"], ["--breakeven"], ["--grid", "cdr=0,1"],
+                                     ["--size", "1-A-1 wal=0.90", "--remainder", "1-A-2"], ["--report", "r.html"],
+                                     ["--afc"], ["--check"]])
+def test_a_report_option_a_state_run_does_not_carry_out_is_an_input_error(j4_state, capsys, options, tmp_path):
+    """A12: each of these exited 0 with the ordinary tables, the option passed over."""
+    options = [str(tmp_path / o) if o.endswith(".html") else o for o in options]
+    assert main([J4, "--state", str(j4_state), *options]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "Traceback" not in err
+    assert f"run-deal: error: {options[0]} does not run from a deal state yet" in err
+    assert not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize("options", [["--decrement"], ["--inspect", "oc_target"], ["--cashflows", "cf"],
+                                     ["--format", "json"], ["--price", "100"]])
+def test_save_state_refuses_what_it_would_pass_over(capsys, options, tmp_path):
+    path = tmp_path / "s.yaml"
+    options = [str(tmp_path / o) if o == "cf" else o for o in options]
+    assert main([J4, "--speeds", "100", "--to", "maturity", "--save-state", str(path), "--after", "24",
+                 *options]) == 2
+    err = capsys.readouterr().err
+    assert f"run-deal: error: {options[0]} with --save-state: --save-state only writes the deal state" in err
+    assert not path.exists() and not (tmp_path / "cf").exists()
