@@ -121,16 +121,19 @@ def _unit(gen: Generator) -> str:
         n = len(targets)
         pool = " + ".join(gen.gfield("end_balance", g) for g in range(NG))
         lines = [f"        if (s->ev_now[{k}] && retire_event == {k} && s->alive > 0) {{",
-                 f"            double proceeds = {pool};",
-                 "            collected = collected + proceeds;"]
+                 f"            double proceeds = ({pool}) + s->pending[t];",
+                 "            collected = collected + proceeds;",
+                 "            double rest = proceeds;"]
         if n:
-            lines += [f"            double d[{n}] = {{{', '.join(f's->balance[{c}]' for c in targets)}}}, p[{n}];",
-                      f"            prorata(proceeds, d, d, p, {n});"]
-            for j, c in enumerate(targets):
-                lines.append(f"            s->balance[{c}] -= p[{j}]; s->paid_principal[{c}] += p[{j}];")
-            lines.append(f"            double rest = proceeds - ({' + '.join(f'p[{j}]' for j in range(n))});")
-        else:
-            lines.append("            double rest = proceeds;")
+            lines.append(f"            double p[{n}];")
+        for tier in e.tiers:  # program.EventDecl: tier by tier, pro rata within one
+            js = [targets.index(c) for c in tier]
+            lines += [f"            {{ double d[{len(tier)}] = {{{', '.join(f's->balance[{c}]' for c in tier)}}}, "
+                      f"q[{len(tier)}]; prorata(rest, d, d, q, {len(tier)});",
+                      f"              {' '.join(f'p[{j}] = q[{i}];' for i, j in enumerate(js))}",
+                      f"              rest = rest - ({' + '.join(f'q[{i}]' for i in range(len(tier)))}); }}"]
+        for j, c in enumerate(targets):
+            lines.append(f"            s->balance[{c}] -= p[{j}]; s->paid_principal[{c}] += p[{j}];")
         if m.first_residual is not None:
             lines.append(f"            s->paid_total += rest; s->paid_interest[{m.first_residual}] += rest;")
         lines += ["            sold = 1;", "        }"]

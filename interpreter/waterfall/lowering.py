@@ -110,10 +110,12 @@ class Model:
                                for c, cls in enumerate(self.classes) if cls.notional is not None)
         self.contract_decls = tuple(P.ContractDecl(k, self.lower(c.pays), self.fund_index[("contract", c.name)],
                                                    c.span) for k, c in enumerate(deal.contracts))
-        self.event_decls = tuple(P.EventDecl(k, self.lower(e.when), tuple(int(c) for c in self.event_retires[k]),
-                                             e.span) for k, e in enumerate(deal.events))
         self.loss_decls = tuple(P.LossDecl(mode, tuple(int(c) for c in order), step.span)
                                 for (mode, order), step in zip(self.loss_order, deal.losses.steps if deal.losses else ()))
+        self.event_decls = tuple(P.EventDecl(k, self.lower(e.when), retires, e.span,
+                                             P.sale_tiers(retires, self.loss_decls))
+                                 for k, e in enumerate(deal.events)
+                                 for retires in [tuple(int(c) for c in self.event_retires[k])])
         self.table_data = tuple(
             P.TableData(k, t.name, str(t.key), self.tables[t.name],
                         max((r.last if r.last is not None else n_periods + 1) for r in t.rows), t.span)

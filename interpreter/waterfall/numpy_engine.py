@@ -535,22 +535,28 @@ class _NumpyPeriod:
             before = st.paid_total.copy()
 
     def retirement(self):
-        # in a run 'to' an event, the period it happens the collateral is sold
-        # at its balance and the proceeds retire the classes
+        # in a run 'to' an event, the period it happens the collateral is sold (its
+        # balance and the recoveries still to come: program.EventDecl) and the
+        # proceeds retire the classes, tier by tier
         st, program, t, alive = self.st, self.program, self.t, self.st.alive
         self.sold = sold = np.zeros(st.S, dtype=bool)
         for k, decl in enumerate(program.event_decls):
             m = st.event_now[k] & (self.retire_event == k) & (alive > 0)
             if not m.any():
                 continue
-            proceeds = np.where(m, sum(self.flows[g].end_balance[:, t] for g in program.groups), 0.0)
+            pool = sum(self.flows[g].end_balance[:, t] for g in program.groups) + self.pending[:, t]
+            proceeds = np.where(m, pool, 0.0)
             self.collected = self.collected + proceeds
             targets = np.array(decl.retires, dtype=int)
-            due = st.balance[targets]
-            paid = _pro_rata(proceeds, due, due)
+            paid = np.zeros((len(targets), st.S))
+            rest = proceeds
+            for tier in decl.tiers:
+                rows = np.array([decl.retires.index(c) for c in tier], dtype=int)
+                due = st.balance[np.array(tier, dtype=int)]
+                paid[rows] = _pro_rata(rest, due, due)
+                rest = rest - rowsum(paid[rows])
             st.balance[targets] -= paid
             st.paid_principal[targets] += paid
-            rest = proceeds - rowsum(paid)
             if program.first_residual is not None:
                 st.pay_cash(program.first_residual, rest, "residual")
             if st.trace is not None:

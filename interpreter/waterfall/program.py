@@ -487,12 +487,33 @@ class ContractDecl(NamedTuple):
 
 class EventDecl(NamedTuple):
     """Event ``k`` happens in the first period ``when`` holds; a run to it
-    retires the classes ``retires`` (pro rata by balance) from the sale of the
-    collateral, the rest to the first residual class."""
+    retires the classes ``retires`` from the sale of the collateral (its
+    performing balance and the recoveries still to come on defaulted loans),
+    paying ``tiers`` in order, pro rata by balance within a tier (so a
+    shortfall falls where the deal's losses would), the rest to the first
+    residual class."""
     k: int
     when: object
     retires: Tuple[int, ...]
     span: A.Span = A.NOWHERE
+    tiers: Tuple[Tuple[int, ...], ...] = ()
+
+
+def sale_tiers(retires: Tuple[int, ...], loss_decls) -> Tuple[Tuple[int, ...], ...]:
+    """The order a sale's proceeds pay the classes it retires: the classes no
+    loss allocation names first (pro rata), then the loss allocation's classes
+    in reverse (the last to take a loss is the first paid); a sequential
+    allocation gives each class a tier of its own, a pro rata one a shared tier."""
+    tiers = []
+    for loss in loss_decls:
+        if loss.mode is Mode.SEQUENTIAL:
+            tiers += [(c,) for c in loss.classes]
+        else:
+            tiers.append(tuple(loss.classes))
+    tiers = [t for t in (tuple(c for c in tier if c in retires) for tier in tiers) if t]
+    named = {c for t in tiers for c in t}
+    first = tuple(c for c in retires if c not in named)
+    return tuple(([first] if first else []) + tiers[::-1])
 
 
 class LossDecl(NamedTuple):

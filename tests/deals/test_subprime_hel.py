@@ -329,14 +329,16 @@ def grid(deal, tmp_path_factory):
 
 def collections(r, deal):
     """(T, S) cash into the deal: collateral net interest, principal and prepayment charges
-    plus the cap receipts; in a run to the call, the sale of the loans at their balance in
-    the call period and nothing after it."""
+    plus the cap receipts; in a run to the call, the sale of the loans in the call period
+    (the performing ones at their balance, the defaulted ones at the recoveries still to
+    come: defaults less losses less recoveries received) and nothing after it."""
     coll = (pool(r, "net_interest") + pool(r, "principal") + pool(r, "penalty") + cap_receipts(r, deal)).T
     pe = pool(r, "end_balance").T
+    to_come = np.maximum(np.cumsum(pool(r, "default") - pool(r, "loss") - pool(r, "recovery"), axis=1), 0.0).T
     for s, mode in enumerate(r.modes):
         if mode == "call":
             tc = int(np.nonzero(pe[:, s] <= 0.10 * CUTOFF)[0][0])
-            coll[tc, s] += pe[tc, s]
+            coll[tc, s] += pe[tc, s] + to_come[tc, s]
             coll[tc + 1:, s] = 0.0
     return coll
 

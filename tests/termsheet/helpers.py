@@ -143,13 +143,17 @@ def alive_mask(r):
 
 
 def sale_proceeds(r):
-    """(T, S) the pool balance sold in the sale period of a run 'to' an event."""
+    """(T, S) the collateral sold in the sale period of a run 'to' an event: the pool
+    balance and the recoveries still to come on defaulted loans (defaults less losses
+    less recoveries received)."""
     out = np.zeros((r.n_periods, len(r.speeds)))
     pe = pool_end(r)
+    f = list(r.collateral.values())
+    to_come = np.maximum(sum(np.cumsum(g.default - g.loss - g.recovery, axis=1) for g in f), 0.0)  # (S, T)
     for s in range(len(r.speeds)):
         t = sale_t(r, s)
         if t is not None:
-            out[t, s] = pe[s, t]
+            out[t, s] = pe[s, t] + to_come[s, t]
     return out
 
 
