@@ -81,6 +81,88 @@ def calendar(cx: Context) -> Iterator[Diagnostic]:
                   expected=f"a date before {LAST_FIRST_DISTRIBUTION}")
 
 
+def _month(d: _dt.date) -> int:
+    return d.year * 12 + d.month - 1
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def _month_name(m: int) -> str:
+    return _dt.date(m // 12, m % 12 + 1, 1).strftime("%B %Y")
+
+
+def dates(cx: Context) -> Iterator[Diagnostic]:
+    """The header's dates agree with each other as a real deal's do: the first
+    distribution is a distribution date (its day the distribution day, as stated
+    or after the business-day rule) within two months of closing, and the cut-off
+    is the first of the closing month or of the month before (a closing in the
+    month's first days). A deal's collections are run from the month before its
+    first distribution: a date that disagrees would be ignored or lose months."""
+    from interpreter.dates import _clip_day, roll
+    h = cx.deal.header
+    fd, closing, cutoff = h.first_distribution, h.closing, h.cutoff
+    if fd is None or fd >= LAST_FIRST_DISTRIBUTION:
+        return  # missing, or the calendar check's error
+    rule = {A.BusinessRule.FOLLOWING: "following", A.BusinessRule.MODIFIED_FOLLOWING: "modified following",
+            A.BusinessRule.PRECEDING: "preceding", A.BusinessRule.NO_ADJUSTMENT: "none"}[h.business_rule]
+    stated = _clip_day(fd.year, fd.month, h.distribution_day)
+    rolled = roll(stated, rule)
+    if fd not in (stated, rolled):
+        dated = f"{stated}" if rolled == stated else f"{stated} ({rolled} after the business-day rule)"
+        yield err(h.span_of("first_distribution"),
+                  f"first distribution {fd} is not a distribution date: distribution day {h.distribution_day} "
+                  f"puts {fd.strftime('%B %Y')}'s on {dated}, and the stated date would be ignored",
+                  expected=f"first distribution {rolled}, or 'distribution day {fd.day}'")
+    far = closing is not None and fd > closing and _month(fd) - _month(closing) > 2
+    if far:
+        yield err(h.span_of("first_distribution"),
+                  f"first distribution {fd} is {_month(fd) - _month(closing)} months after closing {closing}: "
+                  f"the collections of the months between would be paid to no one",
+                  expected=f"a first distribution in the month after closing ({_month_name(_month(closing) + 1)}), "
+                           f"as real deals pay, or at the latest the month after that")
+    if cutoff is not None and closing is not None and cutoff <= closing and not far \
+            and _month(closing) - _month(cutoff) > 1:
+        yield err(h.span_of("cutoff"),
+                  f"the cut-off date {cutoff} is {_month(closing) - _month(cutoff)} months before closing {closing}: "
+                  f"the deal's collections are run from {_month_name(_month(fd) - 1)} (the month before the first "
+                  f"distribution), so the months from the cut-off would be lost",
+                  expected=f"a cut-off on the first of the closing month ({_clip_day(closing.year, closing.month, 1)}) "
+                           f"or of the month before")
+
+
+def delays(cx: Context) -> Iterator[Diagnostic]:
+    """A stated delay pays after the accrual month it pays for is over and after
+    closing: 'delay N days' counts the first of the accrual month as day 1 in
+    30-day months (SIFMA), so N of 30 or fewer pays within the accrual month."""
+    from interpreter.dates import delayed_payment_date
+    h = cx.deal.header
+    fd = h.first_distribution
+    if fd is None or fd >= LAST_FIRST_DISTRIBUTION:
+        return
+    m = _month(fd) - 1
+    accrual = _dt.date(m // 12, m % 12 + 1, 1)  # the month the first distribution pays for
+    default = 30 + min(h.distribution_day, 30)
+    for c in cx.deal.classes:
+        n = c.delay_days
+        if n is None or n < 1:
+            continue
+        pays = delayed_payment_date(accrual, n)
+        said = f"'delay {n} day{'s' if n != 1 else ''}'"
+        meaning = (f"{said} counts the first of the accrual month as day 1 (SIFMA's 30-day months), "
+                   f"so it pays on {pays} for the month of {accrual.strftime('%B %Y')}")
+        hint = (f"a class paid on the distribution date (the {_ordinal(h.distribution_day)} of the next month) has "
+                f"no delay line (or 'delay {default} days'); if {n} days count from the end of the accrual month "
+                f"(the 'actual' delay: Fannie Mae's 24 is stated as 55), write 'delay {n + 31} days'")
+        if n <= 30:
+            yield err(c.span_of("delay_days"), f"class {c.name}: {meaning}, before that month's collections are in",
+                      expected="a stated delay of at least 31 days (the first of the month after)", hint=hint)
+        elif h.closing is not None and pays <= h.closing:
+            yield err(c.span_of("delay_days"), f"class {c.name}: {meaning}, on or before closing {h.closing}",
+                      expected="a payment date after closing", hint=hint)
+
+
 def classes(cx: Context) -> Iterator[Diagnostic]:
     """Each class has what its kind needs: a balance in dollars and a coupon, a
     notional and a coupon, or neither (residual, no cashflow); a known group."""
