@@ -13,8 +13,8 @@ from typing import List
 
 from . import ast as A
 from .checkctx import Context
-from .checks_decl import (calendar, class_sets, classes, dates, delays, duplicates, events, header, losses,
-                          schedules, tables)
+from .checks_decl import (calendar, class_declared_twice, class_sets, classes, dates, delays, duplicates, events,
+                          header, losses, schedules, tables)
 from .checks_depth import formula_depth, routing_depth
 from .checks_flow import coverage, distribution_cycles, expressions, formula_cycles, steps
 from .diagnostics import Diagnostic
@@ -46,6 +46,8 @@ CHECKS = (
 def check(deal: A.Deal, only=None) -> List[Diagnostic]:
     """Every problem in a parsed deal (of the checks named in ``only``, if given), in file order."""
     cx = Context(deal)
+    if only is None and class_declared_twice(cx):  # the duplicate alone: the rest would be its echoes
+        return sorted(duplicates(cx), key=lambda d: (d.span.file, d.span.line, d.span.column))
     out: List[Diagnostic] = []
     for name, fn in CHECKS:
         if only is None or name in only:

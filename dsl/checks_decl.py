@@ -31,13 +31,36 @@ def duplicates(cx: Context) -> Iterator[Diagnostic]:
             key = (kind == "group", item.name)
             if key in seen:
                 prev_kind, prev = seen[key]
+                import difflib
+                meant = difflib.get_close_matches(item.name, _undeclared_classes(cx), n=1, cutoff=0.6) \
+                    if kind == prev_kind == "class" else []
                 yield err(item.span, f"'{item.name}' is declared twice",
-                          hint=f"first declared as a {prev_kind} at line {prev.span.line}")
+                          hint=f"first declared as a {prev_kind} at line {prev.span.line}"
+                               + (f"; the deal names '{meant[0]}', which no class declares: did you mean "
+                                  f"'class {meant[0]}' here?" if meant else ""))
             else:
                 seen[key] = (kind, item)
     for v in VARIABLES:
         if (False, v) in seen:
             yield err(seen[(False, v)][1].span, f"'{v}' is a built-in name and cannot be redeclared")
+
+
+def class_declared_twice(cx: Context) -> bool:
+    """True if two classes share a name: every check that reads the classes would
+    then report its consequences (a class named nowhere, a list naming one twice)."""
+    return len(set(cx.class_names)) < len(cx.class_names)
+
+
+def _undeclared_classes(cx: Context) -> list:
+    """The class names the deal's lists use that no class or set declares."""
+    from .walk import iter_steps, step_blocks
+    refs = [r for s in cx.deal.sets for r in s.members] + [r for e in cx.deal.events for r in e.retires]
+    refs += [r for b in step_blocks(cx.deal) for st in iter_steps(b) for r in getattr(st, "targets", ())]
+    if cx.deal.losses is not None:
+        refs += [r for st in cx.deal.losses.steps for r in st.targets]
+    known = set(cx.class_names) | set(cx.set_names) | set(cx.distributions)
+    names = [n for r in refs for n in ((r.first, r.last) if isinstance(r, A.ClassRange) else (r.name,))]
+    return sorted({n for n in names if n not in known})
 
 
 def header(cx: Context) -> Iterator[Diagnostic]:
@@ -170,6 +193,10 @@ def classes(cx: Context) -> Iterator[Diagnostic]:
         if c.balance is not None and c.balance.unit not in ("$", ""):
             yield err(c.balance.span, f"class {c.name}: a balance is a dollar amount, not {c.balance.text!r}",
                       expected="an amount such as 119,257,000")
+        elif c.balance is not None and 0 < c.balance.value < 1000:
+            yield err(c.balance.span, f"class {c.name}: a balance of {c.balance.text} is ${c.balance.value:,.2f}: "
+                                      f"a class of under $1,000 is surely a mistake",
+                      expected="the balance in dollars, such as 119,257,000 (digits with thousands commas)")
         if cx.unknown_group(c.group):
             yield err(c.span_of("group"), f"class {c.name}: unknown group '{c.group}': "
                                           f"{valid('group', cx.group_names)}", hint=did_you_mean(c.group, cx.group_names))
