@@ -32,8 +32,8 @@ def duplicates(cx: Context) -> Iterator[Diagnostic]:
             if key in seen:
                 prev_kind, prev = seen[key]
                 import difflib
-                meant = difflib.get_close_matches(item.name, _undeclared_classes(cx), n=1, cutoff=0.6) \
-                    if kind == prev_kind == "class" else []
+                missing = _undeclared_classes(cx) if kind == prev_kind == "class" else []
+                meant = difflib.get_close_matches(item.name, missing, n=1, cutoff=0.6) or missing[:len(missing) == 1]
                 yield err(item.span, f"'{item.name}' is declared twice",
                           hint=f"first declared as a {prev_kind} at line {prev.span.line}"
                                + (f"; the deal names '{meant[0]}', which no class declares: did you mean "
