@@ -248,20 +248,22 @@ def units(cx: Context) -> Iterator[Diagnostic]:
     owners = [(d.expr, f"formula {d.name}: ") for d in cx.deal.defines] + [(e, "") for e, _, _ in _fields(cx.deal)]
     for e, owner in owners:
         for node in iter_exprs(e):
-            for d in _mixed(kinds, node, owner):
-                if (d.span.line, d.span.column) not in seen:
-                    seen.add((d.span.line, d.span.column))
-                    yield d
+            for d in _mixed(kinds, node, owner, seen):
+                seen.add((d.span.line, d.span.column))
+                yield d
 
 
-def _mixed(kinds: Kinds, node, owner: str) -> Iterator[Diagnostic]:
+def _mixed(kinds: Kinds, node, owner: str, seen: set) -> Iterator[Diagnostic]:
     """A rate or a percentage added to (or taken from, or set beside in min/max) an
-    amount: ``3% + max(0, pool_end() - oc_target)`` would add 0.03 dollars."""
+    amount: ``3% + max(0, pool_end() - oc_target)`` would add 0.03 dollars. Not
+    again where a part is reported already (the field's kind named the wrong one)."""
     if isinstance(node, A.BinOp) and node.op in "+-":
         parts, how = (node.left, node.right), f"and the other side of '{node.op}' is an amount"
     elif isinstance(node, A.Call) and node.fn in FUNCTIONS and FUNCTIONS[node.fn].returns == "same":
         parts, how = node.args, f"beside an amount in {node.fn}()"
     else:
+        return
+    if any((p.span.line, p.span.column) in seen for p in parts):
         return
     found = [(p, kinds.of(p)) for p in parts]
     if any(k is Kind.AMOUNT for _, k in found):

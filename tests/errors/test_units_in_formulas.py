@@ -58,3 +58,12 @@ def test_sums_of_one_kind_pass(formula):
     found = [d.message for d in check(parse(mixed, "deal.waterfall"), only={"units"})]
     amount = not formula.startswith("min")  # the ratio plus 1% is a ratio: passes
     assert found == (["formula f: 1% is a percentage, and the other side of '+' is an amount"] if amount else []), found
+
+
+def test_an_amount_added_to_a_coupon_is_reported_once_at_the_amount(tmp_path, capsys):
+    # the coupon's kind says which side is wrong: the amount, not the rate
+    deal = edit(DEAL, "coupon    5.50%", "coupon    5.50% + pool_end(group 1)")
+    rc, err, *_ = run_deal(tmp_path, capsys, deal=deal)
+    assert rc == 2 and err.count("error:") == 1, err
+    assert f"deal.waterfall:{at(deal, 'pool_end(group 1)')[0]}:{at(deal, 'pool_end(group 1)')[1]}: error: class A: " \
+           "coupon: this is an amount where a rate belongs" in err
