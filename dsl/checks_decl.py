@@ -123,15 +123,13 @@ def dates(cx: Context) -> Iterator[Diagnostic]:
     is the first of the closing month or of the month before (a closing in the
     month's first days). A deal's collections are run from the month before its
     first distribution: a date that disagrees would be ignored or lose months."""
-    from interpreter.dates import _clip_day, roll
+    from interpreter.dates import distribution_dates  # the dates a run pays on (interpreter.waterfall.run)
     h = cx.deal.header
     fd, closing, cutoff = h.first_distribution, h.closing, h.cutoff
     if fd is None or fd >= LAST_FIRST_DISTRIBUTION:
         return  # missing, or the calendar check's error
-    rule = {A.BusinessRule.FOLLOWING: "following", A.BusinessRule.MODIFIED_FOLLOWING: "modified following",
-            A.BusinessRule.PRECEDING: "preceding", A.BusinessRule.NO_ADJUSTMENT: "none"}[h.business_rule]
-    stated = _clip_day(fd.year, fd.month, h.distribution_day)
-    rolled = roll(stated, rule)
+    stated = distribution_dates(fd, 1, h.distribution_day, "none")[0]
+    rolled = distribution_dates(fd, 1, h.distribution_day, h.business_rule.value)[0]  # the deal's words are rules
     if fd not in (stated, rolled):
         dated = f"{stated}" if rolled == stated else f"{stated} ({rolled} after the business-day rule)"
         yield err(h.span_of("first_distribution"),
@@ -151,7 +149,7 @@ def dates(cx: Context) -> Iterator[Diagnostic]:
                   f"the cut-off date {cutoff} is {_month(closing) - _month(cutoff)} months before closing {closing}: "
                   f"the deal's collections are run from {_month_name(_month(fd) - 1)} (the month before the first "
                   f"distribution), so the months from the cut-off would be lost",
-                  expected=f"a cut-off on the first of the closing month ({_clip_day(closing.year, closing.month, 1)}) "
+                  expected=f"a cut-off on the first of the closing month ({closing.replace(day=1)}) "
                            f"or of the month before")
 
 
