@@ -13,7 +13,8 @@ from typing import List
 
 from . import ast as A
 from .checkctx import Context
-from .checks_decl import calendar, class_sets, classes, duplicates, events, header, losses, schedules, tables
+from .checks_decl import (calendar, class_declared_twice, class_sets, classes, dates, delays, duplicates, events,
+                          header, losses, schedules, tables)
 from .checks_depth import formula_depth, routing_depth
 from .checks_flow import coverage, distribution_cycles, expressions, formula_cycles, steps
 from .diagnostics import Diagnostic
@@ -23,12 +24,14 @@ CHECKS = (
     ("duplicates", duplicates),  # a name declared twice, or a built-in's
     ("header", header),  # dates present and in order, speeds, groups
     ("calendar", calendar),  # the deal's periods fit before 9999-12-31
+    ("dates", dates),  # the first distribution, closing and cut-off agree as a real deal's do
     ("classes", classes),  # balance, coupon, notional as each kind of class needs
     ("class sets", class_sets),  # members exist, once each; no set names itself
     ("tables", tables),  # rows cover every period in order
     ("schedules", schedules),  # a schedule's group exists
     ("events", events),  # retired classes exist; the table event is an event
     ("losses", losses),  # losses go to classes that exist
+    ("delays", delays),  # a stated delay pays after its accrual month and after closing
     ("expressions", expressions),  # names, functions and their arguments
     ("formula cycles", formula_cycles),  # no formula reads itself
     ("distribution cycles", distribution_cycles),  # no distribution routes back to itself
@@ -43,6 +46,8 @@ CHECKS = (
 def check(deal: A.Deal, only=None) -> List[Diagnostic]:
     """Every problem in a parsed deal (of the checks named in ``only``, if given), in file order."""
     cx = Context(deal)
+    if only is None and class_declared_twice(cx):  # the duplicate alone: the rest would be its echoes
+        return sorted(duplicates(cx), key=lambda d: (d.span.file, d.span.line, d.span.column))
     out: List[Diagnostic] = []
     for name, fn in CHECKS:
         if only is None or name in only:

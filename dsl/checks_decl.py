@@ -31,13 +31,36 @@ def duplicates(cx: Context) -> Iterator[Diagnostic]:
             key = (kind == "group", item.name)
             if key in seen:
                 prev_kind, prev = seen[key]
+                import difflib
+                missing = _undeclared_classes(cx) if kind == prev_kind == "class" else []
+                meant = difflib.get_close_matches(item.name, missing, n=1, cutoff=0.6) or missing[:len(missing) == 1]
                 yield err(item.span, f"'{item.name}' is declared twice",
-                          hint=f"first declared as a {prev_kind} at line {prev.span.line}")
+                          hint=f"first declared as a {prev_kind} at line {prev.span.line}"
+                               + (f"; the deal names '{meant[0]}', which no class declares: did you mean "
+                                  f"'class {meant[0]}' here?" if meant else ""))
             else:
                 seen[key] = (kind, item)
     for v in VARIABLES:
         if (False, v) in seen:
             yield err(seen[(False, v)][1].span, f"'{v}' is a built-in name and cannot be redeclared")
+
+
+def class_declared_twice(cx: Context) -> bool:
+    """True if two classes share a name: every check that reads the classes would
+    then report its consequences (a class named nowhere, a list naming one twice)."""
+    return len(set(cx.class_names)) < len(cx.class_names)
+
+
+def _undeclared_classes(cx: Context) -> list:
+    """The class names the deal's lists use that no class or set declares."""
+    from .walk import iter_steps, step_blocks
+    refs = [r for s in cx.deal.sets for r in s.members] + [r for e in cx.deal.events for r in e.retires]
+    refs += [r for b in step_blocks(cx.deal) for st in iter_steps(b) for r in getattr(st, "targets", ())]
+    if cx.deal.losses is not None:
+        refs += [r for st in cx.deal.losses.steps for r in st.targets]
+    known = set(cx.class_names) | set(cx.set_names) | set(cx.distributions)
+    names = [n for r in refs for n in ((r.first, r.last) if isinstance(r, A.ClassRange) else (r.name,))]
+    return sorted({n for n in names if n not in known})
 
 
 def header(cx: Context) -> Iterator[Diagnostic]:
@@ -81,6 +104,86 @@ def calendar(cx: Context) -> Iterator[Diagnostic]:
                   expected=f"a date before {LAST_FIRST_DISTRIBUTION}")
 
 
+def _month(d: _dt.date) -> int:
+    return d.year * 12 + d.month - 1
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def _month_name(m: int) -> str:
+    return _dt.date(m // 12, m % 12 + 1, 1).strftime("%B %Y")
+
+
+def dates(cx: Context) -> Iterator[Diagnostic]:
+    """The header's dates agree with each other as a real deal's do: the first
+    distribution is a distribution date (its day the distribution day, as stated
+    or after the business-day rule) within two months of closing, and the cut-off
+    is the first of the closing month or of the month before (a closing in the
+    month's first days). A deal's collections are run from the month before its
+    first distribution: a date that disagrees would be ignored or lose months."""
+    from interpreter.dates import distribution_dates  # the dates a run pays on (interpreter.waterfall.run)
+    h = cx.deal.header
+    fd, closing, cutoff = h.first_distribution, h.closing, h.cutoff
+    if fd is None or fd >= LAST_FIRST_DISTRIBUTION:
+        return  # missing, or the calendar check's error
+    stated = distribution_dates(fd, 1, h.distribution_day, "none")[0]
+    rolled = distribution_dates(fd, 1, h.distribution_day, h.business_rule.value)[0]  # the deal's words are rules
+    if fd not in (stated, rolled):
+        dated = f"{stated}" if rolled == stated else f"{stated} ({rolled} after the business-day rule)"
+        yield err(h.span_of("first_distribution"),
+                  f"first distribution {fd} is not a distribution date: distribution day {h.distribution_day} "
+                  f"puts {fd.strftime('%B %Y')}'s on {dated}, and the stated date would be ignored",
+                  expected=f"first distribution {rolled}, or 'distribution day {fd.day}'")
+    far = closing is not None and fd > closing and _month(fd) - _month(closing) > 2
+    if far:
+        yield err(h.span_of("first_distribution"),
+                  f"first distribution {fd} is {_month(fd) - _month(closing)} months after closing {closing}: "
+                  f"the collections of the months between would be paid to no one",
+                  expected=f"a first distribution in the month after closing ({_month_name(_month(closing) + 1)}), "
+                           f"as real deals pay, or at the latest the month after that")
+    if cutoff is not None and closing is not None and cutoff <= closing and not far \
+            and _month(closing) - _month(cutoff) > 1:
+        yield err(h.span_of("cutoff"),
+                  f"the cut-off date {cutoff} is {_month(closing) - _month(cutoff)} months before closing {closing}: "
+                  f"the deal's collections are run from {_month_name(_month(fd) - 1)} (the month before the first "
+                  f"distribution), so the months from the cut-off would be lost",
+                  expected=f"a cut-off on the first of the closing month ({closing.replace(day=1)}) "
+                           f"or of the month before")
+
+
+def delays(cx: Context) -> Iterator[Diagnostic]:
+    """A stated delay pays after the accrual month it pays for is over and after
+    closing: 'delay N days' counts the first of the accrual month as day 1 in
+    30-day months (SIFMA), so N of 30 or fewer pays within the accrual month."""
+    from interpreter.dates import delayed_payment_date
+    h = cx.deal.header
+    fd = h.first_distribution
+    if fd is None or fd >= LAST_FIRST_DISTRIBUTION:
+        return
+    m = _month(fd) - 1
+    accrual = _dt.date(m // 12, m % 12 + 1, 1)  # the month the first distribution pays for
+    default = 30 + min(h.distribution_day, 30)
+    for c in cx.deal.classes:
+        n = c.delay_days
+        if n is None or n < 1:
+            continue
+        pays = delayed_payment_date(accrual, n)
+        said = f"'delay {n} day{'s' if n != 1 else ''}'"
+        meaning = (f"{said} counts the first of the accrual month as day 1 (SIFMA's 30-day months), "
+                   f"so it pays on {pays} for the month of {accrual.strftime('%B %Y')}")
+        hint = (f"a class paid on the distribution date (the {_ordinal(h.distribution_day)} of the next month) has "
+                f"no delay line (or 'delay {default} days'); if {n} days count from the end of the accrual month "
+                f"(the 'actual' delay: Fannie Mae's 24 is stated as 55), write 'delay {n + 31} days'")
+        if n <= 30:
+            yield err(c.span_of("delay_days"), f"class {c.name}: {meaning}, before that month's collections are in",
+                      expected="a stated delay of at least 31 days (the first of the month after)", hint=hint)
+        elif h.closing is not None and pays <= h.closing:
+            yield err(c.span_of("delay_days"), f"class {c.name}: {meaning}, on or before closing {h.closing}",
+                      expected="a payment date after closing", hint=hint)
+
+
 def classes(cx: Context) -> Iterator[Diagnostic]:
     """Each class has what its kind needs: a balance in dollars and a coupon, a
     notional and a coupon, or neither (residual, no cashflow); a known group."""
@@ -88,6 +191,10 @@ def classes(cx: Context) -> Iterator[Diagnostic]:
         if c.balance is not None and c.balance.unit not in ("$", ""):
             yield err(c.balance.span, f"class {c.name}: a balance is a dollar amount, not {c.balance.text!r}",
                       expected="an amount such as 119,257,000")
+        elif c.balance is not None and 0 < c.balance.value < 1000:
+            yield err(c.balance.span, f"class {c.name}: a balance of {c.balance.text} is ${c.balance.value:,.2f}: "
+                                      f"a class of under $1,000 is surely a mistake",
+                      expected="the balance in dollars, such as 119,257,000 (digits with thousands commas)")
         if cx.unknown_group(c.group):
             yield err(c.span_of("group"), f"class {c.name}: unknown group '{c.group}': "
                                           f"{valid('group', cx.group_names)}", hint=did_you_mean(c.group, cx.group_names))

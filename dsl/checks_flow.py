@@ -25,6 +25,8 @@ def expressions(cx: Context) -> Iterator[Diagnostic]:
                 fn = FUNCTIONS[node.fn]
                 kinds = list(fn.args) + [fn.variadic] * max(0, len(node.args) - len(fn.args))
                 skip.update(id(a) for a, k in zip(node.args, kinds) if k in ("class", "event") and isinstance(a, A.Name))
+            elif isinstance(node, A.Call):  # an unknown function (its error): what its names are is not known
+                skip.update(id(a) for a in node.args if isinstance(a, A.Name))
         for node in iter_exprs(e):
             if isinstance(node, A.Name) and id(node) not in skip:
                 if node.id not in VARIABLES and node.id not in cx.values:
@@ -63,7 +65,10 @@ def _call(cx: Context, call: A.Call) -> Iterator[Diagnostic]:
     for arg, kind in zip(args, kinds):
         if kind == "class":
             if isinstance(arg, A.Name):
-                if arg.id not in cx.class_names:
+                if arg.id in cx.set_names:
+                    yield err(arg.span, f"'{arg.id}' is a class set, and a class set is written in quotes",
+                              expected=f'{call.fn}("{arg.id}")', hint=f'did you mean "{arg.id}"?')
+                elif arg.id not in cx.class_names:
                     yield err(arg.span, f"unknown class '{arg.id}': {valid('class', cx.class_names)}",
                               hint=did_you_mean(arg.id, cx.class_names + cx.set_names))
             elif isinstance(arg, A.SetArg):
@@ -114,7 +119,10 @@ def formula_cycles(cx: Context) -> Iterator[Diagnostic]:
     graph = {d.name: sorted({n.id for n in iter_exprs(d.expr) if isinstance(n, A.Name) and n.id in cx.defines})
              for d in cx.deal.defines}
     for cycle in _cycles(graph):
-        yield err(cx.defines[cycle[0]].span, "circular definition: " + " -> ".join(cycle))
+        at = next((n.span for n in iter_exprs(cx.defines[cycle[0]].expr) if isinstance(n, A.Name) and n.id == cycle[1]),
+                  cx.defines[cycle[0]].span)
+        yield err(at, "circular definition: " + " -> ".join(cycle),
+                  hint=f"formula {cycle[0]} reads {'itself' if len(cycle) == 2 else cycle[1]} here")
 
 
 def distribution_cycles(cx: Context) -> Iterator[Diagnostic]:

@@ -8,6 +8,7 @@ the line, a caret and what the parser expected there.
 from __future__ import annotations
 
 import functools
+import re
 import importlib.resources
 
 import lark
@@ -153,6 +154,9 @@ def _deal_fields(deal: A.Deal) -> dict:
 def _syntax_diagnostic(e: lark.exceptions.UnexpectedInput, text: str, path: str) -> Diagnostic:
     line = getattr(e, "line", 0) or 0
     col = getattr(e, "column", 0) or 0
+    bad = _bad_number(text, line, col, path)
+    if bad is not None:
+        return bad
     if isinstance(e, lark.exceptions.UnexpectedToken):
         tok = e.token
         if tok.type == "$END":
@@ -168,8 +172,16 @@ def _syntax_diagnostic(e: lark.exceptions.UnexpectedInput, text: str, path: str)
         expected = _describe_expected(e.accepts or e.expected)
         width = len(tok.value) if tok.type not in ("_NL", "_DEDENT", "_INDENT", "$END") else 1
         if tok.type == "_INDENT" and tok.end_line:
-            # Point at the over-indented line itself.
+            # Point at the over-indented line itself, or at the line before when that
+            # line is the one out of step (the first line of a block indented less than the rest).
             line, col = tok.end_line, tok.end_column
+            short = _short_block_start(text, line)
+            if short is not None:
+                at, have, want = short
+                return Diagnostic(A.Span(path, at, have + 1, at, have + 2),
+                                  f"this line is indented {have} spaces and the next line {want}: "
+                                  f"the lines of one block are indented alike",
+                                  expected=f"{want} spaces, as the lines after it")
             return Diagnostic(A.Span(path, line, col, line, col + 1), msg, expected=expected)
         if tok.type in ("_NL", "_DEDENT", "_INDENT", "$END") or not line:
             # Point after the last real token of the line.
@@ -184,6 +196,70 @@ def _syntax_diagnostic(e: lark.exceptions.UnexpectedInput, text: str, path: str)
                               expected='a closing " on the same line')
         return Diagnostic(A.Span(path, line, col, line, col + 1), f"unexpected character {ch!r}", expected=expected)
     return Diagnostic(A.Span(path, line, col), str(e).splitlines()[0])
+
+
+# A word that starts as a number and goes wrong: '1,5000,00', '92.5MM', '$1.5M'.
+_NUMBERISH = re.compile(r"\$?\d[\d,.]*[A-Za-z]*")
+_SUFFIXES = {"k": 10 ** 3, "m": 10 ** 6, "mm": 10 ** 6, "mil": 10 ** 6, "b": 10 ** 9, "bn": 10 ** 9}
+_HOW = "digits with thousands commas in groups of three (150,000,000) or none (150000000)"
+
+
+def _bad_number(text: str, line: int, col: int, path: str):
+    """A diagnostic for a syntax error inside a number-like word (the lexer took
+    part of it as a number, and the rest is unexpected): how an amount is written,
+    and the amount meant where it can be told. None if the error is elsewhere."""
+    lines = text.split("\n")
+    if not 0 < line <= len(lines) or col < 2:
+        return None
+    src = lines[line - 1]
+    for m in _NUMBERISH.finditer(src):
+        if m.start() < col - 1 < m.end() and (m.start() == 0 or not (src[m.start() - 1].isalnum()
+                                                                   or src[m.start() - 1] in "_-")):
+            break
+    else:
+        return None
+    word = m.group()
+    suffix = re.search(r"[A-Za-z]*$", word).group()
+    plain = word[:len(word) - len(suffix)].lstrip("$").replace(",", "")
+    hint = ""
+    if re.fullmatch(r"\d+(\.\d+)?", plain) and (not suffix or suffix.lower() in _SUFFIXES):
+        value = float(plain) * _SUFFIXES.get(suffix.lower(), 1)
+        if value == int(value) and 0 < value < 10 ** 15:
+            hint = f"did you mean {int(value):,}?"
+    what = f"'{word}' is not a number" if not suffix else f"'{word}' is not an amount: a number has no '{suffix}' suffix"
+    span = A.Span(path, line, m.start() + 1, line, m.end() + 1)
+    return Diagnostic(span, what, expected=f"an amount written as {_HOW}", hint=hint)
+
+
+def _short_block_start(text: str, line: int):
+    """(line, its indentation, the next line's) when the line before ``line`` opens a
+    block (it is indented more than the line before it) but less than ``line``, the
+    rest of the block: that line is the one out of step. None otherwise."""
+    lines = text.split("\n")
+
+    def before(i):  # the last line before line i (1-based) with something on it besides a comment
+        i -= 1
+        while i > 0 and (not lines[i - 1].strip() or lines[i - 1].lstrip().startswith("#")):
+            i -= 1
+        return i
+
+    def indent(i):
+        return len(lines[i - 1]) - len(lines[i - 1].lstrip(" "))
+
+    p = before(line)
+    q = before(p) if p else 0
+    if not (p and q and indent(q) < indent(p) < indent(line)):
+        return None
+    # that line is the one out of step if, indented as the next, the text parses past it
+    fixed = lines[:p - 1] + [" " * indent(line) + lines[p - 1].lstrip(" ")] + lines[p:]
+    try:
+        _parser().parse("\n".join(fixed))
+    except lark.exceptions.UnexpectedInput as e:
+        if (getattr(e, "line", 0) or 0) <= line:
+            return None
+    except _BadDedent:
+        return None
+    return p, indent(p), indent(line)
 
 
 def _end_of_previous_token(text: str, e) -> tuple:

@@ -228,19 +228,53 @@ def _fields(deal: A.Deal) -> Iterator[tuple]:
 
 def units(cx: Context) -> Iterator[Diagnostic]:
     """A value of the wrong kind where a field or a function's argument fixes the
-    kind; a comparison of a date, an amount or a percentage with another kind."""
+    kind; a comparison of a date, an amount or a percentage with another kind;
+    a rate or a percentage added to an amount, in any formula (each mistake once)."""
     kinds = Kinds(cx)
+    out = []
     for e, due, what in _fields(cx.deal):
-        yield from _expect(kinds, e, due, what)
+        out.extend(_expect(kinds, e, due, what))
     exprs = [e for e, _, _ in _fields(cx.deal)] + [d.expr for d in cx.deal.defines]
     for e in exprs:
         for node in iter_exprs(e):
             if isinstance(node, A.Call) and node.fn in FUNCTIONS:
                 for arg, unit in zip(node.args, FUNCTIONS[node.fn].units):
                     if unit:
-                        yield from _expect(kinds, arg, Kind(unit), f"{node.fn}()")
+                        out.extend(_expect(kinds, arg, Kind(unit), f"{node.fn}()"))
             elif isinstance(node, A.Compare):
-                yield from _compare(kinds, node)
+                out.extend(_compare(kinds, node))
+    yield from out
+    seen = {(d.span.line, d.span.column) for d in out}
+    owners = [(d.expr, f"formula {d.name}: ") for d in cx.deal.defines] + [(e, "") for e, _, _ in _fields(cx.deal)]
+    for e, owner in owners:
+        for node in iter_exprs(e):
+            for d in _mixed(kinds, node, owner, seen):
+                seen.add((d.span.line, d.span.column))
+                yield d
+
+
+def _mixed(kinds: Kinds, node, owner: str, seen: set) -> Iterator[Diagnostic]:
+    """A rate or a percentage added to (or taken from, or set beside in min/max) an
+    amount: ``3% + max(0, pool_end() - oc_target)`` would add 0.03 dollars. Not
+    again where a part is reported already (the field's kind named the wrong one)."""
+    if isinstance(node, A.BinOp) and node.op in "+-":
+        parts, how = (node.left, node.right), f"and the other side of '{node.op}' is an amount"
+    elif isinstance(node, A.Call) and node.fn in FUNCTIONS and FUNCTIONS[node.fn].returns == "same":
+        parts, how = node.args, f"beside an amount in {node.fn}()"
+    else:
+        return
+    if any((p.span.line, p.span.column) in seen for p in parts):
+        return
+    found = [(p, kinds.of(p)) for p in parts]
+    if any(k is Kind.AMOUNT for _, k in found):
+        for p, k in found:
+            if k in _RATEISH:
+                said = p.text if isinstance(p, A.Quantity) else p.id if isinstance(p, A.Name) else "this"
+                share = said if isinstance(p, (A.Quantity, A.Name)) else "(...)"
+                yield err(p.span, f"{owner}{said} is {k.said}, {how}",
+                          expected="values of one kind on both sides (amounts with amounts)",
+                          hint=f"a share of an amount is a product: {share} * cutoff_balance()")
+                return
 
 
 def _expect(kinds: Kinds, e, due: Kind, what: str) -> Iterator[Diagnostic]:

@@ -29,6 +29,8 @@ CASES = {
     "duplicates": (before_waterfall('class D "Again"\n    balance 1,000,000\n    coupon 1%'), "'D' is declared twice"),
     "header": (edit("closing             2024-01-30", "closing             2023-12-30"), "is before the cut-off date"),
     "calendar": (edit("2024-02-25", "9999-12-25"), "leaves no room for the deal's 720 monthly periods"),
+    "dates": (edit("distribution day    25", "distribution day    15"), "is not a distribution date"),
+    "delays": (edit("coupon    5.50%", "coupon    5.50%\n    delay 24 days"), "so it pays on 2024-01-24"),
     "classes": (edit("balance   80,000,000", "balance   80%"), "a balance is a dollar amount"),
     "class sets": (before_waterfall('classes "N" = A, "N"'), 'a class set names itself: "N" -> "N"'),
     "tables": (before_waterfall('table t "T" by period\n    1-36 0%\n    40+ 1%'), "expected a row starting at 37"),

@@ -173,8 +173,8 @@ CASES = [
     _deal("table rows that skip periods",
           DEAL + '\ntable lockout "Lockout Percentage" by period\n    1-36     0%\n    40+      100%\n',
           "40+", message="expected a row starting at 37, found 40"),
-    _deal("circular define", DEAL + "\ndefine a = b\ndefine b = a\n", "define a = b",
-          message="circular definition: a -> b -> a"),
+    _deal("circular define", DEAL + "\ndefine a = b\ndefine b = a\n", "define a = b", offset=len("define a = "),
+          message="circular definition: a -> b -> a"),  # at the reference that closes the circle
     # ---- assumptions
     _yaml("yaml: bad syntax", edit(YAML, "    gross rate: 6.50%", "    gross rate: rate: 6.50%"),
           "rate: rate:", offset=len("rate: rate"), message="bad YAML"),
