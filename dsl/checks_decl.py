@@ -191,9 +191,10 @@ def classes(cx: Context) -> Iterator[Diagnostic]:
         if c.balance is not None and c.balance.unit not in ("$", ""):
             yield err(c.balance.span, f"class {c.name}: a balance is a dollar amount, not {c.balance.text!r}",
                       expected="an amount such as 119,257,000")
-        elif c.balance is not None and 0 < c.balance.value < 1000:
+        elif c.balance is not None and 0 < c.balance.value < 1000 and c.balance.value != int(c.balance.value):
+            # a whole $100 is a REMIC residual certificate's usual balance (J4's Class A-R); $1.50 is a slip
             yield err(c.balance.span, f"class {c.name}: a balance of {c.balance.text} is ${c.balance.value:,.2f}: "
-                                      f"a class of under $1,000 is surely a mistake",
+                                      f"a class of under $1,000 in dollars and cents is surely a mistake",
                       expected="the balance in dollars, such as 119,257,000 (digits with thousands commas)")
         if cx.unknown_group(c.group):
             yield err(c.span_of("group"), f"class {c.name}: unknown group '{c.group}': "

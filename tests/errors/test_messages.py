@@ -33,11 +33,12 @@ def test_a_malformed_amount_says_how_amounts_are_written(tmp_path, capsys, writt
 def test_a_balance_under_a_thousand_dollars_is_refused(tmp_path, capsys):
     deal = edit(DEAL, "balance   60,000,000", "balance   1.5")
     refused_at(tmp_path, capsys, at(deal, "1.5\n"), "class B: a balance of 1.5 is $1.50: a class of under $1,000 "
-               "is surely a mistake", deal=deal)
+               "in dollars and cents is surely a mistake", deal=deal)
 
 
 def test_a_balance_of_a_thousand_dollars_or_of_zero_checks(tmp_path, capsys):
-    for balance in ("1,000", "0"):
+    # and a whole $100: a REMIC residual certificate's balance (J4's Class A-R is one)
+    for balance in ("1,000", "0", "100"):
         rc, err, *_ = run_deal(tmp_path, capsys, deal=edit(DEAL, "balance   20,000,000", f"balance   {balance}"))
         assert rc == 0, err
 
