@@ -266,8 +266,11 @@ def chunk_columns(r, rows, grid: Dict[str, np.ndarray], lo: int, default_severit
     for b in range(0, n, S):
         wd[b:b + S] = totals[r.cls(names[b])]
     cols["writedown"] = wd
-    loss = sum(f.loss for f in r.collateral.values()).sum(axis=1)  # (S,)
-    cols["collateral_loss"] = loss[s]
+    loss = sum(f.loss for f in r.collateral.values())  # (S, T)
+    if r.sold_period is not None:  # a run to an event: the losses until the collateral is sold
+        t = np.arange(loss.shape[1])[None, :]
+        loss = np.where((r.sold_period[:, None] >= 0) & (t > r.sold_period[:, None]), 0.0, loss)
+    cols["collateral_loss"] = loss.sum(axis=1)[s]
     return cols
 
 
