@@ -22,7 +22,7 @@ def collateral_rows(result: RunResult, settle: Optional[_dt.date] = None, price:
     wal_years, mdur_years, first_principal, last_principal.
 
     The price is clean, per 100 of the cut-off balance; accrued interest runs at the pool's
-    period-1 net rate (net interest over the period's starting balance, x 12) from the first
+    period-1 net rate (its net WAC, weighted by the groups' starting balances) from the first
     accrual month to settlement (30/360), as for a pass-through of the whole pool. A settlement
     after a distribution date leaves that date's flows to the seller, as ``analyze`` does for a
     class: the price is then per 100 of the pool's balance before the buyer's first period,
@@ -49,8 +49,11 @@ def collateral_rows(result: RunResult, settle: Optional[_dt.date] = None, price:
         principal = np.where(t < k, 0.0, principal)
         interest = np.where(t < k, 0.0, interest)
         factor = begin[:, k] / face if face else factor
+    # the period's net WAC weighted by the groups' starting balances: the loans' rate, which
+    # defaults (interest on the surviving balance only) do not lower
+    weighted = sum(f.net_wac[:, k] * f.begin_balance[:, k] for f in flows)
     with np.errstate(all="ignore"):
-        net_rate = np.where(begin[:, k] > 0, interest[:, k] / begin[:, k] * 12.0, 0.0)
+        net_rate = np.where(begin[:, k] > 0, weighted / begin[:, k], 0.0)
     accrued = 100.0 * net_rate * days_30_360(add_months(first_accrual_start(deal), k), settle) / 360.0
     years = np.array(years_30_360(settle, result.dates), dtype=float)
     ci = ClassInputs(((interest + principal).T, principal.T), face, years, "fixed", (price + accrued) * factor, years)
