@@ -216,6 +216,28 @@ if _CLoader is not None:
     _CLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _c_checked(_construct_seq))
 
 
+_YAML_PROBLEMS = (  # PyYAML's words -> what to do about them
+    ("expected <block end>", "this line is indented differently from the lines above it: the keys of one "
+                             "mapping, and the items of one list, start in the same column"),
+    ("mapping values are not allowed here", "a ':' where a value was expected: quote a value holding ': ', "
+                                            "or indent the line under its key"),
+    ("found character '\\t'", "a tab: YAML indents with spaces"),
+    ("expected ',' or ']'", "a '[' list not closed: expected ',' or ']'"),
+    ("expected ',' or '}'", "a '{' mapping not closed: expected ',' or '}'"),
+    ("found unexpected end of stream", "a quote not closed before the end of the file"),
+    ("could not find expected ':'", "a key without its ':'"),
+)
+
+
+def yaml_message(e: yaml.YAMLError) -> str:
+    """A YAML syntax error in plain words (PyYAML's own after them, for who knows it)."""
+    problem = getattr(e, "problem", None) or str(e)
+    for words, plain in _YAML_PROBLEMS:
+        if problem.startswith(words):
+            return f"bad YAML: {plain} ({problem})"
+    return f"bad YAML: {problem}"
+
+
 def _load_yaml(text: str):
     """The document in ``text``, loaded safely (no arbitrary objects)."""
     if _CLoader is not None and text.endswith("\n") and not any(c in text for c in "\t?\ufeff"):
@@ -420,8 +442,7 @@ def load_assumptions(path: str | Path, deal: A.Deal) -> Assumptions:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         span = A.Span(path, mark.line + 1, mark.column + 1) if mark else A.Span(path, 1, 1)
-        problem = getattr(e, "problem", None) or str(e)
-        raise DealError([Diagnostic(span, f"bad YAML: {problem}")], {path: text}) from None
+        raise DealError([Diagnostic(span, yaml_message(e))], {path: text}) from None
     r = _Reader(path, text, deal)
     if doc is None:
         doc = _Map()

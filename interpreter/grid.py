@@ -29,7 +29,7 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 import yaml
 
-from .assumptions import _load_yaml
+from .assumptions import _load_yaml, yaml_message
 from .engine import run
 from .report.analyze import analyze, column_list
 
@@ -166,12 +166,12 @@ def parse_grid(spec: str) -> Dict[str, List[float]]:
 def _yaml_error(path: str, text: str, e: "yaml.YAMLError") -> str:
     """``path:line:col: problem``, then the line and a caret (as the assumptions' errors show)."""
     mark = getattr(e, "problem_mark", None)
-    problem = getattr(e, "problem", None) or str(e)
+    message = yaml_message(e)
     if mark is None:
-        return f"{path}: bad YAML: {problem}"
+        return f"{path}: {message}"
     lines = text.splitlines()
     line = lines[mark.line] if mark.line < len(lines) else ""
-    return (f"{path}:{mark.line + 1}:{mark.column + 1}: bad YAML: {problem}\n    {line[:mark.column + 200]}\n    "
+    return (f"{path}:{mark.line + 1}:{mark.column + 1}: {message}\n    {line[:mark.column + 200]}\n    "
             + "".join(ch if ch == "\t" else " " for ch in line[:mark.column]) + "^")
 
 

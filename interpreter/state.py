@@ -174,7 +174,7 @@ def load_state(path: str, deal: A.Deal, dates) -> DealState:
     validated as the assumptions are: every error at its line and column, with
     what was expected and the closest name the deal knows."""
     import yaml
-    from .assumptions import _load_yaml, _Map, _Reader
+    from .assumptions import _load_yaml, _Map, _Reader, yaml_message
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as e:
@@ -184,7 +184,7 @@ def load_state(path: str, deal: A.Deal, dates) -> DealState:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         span = A.Span(path, mark.line + 1, mark.column + 1) if mark else A.Span(path, 1, 1)
-        raise DealError([Diagnostic(span, f"bad YAML: {getattr(e, 'problem', None) or e}")], {path: text}) from None
+        raise DealError([Diagnostic(span, yaml_message(e))], {path: text}) from None
     r = _Reader(path, text, deal)
     if not isinstance(doc, _Map):
         raise DealError([Diagnostic(A.Span(path, 1, 1), "a deal state is a mapping of keys",

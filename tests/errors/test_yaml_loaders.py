@@ -121,5 +121,5 @@ def test_a_yaml_error_reads_as_the_python_loader_words_it(tmp_path, seq_deal):
     try:
         yaml.load(path.read_text(encoding="utf-8"), Loader=AS._Loader)
     except yaml.YAMLError as py:
-        expected = f"{path}:{py.problem_mark.line + 1}:{py.problem_mark.column + 1}: error: bad YAML: {py.problem}"
+        expected = f"{path}:{py.problem_mark.line + 1}:{py.problem_mark.column + 1}: error: {AS.yaml_message(py)}"
     assert e.value.render().splitlines()[0] == expected
