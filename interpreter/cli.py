@@ -24,7 +24,6 @@ from typing import List, Optional
 import attrs
 import numpy as np
 
-from dsl import ast as A
 from dsl.diagnostics import DealError
 
 from .api import load_files
@@ -132,7 +131,7 @@ def _main_reporting(args) -> int:
         print(f"run-deal: error: {e}", file=sys.stderr)
         return 2
     except RunError as e:
-        if getattr(e, "span", None) is not None:  # the deal caused it (cash a step left): shown at that line
+        if getattr(e, "span", None) is not None and e.span.line > 0:  # the deal caused it: shown at that line
             from dsl.diagnostics import Diagnostic
             print(Diagnostic(e.span, str(e), hint=e.hint).render(_source(e.span.file)), file=sys.stderr)
             return 2
@@ -175,7 +174,8 @@ def _main(args) -> int:
         check_cashflow_names(deal)  # before anything runs or is written
     from .report import tasks
     deal, assumptions = tasks.apply_sets(args, deal, assumptions)
-    _check_tables_cover(deal, assumptions)
+    from .reach import check_reach, settle_within_reach
+    check_reach(deal, assumptions)  # tables and the settlement date against the run's horizon
     class_names = [c.name for c in deal.classes]
     for name in args.classes:
         if name not in class_names:
@@ -191,6 +191,8 @@ def _main(args) -> int:
             raise UsageError(f"--{kinds[0]} and --{kinds[1]} both price class {name}")
     modes = _modes(args.to, deal)
     settle, face = settle_date(args.settle, deal), face_amount(args.face)
+    if settle is not None and settle_within_reach(settle, deal, assumptions):  # nothing left to price
+        raise UsageError(f"--settle: {settle_within_reach(settle, deal, assumptions)}")
     from .options import check_options  # requests that conflict: input errors, before anything runs
     check_options(deal, assumptions, speeds if args.speeds else None, args.grid, prices, yields, dms)
     if args.cashflows and not args.grid:
@@ -319,29 +321,6 @@ def format_afc(deal, assumptions, stress_text: str, classes=None) -> str:
             line += f" {base.cap[t, i, 0] * 100:>13.2f} {stressed.cap[t, i, 0] * 100:>13.2f}"
         out.write(line + "\n")
     return out.getvalue()
-
-
-def _check_tables_cover(deal, assumptions) -> None:
-    """A table the deal uses must have a row for every period the run reaches
-    (the longest collateral term, or the assumptions' horizon)."""
-    from dsl.check import deal_expressions, iter_exprs
-    from dsl.diagnostics import Diagnostic
-    from .engine import horizon
-    used = set()
-    for e in deal_expressions(deal):
-        used |= {n.id for n in iter_exprs(e) if isinstance(n, A.Name)}
-    T = horizon(deal, assumptions, defaults=True)  # the longest a run can be (a --grid with a CDR axis)
-    diags = []
-    for t in deal.tables:
-        if t.name not in used or any(r.last is None for r in t.rows):
-            continue
-        last = max(r.last for r in t.rows)
-        if last < T:
-            diags.append(Diagnostic(t.rows[-1].span if t.rows else t.span,
-                                    f"table {t.name} ends at {t.key} {last} but the deal runs {T} periods",
-                                    expected=f"rows up to {T}, or an open last row such as '{last + 1}+'"))
-    if diags:
-        raise DealError(diags, {deal.path: deal.source})
 
 
 def _modes(text: Optional[str], deal) -> List[str]:
