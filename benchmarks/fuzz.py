@@ -10,13 +10,17 @@ bundled deal (or assumptions file) in.
 
     parse + check            -> DealError is a handled outcome (an input error)
     load_assumptions         -> DealError is a handled outcome
-    engine.run               -> RunError is a handled outcome: positioned when the
-                                deal caused it (cash a step left), else a run error
+    reach.check_reach        -> DealError (a table too short for the horizon, a
+                                settlement past the last payment): an input error
+    engine.run               -> RunError is a handled outcome when positioned at
+                                the deal line that caused it (cash a step left)
     lint, analyze, tables    -> warnings; figures printed
 
 The outcomes by class: *ran ok*; *input error* (deal, assumptions: every
-diagnostic inside its file, else *bad position*); *run error* (positioned or
-not); and the failures: *unhandled* (a traceback where the user should have had a
+diagnostic inside its file, else *bad position*); *run error, positioned*; and
+the failures: *run error without a position* (an input mistake must be a
+positioned input error, and a run-time condition must name the step's line),
+*unhandled* (a traceback where the user should have had a
 diagnostic), *bad position*, *hang* (a case over ``--timeout`` seconds),
 *inf/NaN figure* (a table printing inf or nan), *absurd horizon* (inputs that
 load but ask for more than MAX_MONTHS months: the reader should have refused
@@ -24,7 +28,8 @@ them). The address space is capped so that a runaway allocation raises
 MemoryError rather than waking the OOM killer.
 
 Prints the counts of outcomes and, for each failure, the mutation, a diff of the
-input and the traceback. Exits 1 if there was any.
+input and the traceback (for a positioned run error, not a failure, its message).
+Exits 1 if there was any failure.
 
 Run: python benchmarks/fuzz.py [--cases 10000] [--seed 0] [--target both|deal|yaml] [--deal NAME]
 """
@@ -53,6 +58,7 @@ from dsl.parse import parse  # noqa: E402
 from interpreter.assumptions import load_assumptions  # noqa: E402
 from interpreter.engine import RunError, run  # noqa: E402
 from interpreter.lint import lint  # noqa: E402
+from interpreter.reach import check_reach  # noqa: E402
 from interpreter.report.analyze import analyze  # noqa: E402
 from interpreter.report.tables import format_summary, format_tables  # noqa: E402
 
@@ -72,8 +78,15 @@ TEXTS = {name: ((ROOT / "deals" / f"{name}.waterfall").read_text(encoding="utf-8
                 (ROOT / "deals" / f"{name}.assumptions.yaml").read_text(encoding="utf-8")) for name in DEALS}
 
 OUTCOMES = ("ran ok", "input error (deal)", "input error (assumptions)", "run error, positioned",
-            "run error", "unhandled", "bad position", "hang", "inf/NaN figure", "absurd horizon")
-FAILING = ("unhandled", "bad position", "hang", "inf/NaN figure", "absurd horizon")
+            "run error without a position", "unhandled", "bad position", "hang", "inf/NaN figure",
+            "absurd horizon")
+# A run error without a position is a failure: an input mistake must be a
+# positioned input error, and a run-time condition must name the step's line.
+FAILING = ("run error without a position", "unhandled", "bad position", "hang", "inf/NaN figure",
+           "absurd horizon")
+# Shown with their input and message, as the failures are, but not failures:
+# what a run error at its line was is worth reading (is it the deal's mistake?).
+SHOWN = ("run error, positioned",)
 NON_FINITE = re.compile(r"\b(?:inf|nan)\b", re.I)
 
 # A projection longer than this many months is not a mortgage deal: the inputs
@@ -245,6 +258,15 @@ class Runner:
             raise
         except Exception:  # noqa: BLE001
             return "unhandled", "load_assumptions: " + traceback.format_exc()
+        try:
+            check_reach(deal, assumptions)  # as run-deal does once the assumptions are read
+        except DealError as e:
+            bad = check_positions(e, {dpath: deal_text if deal_text.endswith("\n") else deal_text + "\n"})
+            return ("bad position", "\n".join(bad) + "\n" + e.render()) if bad else ("input error (deal)", "")
+        except Hang:
+            raise
+        except Exception:  # noqa: BLE001
+            return "unhandled", "check_reach: " + traceback.format_exc()
         key = (repr(_strip(deal)), repr(_strip_assumptions(assumptions)))
         if key in self.cache:
             return self.cache[key]
@@ -261,7 +283,9 @@ class Runner:
             text = format_summary(deal, result, rows, modes) + format_tables(deal, result, rows, modes)
             out = ("inf/NaN figure", text) if NON_FINITE.search(text) else ("ran ok", "")
         except RunError as e:
-            out = ("run error, positioned", "") if getattr(e, "span", None) is not None else ("run error", str(e))
+            span = getattr(e, "span", None)
+            out = ("run error, positioned", f"{span}: {e}") if span is not None and span.line > 0 else \
+                ("run error without a position", "engine.run: " + traceback.format_exc())
         except Hang:
             raise
         except Exception:  # noqa: BLE001
@@ -322,7 +346,7 @@ def main(argv=None) -> int:
                          f"{name}.waterfall" if target == "deal" else f"{name}.assumptions.yaml")
             counts[outcome] += 1
             by_target[target][outcome] += 1
-            if outcome in FAILING:
+            if outcome in FAILING or outcome in SHOWN:
                 failures.append((k, target, desc, diff, detail, outcome))
     elapsed = time.perf_counter() - t0
 
@@ -334,7 +358,8 @@ def main(argv=None) -> int:
             continue
         seen_sigs.add(sig)
         shown[outcome] += 1
-        print(f"---- case {k}: {outcome} from {target} mutation {desc}")
+        note = "" if outcome in FAILING else " (not a failure)"
+        print(f"---- case {k}: {outcome}{note} from {target} mutation {desc}")
         print(diff.rstrip("\n"))
         print(detail.rstrip("\n"))
         print()
@@ -348,7 +373,8 @@ def main(argv=None) -> int:
     if bad:
         print("FAIL: " + ", ".join(f"{counts[o]} {o}" for o in FAILING))
         return 1
-    print("ok: every mutation ended in a result, a positioned input error or a run error; no hang, no inf or NaN")
+    print("ok: every mutation ended in a result, a positioned input error or a positioned run error; "
+          "no hang, no inf or NaN")
     return 0
 
 

@@ -26,6 +26,7 @@ from dsl.diagnostics import DealError
 
 from .assumptions import Assumptions, load_assumptions
 from .errors import RunError, UsageError
+from .reach import check_reach
 
 # The figures of one class x speed x mode, as run-deal's JSON gives them.
 TABLE_KEYS = ("class", "to", "speed_pct", "price", "yield_pct", "dm_bp", "wal_years", "mdur_years",
@@ -51,6 +52,20 @@ class WaterfallError(DealError):
         return self.render()
 
 
+def _run_error(e: RunError) -> WaterfallError:
+    """A run that failed: at its line of the deal when the deal caused it (a
+    step that left cash in a fund, a table too short), as run-deal shows it."""
+    span = getattr(e, "span", None)
+    if span is None or span.line <= 0:
+        return WaterfallError(message=str(e))
+    from dsl.diagnostics import Diagnostic
+    try:
+        source = Path(span.file).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        source = None
+    return WaterfallError([Diagnostic(span, str(e), hint=e.hint)], {span.file: source} if source else {})
+
+
 def assumptions_path(deal_path: Union[str, Path]) -> str:
     """The assumptions file beside a deal: ``<deal>.assumptions.yaml``."""
     return str(Path(deal_path).with_suffix("")) + ".assumptions.yaml"
@@ -69,6 +84,7 @@ def load(path: Union[str, Path], assumptions: Optional[Union[str, Path]] = None)
     beside it), parsed and checked."""
     try:
         deal, a, apath = load_files(path, assumptions)
+        check_reach(deal, a)  # as run-deal does: tables and the settlement date against the horizon
     except WaterfallError:
         raise
     except DealError as e:
@@ -137,7 +153,9 @@ class Deal:
             rows = analyze(result, dict(prices or {}))
         except DealError as e:
             raise WaterfallError(e.diagnostics, e.sources) from None
-        except (RunError, UsageError) as e:
+        except RunError as e:
+            raise _run_error(e) from None
+        except UsageError as e:
             raise WaterfallError(message=str(e)) from None
         return Run(self, result, list(rows))
 
@@ -154,7 +172,7 @@ class Deal:
         except DealError as e:
             raise WaterfallError(e.diagnostics, e.sources) from None
         except RunError as e:
-            raise WaterfallError(message=str(e)) from None
+            raise _run_error(e) from None
         return _frame(out["columns"])
 
 

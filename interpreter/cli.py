@@ -24,7 +24,6 @@ from typing import List, Optional
 import attrs
 import numpy as np
 
-from dsl import ast as A
 from dsl.diagnostics import DealError
 
 from .api import load_files
@@ -149,7 +148,7 @@ def _main_reporting(args) -> int:
         print(f"run-deal: error: {e}", file=sys.stderr)
         return 2
     except RunError as e:
-        if getattr(e, "span", None) is not None:  # the deal caused it (cash a step left): shown at that line
+        if getattr(e, "span", None) is not None and e.span.line > 0:  # the deal caused it: shown at that line
             from dsl.diagnostics import Diagnostic
             print(Diagnostic(e.span, str(e), hint=e.hint).render(_source(e.span.file)), file=sys.stderr)
             return 2
@@ -194,7 +193,8 @@ def _main(args) -> int:
         check_cashflow_names(deal)  # before anything runs or is written
     from .report import tasks
     deal, assumptions = tasks.apply_sets(args, deal, assumptions)
-    _check_tables_cover(deal, assumptions)
+    from .reach import check_reach, settle_within_reach
+    check_reach(deal, assumptions)  # tables and the settlement date against the run's horizon
     class_names = [c.name for c in deal.classes]
     for name in args.classes:
         if name not in class_names:
@@ -210,6 +210,8 @@ def _main(args) -> int:
             raise UsageError(f"--{kinds[0]} and --{kinds[1]} both price class {name}")
     modes = _modes(args.to, deal)
     settle, face = settle_date(args.settle, deal), face_amount(args.face)
+    if settle is not None and settle_within_reach(settle, deal, assumptions):  # nothing left to price
+        raise UsageError(f"--settle: {settle_within_reach(settle, deal, assumptions)}")
     from .options import check_options  # requests that conflict: input errors, before anything runs
     check_options(deal, assumptions, speeds if args.speeds else None, args.grid, prices, yields, dms)
     if args.cashflows and not args.grid:
@@ -356,7 +358,7 @@ def _load(deal_path: str, assumptions: Optional[str]):
         apath = assumptions if assumptions is not None else assumptions_path(deal_path)
         if os.path.lexists(apath) or not any(d.span.file == apath for d in e.diagnostics):
             raise
-        hint = (f"give the assumptions with --assumptions FILE (-a FILE)" if assumptions is None
+        hint = ("give the assumptions with --assumptions FILE (-a FILE)" if assumptions is None
                 else "check the path given to --assumptions")
         where = " (run-deal looks beside the deal for DEAL.assumptions.yaml)" if assumptions is None else ""
         raise DealError([attrs.evolve(d, hint=hint, message=d.message + where) if d.span.file == apath else d
@@ -413,29 +415,6 @@ def _check_output_files(args, inputs) -> None:
             if source and os.path.isfile(path) and os.path.isfile(source) and os.path.samefile(path, source):
                 raise UsageError(f"{option} {path}: is the {what} this run reads; writing it would replace it "
                                  f"(name another file)")
-
-
-def _check_tables_cover(deal, assumptions) -> None:
-    """A table the deal uses must have a row for every period the run reaches
-    (the longest collateral term, or the assumptions' horizon)."""
-    from dsl.check import deal_expressions, iter_exprs
-    from dsl.diagnostics import Diagnostic
-    from .engine import horizon
-    used = set()
-    for e in deal_expressions(deal):
-        used |= {n.id for n in iter_exprs(e) if isinstance(n, A.Name)}
-    T = horizon(deal, assumptions, defaults=True)  # the longest a run can be (a --grid with a CDR axis)
-    diags = []
-    for t in deal.tables:
-        if t.name not in used or any(r.last is None for r in t.rows):
-            continue
-        last = max(r.last for r in t.rows)
-        if last < T:
-            diags.append(Diagnostic(t.rows[-1].span if t.rows else t.span,
-                                    f"table {t.name} ends at {t.key} {last} but the deal runs {T} periods",
-                                    expected=f"rows up to {T}, or an open last row such as '{last + 1}+'"))
-    if diags:
-        raise DealError(diags, {deal.path: deal.source})
 
 
 def _modes(text: Optional[str], deal) -> List[str]:

@@ -56,14 +56,15 @@ def _by_file(diags, files) -> Dict[str, List[Diagnostic]]:
 
 def _with_assumptions(deal: A.Deal, path: str) -> List[Diagnostic]:
     """What run-deal --check reports after a sound deal: its assumptions file
-    read against it, and the tables covering every period the run reaches."""
+    read against it, the tables covering every period the run reaches and the
+    settlement date before its last payment (interpreter/reach.py)."""
     apath = assumptions_path(path)
     if not Path(apath).is_file():
         return []
     from ..assumptions import load_assumptions
-    from ..cli import _check_tables_cover  # the check run-deal runs, not a copy of it
+    from ..reach import check_reach  # the check run-deal runs, not a copy of it
     try:
-        _check_tables_cover(deal, load_assumptions(apath, deal))
+        check_reach(deal, load_assumptions(apath, deal))
     except DealError as e:
         return list(e.diagnostics)
     return []

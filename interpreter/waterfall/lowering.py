@@ -48,8 +48,8 @@ class Model:
             elif p.default is not None:
                 self.parameters[p.name] = p.default.value
             else:
-                raise RunError(f"{p.span}: parameter '{p.name}' has no value: set it under 'parameters:' "
-                               f"in {assumptions.path}")
+                raise RunError(f"parameter '{p.name}' has no value: set it under 'parameters:' "
+                               f"in {assumptions.path}", span=p.span)
         self.tables = {}
         for t in deal.tables:
             arr = np.full(n_periods + 1, np.nan)
@@ -214,13 +214,13 @@ def planned_balance(sc: A.ScheduleDecl, assumptions: Assumptions, T: int) -> np.
     cumulative least principal of the group at the band's two speeds."""
     lines = [l for l in assumptions.lines if l.group == sc.group]
     if not lines:
-        raise RunError(f"{sc.span}: schedule {sc.name}: group {sc.group} has no collateral lines")
+        raise RunError(f"schedule {sc.name}: group {sc.group} has no collateral lines", span=sc.span)
     principal = []
     for speed in (sc.low, sc.high):
         try:
             curve = speed_curve(speed)
         except ValueError as e:
-            raise RunError(f"{speed.span}: {e}") from None
+            raise RunError(str(e), span=speed.span) from None
         flows = project(lines, T, Scenarios.single(), {sc.group: curve})
         principal.append(flows[sc.group].principal[0])
     band = np.minimum(principal[0], principal[1])
@@ -476,7 +476,7 @@ def _distribution_depths(decls) -> list:
 
     def depth(k):
         if k in seen:  # the checker refuses cycles: a deal that skipped it must not run one
-            raise RunError(f"{decls[k].span}: distribution {decls[k].name} routes back to itself")
+            raise RunError(f"distribution {decls[k].name} routes back to itself", span=decls[k].span)
         seen.add(k)
         best = max((depth(j) for j in routes[k]), default=0)
         seen.discard(k)

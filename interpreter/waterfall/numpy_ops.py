@@ -128,8 +128,9 @@ class Compiler:
         def lookup(st):
             if st.period > covered:
                 from ..errors import RunError
-                raise RunError(f"{table.span}: table {table.name} has no row for {table.key} {st.period} "
-                               f"(its last row ends at {covered}; end it with an open row such as '{covered + 1}+')")
+                raise RunError(f"table {table.name} has no row for {table.key} {st.period} "
+                               f"(its last row ends at {covered}; end it with an open row such as '{covered + 1}+')",
+                               span=table.span)
             return tab[st.period]
         return lookup
 

@@ -74,7 +74,7 @@ def project_collateral(deal: A.Deal, assumptions: Assumptions, speeds: np.ndarra
             try:
                 prepay[g.name] = speed_curve(speed)
             except ValueError as e:
-                raise RunError(f"{speed.span}: {e}") from None
+                raise RunError(str(e), span=speed.span) from None
     default = {}
     default_scale = np.ones_like(speeds)
     if cdr is not None:

@@ -118,6 +118,18 @@ _SETS_DEAL = edit(edit(DEAL, 'waterfall "Priority', 'classes "Seniors" = A, B\n\
                   "pay principal sequentially to A, B, C, D", 'pay principal sequentially to "Senior", C, D')
 _DUP_D = 'class D "Again"\n    balance   1,000,000\n    coupon    1.00%\n    group     1\n\n'
 
+# A table of Class A's coupon by period; sequential-cmo's one collateral line
+# has 358 months to run, so its run reaches period 358.
+_RATE_TABLE = 'table rate "Class A Coupon" by period\n    1-36    5.50%\n    37-{last}  5.75%\n\nwaterfall "Priority'
+
+
+def _rate_table_deal(last: int) -> str:
+    return edit(edit(DEAL, 'waterfall "Priority', _RATE_TABLE.format(last=last)), "coupon    5.50%", "coupon    rate")
+
+
+_PARAM_DEAL = edit(edit(DEAL, 'waterfall "Priority', 'parameter step_up "Class A step-up"\n\nwaterfall "Priority'),
+                   "coupon    5.50%", "coupon    5.50% + step_up")
+
 CASES = [
     # ---- syntax
     _deal("syntax: missing balance value", edit(DEAL, "balance   80,000,000", "balance"),
@@ -175,6 +187,20 @@ CASES = [
           "40+", message="expected a row starting at 37, found 40"),
     _deal("circular define", DEAL + "\ndefine a = b\ndefine b = a\n", "define a = b", offset=len("define a = "),
           message="circular definition: a -> b -> a"),  # at the reference that closes the circle
+    # ---- the run's reach: known once the assumptions say how many periods the run makes
+    _deal("a table the run outlives", _rate_table_deal(60), "37-60",
+          message="table rate ends at period 60 but the deal runs 358 periods",
+          expected="an open last row such as '61+'"),
+    Case("a horizon past a table's last row", deal=_rate_table_deal(358), yaml=YAML + "horizon: 360\n",
+         which="deal", where=lambda d, y: at(d, "37-358"),
+         message="table rate ends at period 358 but the deal runs 360 periods"),
+    # 358 monthly distributions from 2024-02-25: the last on 2053-11-25 (357 months on, a Tuesday)
+    _deal("settlement after the run's last payment",
+          edit(DEAL, "settlement          2024-01-30", "settlement          2054-01-30"), "2054-01-30",
+          message="settlement 2054-01-30 is on or after the last payment of the run (2053-11-25, after 358 periods)",
+          expected="a settlement date before 2053-11-25"),
+    _deal("a parameter without a default that the assumptions do not set", _PARAM_DEAL, 'parameter step_up',
+          message="parameter 'step_up' has no value: set it under 'parameters:'"),
     # ---- assumptions
     _yaml("yaml: bad syntax", edit(YAML, "    gross rate: 6.50%", "    gross rate: rate: 6.50%"),
           "rate: rate:", offset=len("rate: rate"), message="bad YAML"),

@@ -3,9 +3,10 @@ never escapes as an unhandled exception.
 
 Whatever the edit, ``parse`` + ``check`` either give a deal or raise
 ``DealError``; ``load_assumptions`` either gives assumptions or raises
-``DealError``; and when both load, ``engine.run`` either runs or raises
-``RunError``. Every ``DealError`` renders without trouble and every diagnostic
-points inside its file.
+``DealError``; and when both load (and pass ``reach.check_reach``, as in
+run-deal), ``engine.run`` either runs or raises a ``RunError`` positioned at a
+line of the deal. Every ``DealError`` renders without trouble and every
+diagnostic points inside its file.
 
 Known bugs (each with a strict-xfail test in test_catalogue.py) are recorded
 as hypothesis events and otherwise let through, so that these properties keep
@@ -27,6 +28,7 @@ from dsl.diagnostics import DealError
 from dsl.parse import parse
 from interpreter.assumptions import load_assumptions
 from interpreter.engine import RunError, run
+from interpreter.reach import check_reach
 
 from . import mutations as M
 
@@ -136,12 +138,18 @@ def pipeline(deal_text: str, yaml_text: str, workdir: Path) -> str:
         raise
     if months_asked(assumptions) > MAX_MONTHS:
         return "known: absurd months accepted by load_assumptions"
+    try:
+        check_reach(deal, assumptions)  # as run-deal does: tables and settlement against the horizon
+    except DealError as e:
+        assert_well_placed(e, {DEAL_PATH: deal_text + ("" if deal_text.endswith("\n") else "\n")})
+        return "deal error"
     key = (repr(attrs.evolve(deal, source="", path="")), repr(attrs.evolve(assumptions, path="")))
     if key not in _run_cache:
         try:
             run(deal, assumptions, [1.0])
             _run_cache[key] = "ok"
-        except RunError:
+        except RunError as e:  # an input mistake is an input error; a run-time condition names its line
+            assert e.span is not None and e.span.line > 0, f"a run error without a position: {e}"
             _run_cache[key] = "run error"
     return _run_cache[key]
 
