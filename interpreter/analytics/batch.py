@@ -75,8 +75,10 @@ class ClassMeasures(NamedTuple):
 
 
 def _flows_of(ci: ClassInputs) -> np.ndarray:
-    """(S, n) flows per 100 of face (the sum of the components in their order)."""
-    return (_cash_of(ci.components) / ci.face * 100.0).T
+    """(S, n) flows per 100 of face (the sum of the components in their order; NaN
+    for a class of no face, whose figures are NA)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (_cash_of(ci.components) / ci.face * 100.0).T
 
 
 def _cash_of(components) -> np.ndarray:

@@ -255,6 +255,11 @@ def _without_meaningless(block: "_Block", written_down: np.ndarray, outstanding:
     measure = m.dm if block.kind == "floater" else m.yld
     what = "discount margin" if block.kind == "floater" else "yield"
     no_root = ~((measure > lo) & (measure < hi)) | ~((m.yld > lo) & (m.yld < hi))
+    if block.balance is not None and abs(block.balance) < 0.005:  # a class of no balance (--set, sizing)
+        block.note = np.full(no_root.shape, "no balance: nothing to price", dtype=object)
+        nan = np.full(no_root.shape, np.nan)
+        block.measures = m._replace(yld=nan, dm=nan, mdur=nan, wal=nan)
+        return
     gone = written_down >= block.balance - 0.005 if block.balance else np.zeros_like(no_root)
     short = (outstanding > 0.005) & ~gone if block.balance else np.zeros_like(no_root)
     if not (no_root | gone | short).any():

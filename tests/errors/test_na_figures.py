@@ -157,3 +157,19 @@ def test_the_interest_breakeven_is_never_above_the_principal_breakeven(capsys):
                  "--speeds", "100", "--format", "json"]) == 0
     (d,) = json.loads(capsys.readouterr().out)["breakeven"]
     assert d["breakeven_cdr_pct"] is None and d["interest_breakeven_cdr_pct"] == 0.0
+
+
+def test_a_class_of_no_balance_is_na_with_its_reason_and_no_numpy_warning(tmp_path, capsys):
+    # a balance of 0 checks (a what-if or a sizing may leave one): nothing to price, said once,
+    # and no "invalid value encountered in divide" on stderr
+    deal = (ROOT / "deals" / "sequential-cmo.waterfall").read_text(encoding="utf-8")
+    assert "    balance   20,000,000\n" in deal
+    deal = deal.replace("    balance   20,000,000\n", "    balance   0\n")
+    yaml = (ROOT / "deals" / "sequential-cmo.assumptions.yaml").read_text(encoding="utf-8")
+    rc, err, d, y = run_deal(tmp_path, capsys, deal=deal, yaml=yaml, args=("--format", "json", "--speeds", "100"))
+    assert rc == 0 and "invalid value" not in err and "warning" not in err, err
+    from interpreter.cli import main
+    assert main([str(d), "--format", "json", "--speeds", "100"]) == 0
+    rows = [r for r in json.loads(capsys.readouterr().out)["tables"] if r["class"] == "D"]
+    assert rows and all(r["note"] == "no balance: nothing to price" and r["yield_pct"] is None
+                        and r["wal_years"] is None for r in rows)
