@@ -126,8 +126,8 @@ def dates(cx: Context) -> Iterator[Diagnostic]:
     from interpreter.dates import distribution_dates  # the dates a run pays on (interpreter.waterfall.run)
     h = cx.deal.header
     fd, closing, cutoff = h.first_distribution, h.closing, h.cutoff
-    if fd is None or fd >= LAST_FIRST_DISTRIBUTION:
-        return  # missing, or the calendar check's error
+    if not _first_distribution_in_reach(h):
+        return  # missing, or another check's error
     stated = distribution_dates(fd, 1, h.distribution_day, "none")[0]
     rolled = distribution_dates(fd, 1, h.distribution_day, h.business_rule.value)[0]  # the deal's words are rules
     if fd not in (stated, rolled):
@@ -153,6 +153,15 @@ def dates(cx: Context) -> Iterator[Diagnostic]:
                            f"or of the month before")
 
 
+def _first_distribution_in_reach(h) -> bool:
+    """The first distribution date is there, after closing (else the header check's error),
+    and far enough inside the calendar for the dates derived from it (the month before it,
+    the deal's horizon after it; else the calendar check's error)."""
+    fd = h.first_distribution
+    return (fd is not None and _dt.date(2, 1, 1) <= fd < LAST_FIRST_DISTRIBUTION
+            and (h.closing is None or fd > h.closing))
+
+
 def delays(cx: Context) -> Iterator[Diagnostic]:
     """A stated delay pays after the accrual month it pays for is over and after
     closing: 'delay N days' counts the first of the accrual month as day 1 in
@@ -160,7 +169,7 @@ def delays(cx: Context) -> Iterator[Diagnostic]:
     from interpreter.dates import delayed_payment_date
     h = cx.deal.header
     fd = h.first_distribution
-    if fd is None or fd >= LAST_FIRST_DISTRIBUTION:
+    if not _first_distribution_in_reach(h):
         return
     m = _month(fd) - 1
     accrual = _dt.date(m // 12, m % 12 + 1, 1)  # the month the first distribution pays for

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import date, datetime, timedelta
+from datetime import MAXYEAR, MINYEAR, date, datetime, timedelta
 from functools import lru_cache
 from typing import Iterable
 
@@ -100,6 +100,8 @@ def _actual_holidays(year: int) -> list[tuple[date, bool]]:
 def _holidays_frozen(year: int) -> frozenset[date]:
     days: set[date] = set()
     for y in (year - 1, year, year + 1):  # New Year's Day on a Saturday is observed on Dec 31
+        if not MINYEAR <= y <= MAXYEAR:  # the calendar's ends: no neighbouring year to look at
+            continue
         for d, observe in _actual_holidays(y):
             obs = _observed(d) if observe else d
             if obs.year == year:

@@ -90,3 +90,12 @@ def test_a_cut_off_the_month_before_closing_checks(tmp_path, capsys):
     rc, err, *_ = run_deal(tmp_path, capsys, deal=edit(DEAL, "cutoff              2024-01-01",
                                                        "cutoff              2023-12-01"))
     assert rc == 0, err
+
+
+@pytest.mark.parametrize("first", ["0001-01-01", "0001-01-03"])
+def test_a_first_distribution_at_the_calendars_start_is_an_error_not_a_traceback(tmp_path, capsys, first):
+    # the fuzz found it: the derived dates (the month before it, a holiday the year before)
+    # fell off the calendar inside the date checks; the header check says what is wrong
+    deal = edit(DEAL, "first distribution  2024-02-25", f"first distribution  {first}")
+    refused_at(tmp_path, capsys, at(deal, first), f"first distribution {first} is not after closing 2024-01-30",
+               deal=deal)
