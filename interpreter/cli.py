@@ -50,14 +50,17 @@ class _Parser(argparse.ArgumentParser):
             for word in message.split(":", 1)[1].split():
                 opt = word.split("=", 1)[0]
                 if opt.startswith("-") and opt not in known:
-                    hint = did_you_mean(opt, known).replace("'", "")
+                    longer = [k for k in known if k.startswith(opt)]  # a shortened option: never guessed
+                    hint = (f"did you mean {' or '.join(longer)}? (options are written in full)" if longer
+                            else did_you_mean(opt, known).replace("'", ""))
                     message = f"unknown option {opt}" + (f": {hint}" if hint else " (run-deal --help lists them)")
                     break
         super().error(message)
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="run-deal", description="Run a .waterfall deal and print its term-sheet tables.")
+    p = _Parser(prog="run-deal", description="Run a .waterfall deal and print its term-sheet tables.",
+                allow_abbrev=False)  # --spe is a slip, not --speeds: said so, never guessed
     p.add_argument("deal", help="the .waterfall deal file")
     p.add_argument("--assumptions", "-a", help="assumptions YAML (default: <deal stem>.assumptions.yaml beside the deal)")
     p.add_argument("--speeds", help="comma-separated percents of the pricing speed, e.g. 0,50,100,200")

@@ -101,7 +101,11 @@ def test_scenario_numbers_are_the_same_with_and_without_inspect(tmp_path, capsys
 @pytest.mark.parametrize("args,said", [(["--speds", "100"], "unknown option --speds: did you mean --speeds?"),
                                        (["--speds=100"], "unknown option --speds: did you mean --speeds?"),
                                        (["--frmat", "csv"], "unknown option --frmat: did you mean --format?"),
-                                       (["--zzzzzz"], "unknown option --zzzzzz (run-deal --help lists them)")])
+                                       (["--zzzzzz"], "unknown option --zzzzzz (run-deal --help lists them)"),
+                                       # a shortened option is not taken for the one it starts (argparse would)
+                                       (["--spe", "100"], "unknown option --spe: did you mean --speeds? "
+                                                          "(options are written in full)"),
+                                       (["--form", "csv"], "unknown option --form: did you mean --format?")])
 def test_a_misspelt_option_names_the_closest(capsys, args, said):
     with pytest.raises(SystemExit) as e:
         main([SEQ, *args])
