@@ -145,17 +145,17 @@ def _main_reporting(args) -> int:
     try:
         return _main(args)
     except DealError as e:
-        print(e.render(), file=sys.stderr)
+        _tell(e.render())
         return 2
     except UsageError as e:
-        print(f"run-deal: error: {e}", file=sys.stderr)
+        _tell(f"run-deal: error: {e}")
         return 2
     except RunError as e:
         if getattr(e, "span", None) is not None and e.span.line > 0:  # the deal caused it: shown at that line
             from dsl.diagnostics import Diagnostic
-            print(Diagnostic(e.span, str(e), hint=e.hint).render(_source(e.span.file)), file=sys.stderr)
+            _tell(Diagnostic(e.span, str(e), hint=e.hint).render(_source(e.span.file)))
             return 2
-        print(f"run-deal: run failed: {e}", file=sys.stderr)
+        _tell(f"run-deal: run failed: {e}")
         return 1
     except BrokenPipeError:
         # The reader closed the pipe (run-deal ... | head): nothing went wrong here.
@@ -165,13 +165,23 @@ def _main_reporting(args) -> int:
     except OSError as e:
         # An output folder or file that cannot be written: nothing half-written is left.
         where = f" {e.filename}" if getattr(e, "filename", None) else ""
-        print(f"run-deal: error: cannot write{where}: {e.strerror or e}", file=sys.stderr)
+        _tell(f"run-deal: error: cannot write{where}: {e.strerror or e}")
         return 2
     except (ValueError, FloatingPointError, OverflowError) as e:
         # Numbers no check foresaw (a collateral term the projection cannot use, say):
         # a failed run with the reason, never a traceback.
-        print(f"run-deal: run failed: {e}", file=sys.stderr)
+        _tell(f"run-deal: run failed: {e}")
         return 1
+
+
+def _tell(text: str) -> None:
+    """A message on stderr; a reader that closed it (run-deal ... 2>&1 | head) changes
+    nothing: the exit status stays the message's (2 for an input error)."""
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stderr.fileno())
 
 
 def _source(path: str) -> Optional[str]:

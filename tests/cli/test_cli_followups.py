@@ -155,3 +155,23 @@ def test_an_output_option_that_would_be_passed_over_is_an_input_error(tmp_path, 
     assert main([SEQ, *args]) == 2
     out, err = capsys.readouterr()
     assert out == "" and f"run-deal: error: {said}" in err and not (tmp_path / "cf").exists()
+
+
+def test_an_input_error_exits_2_when_stderr_is_closed(tmp_path):
+    # run-deal BAD 2>&1 | head -1: the reader goes away; the status is still the error's, not 1
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    deal = tmp_path / "bad.waterfall"
+    deal.write_text((root / "deals" / "sequential-cmo.waterfall").read_text(encoding="utf-8").replace("coupon", "cupon"),
+                    encoding="utf-8")
+    r, w = os.pipe()
+    os.close(r)  # nobody reads: the first write fails with EPIPE
+    try:
+        p = subprocess.run([sys.executable, "-m", "interpreter", str(deal)], stdout=subprocess.DEVNULL, stderr=w,
+                           env=dict(os.environ, PYTHONPATH=str(root)), timeout=120)
+    finally:
+        os.close(w)
+    assert p.returncode == 2
