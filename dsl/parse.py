@@ -16,7 +16,7 @@ from lark import Lark
 
 from . import ast as A
 from .build import ToAst
-from .diagnostics import DealError, Diagnostic
+from .diagnostics import DealError, Diagnostic, did_you_mean
 from .lexer import DealIndenter, _Alternation, _BadDedent, _SharedRe, _share_regexes  # noqa: F401
 from .walk import MAX_NESTING
 
@@ -104,6 +104,19 @@ def _describe_expected(expected) -> str:
     return "one of " + ", ".join(names) if len(names) > 1 else (names[0] if names else "")
 
 
+def _keywords(expected) -> list:
+    """The literal words among the expected terminals ('coupon', 'balance', ...)."""
+    words = []
+    for term in expected:
+        try:
+            pattern = _parser().get_terminal(term).pattern
+        except KeyError:
+            continue
+        if isinstance(pattern, lark.lexer.PatternStr) and pattern.value[:1].isalpha():
+            words.append(pattern.value)
+    return words
+
+
 def parse(text: str, path: str = "<string>") -> A.Deal:
     """Parse deal text; raise DealError with positioned diagnostics."""
     if text.startswith("\ufeff"):  # a byte-order mark, as editors on Windows write one
@@ -187,7 +200,10 @@ def _syntax_diagnostic(e: lark.exceptions.UnexpectedInput, text: str, path: str)
             # Point after the last real token of the line.
             line, col = _end_of_previous_token(text, e)
             width = 1
-        return Diagnostic(A.Span(path, line, col, line, col + width), msg, expected=expected)
+        hint = ""
+        if tok.type not in ("_NL", "_DEDENT", "_INDENT", "$END") and str(tok.value)[:1].isalpha():  # 'cupon'
+            hint = did_you_mean(str(tok.value), _keywords(e.accepts or e.expected))
+        return Diagnostic(A.Span(path, line, col, line, col + width), msg, expected=expected, hint=hint)
     if isinstance(e, lark.exceptions.UnexpectedCharacters):
         ch = text[e.pos_in_stream] if e.pos_in_stream < len(text) else ""
         expected = _describe_expected(e.allowed or ())

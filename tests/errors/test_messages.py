@@ -86,3 +86,11 @@ def test_a_block_line_indented_short_is_reported_at_that_line(tmp_path, capsys):
 def test_an_over_indented_line_is_still_reported_at_itself(tmp_path, capsys):
     deal = edit(DEAL, "    coupon    5.75%", "        coupon    5.75%")
     refused_at(tmp_path, capsys, at(deal, "coupon    5.75%"), "unexpected indentation", deal=deal)
+
+
+@pytest.mark.parametrize("line, wrong, right", [("coupon    5.50%", "cupon", "coupon"),
+                                               ("balance   60,000,000", "balanse", "balance")])
+def test_a_misspelt_keyword_gets_a_did_you_mean(tmp_path, capsys, line, wrong, right):
+    deal = edit(DEAL, line, line.replace(right, wrong))
+    err = refused_at(tmp_path, capsys, at(deal, wrong), f"unexpected '{wrong}'", deal=deal)
+    assert f"did you mean '{right}'?" in err
