@@ -167,7 +167,7 @@ def _deal_fields(deal: A.Deal) -> dict:
 def _syntax_diagnostic(e: lark.exceptions.UnexpectedInput, text: str, path: str) -> Diagnostic:
     line = getattr(e, "line", 0) or 0
     col = getattr(e, "column", 0) or 0
-    bad = _bad_number(text, line, col, path)
+    bad = _bad_date(text, line, col, path) or _bad_number(text, line, col, path)
     if bad is not None:
         return bad
     if isinstance(e, lark.exceptions.UnexpectedToken):
@@ -218,6 +218,27 @@ def _syntax_diagnostic(e: lark.exceptions.UnexpectedInput, text: str, path: str)
 _NUMBERISH = re.compile(r"\$?\d[\d,.]*[A-Za-z]*")
 _SUFFIXES = {"k": 10 ** 3, "m": 10 ** 6, "mm": 10 ** 6, "mil": 10 ** 6, "b": 10 ** 9, "bn": 10 ** 9}
 _HOW = "digits with thousands commas in groups of three (150,000,000) or none (150000000)"
+
+
+_DATEISH = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b|\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
+
+
+def _bad_date(text: str, line: int, col: int, path: str):
+    """A diagnostic for a date written another way than YYYY-MM-DD (2026-1-28, 1/28/2026),
+    with the date meant; None if the error is not inside one."""
+    lines = text.split("\n")
+    if not 0 < line <= len(lines):
+        return None
+    src = lines[line - 1]
+    for m in _DATEISH.finditer(src):
+        if m.start() <= col - 1 < m.end():
+            y, mo, d = (m.group(1), m.group(2), m.group(3)) if m.group(1) else (m.group(6), m.group(4), m.group(5))
+            meant = f"{int(y):04d}-{int(mo):02d}-{int(d):02d}"
+            span = A.Span(path, line, m.start() + 1, line, m.end() + 1)
+            return Diagnostic(span, f"'{m.group()}' is not a date as a deal writes one",
+                              expected="a date written YYYY-MM-DD, the month and day in two digits",
+                              hint=f"did you mean {meant}?")
+    return None
 
 
 def _bad_number(text: str, line: int, col: int, path: str):

@@ -94,3 +94,10 @@ def test_a_misspelt_keyword_gets_a_did_you_mean(tmp_path, capsys, line, wrong, r
     deal = edit(DEAL, line, line.replace(right, wrong))
     err = refused_at(tmp_path, capsys, at(deal, wrong), f"unexpected '{wrong}'", deal=deal)
     assert f"did you mean '{right}'?" in err
+
+
+@pytest.mark.parametrize("written, meant", [("2024-1-30", "2024-01-30"), ("1/30/2024", "2024-01-30")])
+def test_a_date_written_another_way_says_how_and_which(tmp_path, capsys, written, meant):
+    deal = edit(DEAL, "closing             2024-01-30", f"closing             {written}")
+    err = refused_at(tmp_path, capsys, at(deal, written), f"'{written}' is not a date as a deal writes one", deal=deal)
+    assert "expected a date written YYYY-MM-DD" in err and f"did you mean {meant}?" in err
