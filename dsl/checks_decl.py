@@ -223,6 +223,10 @@ def classes(cx: Context) -> Iterator[Diagnostic]:
                 yield err(c.span, f"class {c.name} has no balance", expected="balance AMOUNT")
             if c.coupon is None:
                 yield err(c.span, f"class {c.name} has no coupon", expected="coupon RATE or INDEX + MARGIN")
+        if isinstance(c.coupon, A.Neg) and isinstance(c.coupon.operand, A.Quantity):
+            # a formula may dip below zero (an inverse floater before its floor); a stated rate may not
+            yield err(c.coupon.span, f"class {c.name}: a coupon of -{c.coupon.operand.text} is negative",
+                      expected=f"a rate such as {c.coupon.operand.text}")
 
 
 def class_sets(cx: Context) -> Iterator[Diagnostic]:

@@ -182,6 +182,9 @@ def _syntax_diagnostic(e: lark.exceptions.UnexpectedInput, text: str, path: str)
             msg = "unexpected indentation"
         else:
             msg = f"unexpected {tok.value!r}"
+            src = text.split("\n")[line - 1] if 0 < line <= len(text.split("\n")) else ""
+            if tok.value == "-" and src[col:col + 1].isdigit():  # balance -1,500,000
+                msg = "unexpected '-': a number here is written without a sign (it is not negative)"
         expected = _describe_expected(e.accepts or e.expected)
         width = len(tok.value) if tok.type not in ("_NL", "_DEDENT", "_INDENT", "$END") else 1
         if tok.type == "_INDENT" and tok.end_line:

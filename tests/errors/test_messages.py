@@ -101,3 +101,15 @@ def test_a_date_written_another_way_says_how_and_which(tmp_path, capsys, written
     deal = edit(DEAL, "closing             2024-01-30", f"closing             {written}")
     err = refused_at(tmp_path, capsys, at(deal, written), f"'{written}' is not a date as a deal writes one", deal=deal)
     assert "expected a date written YYYY-MM-DD" in err and f"did you mean {meant}?" in err
+
+
+def test_a_negative_balance_says_numbers_here_have_no_sign(tmp_path, capsys):
+    deal = edit(DEAL, "balance   60,000,000", "balance   -60,000,000")
+    refused_at(tmp_path, capsys, at(deal, "-60,000,000"), "unexpected '-': a number here is written without a sign",
+               deal=deal)
+
+
+def test_a_negative_stated_coupon_is_refused(tmp_path, capsys):
+    # it parsed (unary minus) and ran as a coupon of -5.50%, the class paying the deal
+    deal = edit(DEAL, "coupon    5.50%", "coupon    -5.50%")
+    refused_at(tmp_path, capsys, at(deal, "-5.50%"), "class A: a coupon of -5.50% is negative", deal=deal)
