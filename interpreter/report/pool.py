@@ -37,8 +37,8 @@ def collateral_rows(result: RunResult, settle: Optional[_dt.date] = None, price:
     end = sum(f.end_balance[:, :T] for f in flows)
     sold = result.sold_period if result.sold_period is not None else np.full(principal.shape[0], -1)
     t = np.arange(T)[None, :]
-    pending = np.maximum(sum(np.cumsum(f.default[:, :T] - f.loss[:, :T] - f.recovery[:, :T], axis=1) for f in flows),
-                         0.0)  # recoveries still to come: sold with the loans (program.EventDecl)
+    pending = (result.pending[:, :T] if result.pending is not None  # sold with the loans (program.EventDecl)
+               else np.zeros_like(principal))
     principal = np.where(t == sold[:, None], principal + end + pending,
                          np.where((sold[:, None] >= 0) & (t > sold[:, None]), 0.0, principal))
     interest = np.where((sold[:, None] >= 0) & (t > sold[:, None]), 0.0, interest)

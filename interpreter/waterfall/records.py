@@ -56,6 +56,7 @@ class RunResult:
     # With run(keep_lines_after=...): {period: collateral.projection.LineState}, the
     # collateral lines' own state after it (what a deal state carries).
     line_states: Optional[dict] = None
+    pending: Optional[np.ndarray] = None  # (S, T) recoveries still to come on defaulted loans (all groups, floored at 0)
     program: Optional[object] = None  # the period program the run ran (program.Program), for the linter
 
     @property

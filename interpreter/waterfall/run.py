@@ -139,8 +139,8 @@ def _continued(tail: dict, current: CurrentPool, T: int, delinquency: dict, assu
 
 
 def _pending_by_group(flows: dict, current: Optional[CurrentPool]) -> dict:
-    """Per group, the defaulted balance whose recovery has not arrived by each period
-    end (S, T), before the floor at 0: the running sum of default - loss - recovery,
+    """Per group, the recoveries still to come on defaulted loans at each period end
+    (S, T), before the floor at 0: the running sum of default - loss - recovery,
     from a deal state's own figure after its distribution."""
     out = {}
     for g, f in flows.items():
@@ -296,7 +296,8 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                          sold_period=sold_c, index_path=named_paths, collateral=flows, clause_paid=tcs(clause_c),
                          clause_labels=program.layout.clauses, lean=keep != "all",
                          writedowns=wdt.T, inspected=None if ins is None else ins.transpose(1, 2, 0),
-                         inspections=program.inspections, program=program, line_states=line_states or None)
+                         inspections=program.inspections, program=program, line_states=line_states or None,
+                     pending=pending)
     st = PeriodState(program, S, flows, ipaths, dates, closing, starting)
     st.pending = pending
     st.pending_by_group = [pending_by_group[g] for g in program.groups]
@@ -317,7 +318,8 @@ def run(deal: A.Deal, assumptions: Assumptions, speeds: Optional[Sequence[float]
                      sold_period=period.sold_period,
                      index_path=named_paths, collateral=flows, clause_paid=period.clause_paid,
                      clause_labels=program.layout.clauses, inspected=period.inspected,
-                     inspections=program.inspections, program=program, line_states=line_states or None)
+                     inspections=program.inspections, program=program, line_states=line_states or None,
+                     pending=pending)
 
 
 def _choose_engine(engine: Optional[str], trace: bool, program: P.Program, T: int) -> str:

@@ -57,6 +57,7 @@ def test_a_short_sale_pays_the_senior_first_and_counts_the_recoveries_to_come(tm
     # recoveries still to come: defaults less losses less recoveries received, through period 6
     pending = float(np.sum(f.default[0, :t + 1] - f.loss[0, :t + 1] - f.recovery[0, :t + 1]))
     assert pending > 1_000_000  # a 12-month lag: none has arrived yet
+    assert call.pending[0, t] == pytest.approx(pending, rel=1e-12)  # the run's record of it (the collateral line's)
     proceeds = float(f.end_balance[0, t]) + pending
     owed, sold = {}, {}
     for c in ("A", "B"):
